@@ -1,0 +1,58 @@
+#pragma once
+// Reverse-mode autograd over a dynamic graph (micrograd's design, on tensors).
+//
+// A Var is a shared handle to a Node: a value, a lazily allocated gradient, the input Vars and a
+// closure that ADDS this node's contribution into its inputs' gradients. The engine knows no op
+// by name: an op computes its forward, then calls make_result(value, inputs, backward_fn).
+// backward(root) seeds d(root) = 1, sorts the graph topologically and runs each closure once in
+// reverse order. Gradients accumulate across backward() calls until zero_grad().
+//
+// Closures capture only what the backward formula needs (saved tensors, sizes), never their own
+// result Var, so the graph has no cycles and is freed when the last Var to it goes away.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "winoprune/tensor.h"
+
+namespace wp {
+
+struct Node;
+using Var = std::shared_ptr<Node>;
+
+struct Node {
+  Tensor value;
+  Tensor grad;                          // undefined until something adds into it
+  bool requires_grad = false;
+  std::vector<Var> inputs;
+  std::function<void(Node& self)> backward_fn;  // reads self.grad, adds into inputs' grads
+
+  // The gradient buffer, allocated as zeros of value's shape on first use.
+  Tensor& grad_buffer();
+};
+
+// A leaf: a parameter (requires_grad = true) or an input (false).
+Var leaf(Tensor value, bool requires_grad = false);
+
+// The result of an op. If grad mode is off or no input requires grad, the result is a plain
+// constant and backward_fn is dropped (no graph is kept: evaluation costs no extra memory).
+Var make_result(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)> backward_fn);
+
+// Runs the backward sweep from a root with one element (a scalar loss).
+void backward(const Var& root);
+
+// Grad mode: on by default; NoGradGuard turns it off for its scope (evaluation).
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+}  // namespace wp

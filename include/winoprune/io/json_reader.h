@@ -1,0 +1,69 @@
+#pragma once
+// Validated reading of one JSON object of a config. Every accessor records the key as known and
+// checks type and range; finish() rejects any key that was never asked for. Errors are
+// InputError naming the JSON path and what was expected, e.g.
+//   phases[2].pruners.g1.final_sparsity: expected a number in [0, 1), got 1.5
+// Ranges are closed unless the *_open flags say otherwise.
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace wp {
+
+using json = nlohmann::json;
+
+class JsonReader {
+ public:
+  // `path` is the JSON path of `object` ("" for the root, "data", "phases[2]"); `file` is
+  // prefixed to messages when known ("configs/x.json: data.batch: ...").
+  JsonReader(const json& object, std::string path, std::string file = "");
+
+  bool has(const char* key) const;
+  std::string path(const char* key) const;  // "data.batch"
+  std::string path() const { return path_; }
+
+  double number(const char* key, double def, double lo, double hi, bool lo_open = false,
+                bool hi_open = false);
+  std::optional<double> optional_number(const char* key, double lo, double hi,
+                                        bool lo_open = false, bool hi_open = false);
+  int64_t integer(const char* key, int64_t def, int64_t lo, int64_t hi);
+  bool boolean(const char* key, bool def);
+  // choices empty: any string.
+  std::string string(const char* key, const std::string& def,
+                     const std::vector<std::string>& choices = {});
+  std::optional<std::string> optional_string(const char* key);
+  std::vector<std::string> string_list(const char* key, const std::vector<std::string>& def);
+  // Raw access for values with several accepted shapes (a number or an object, ...). Marks the
+  // key as known. Throws if absent.
+  const json& raw(const char* key);
+  // A nested object (must be an object if present; an empty object if absent).
+  JsonReader object(const char* key);
+
+  // Throws on the first unknown key (listing the known ones).
+  void finish() const;
+
+  // An InputError for this object's key: "<file>: <path.key>: <message>".
+  [[noreturn]] void fail(const char* key, const std::string& message) const;
+  [[noreturn]] void fail(const std::string& message) const;  // about the object itself
+
+  const json& value() const { return object_; }
+
+ private:
+  const json& get(const char* key);
+  json object_;
+  std::string path_;
+  std::string file_;
+  std::set<std::string> known_;
+};
+
+// A short rendering of a JSON value for messages ("1.5", "\"abc\"", "an object").
+std::string json_brief(const json& v);
+// "a.b" joined with a key, "a[3]" with an index.
+std::string json_path_join(const std::string& path, const std::string& key);
+std::string json_path_index(const std::string& path, size_t index);
+
+}  // namespace wp

@@ -1,0 +1,52 @@
+#pragma once
+// A layer of a sequential model. Layers own their parameters and call ops; they hold no
+// optimizer or pruning logic.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "winoprune/autograd.h"
+#include "winoprune/nn/parameter.h"
+#include "winoprune/rng.h"
+
+namespace wp {
+
+// Which implementation a Winograd layer uses without gradients (evaluation):
+//   dense  = the training path (transform, dense GEMMs, transform)
+//   sparse = the packed sparse kernel (src/sparse), rebuilt when the weights change
+enum class InferenceKernel { dense, sparse };
+
+struct ForwardContext {
+  bool training = false;          // dropout on, batch statistics etc.
+  Rng* rng = nullptr;             // dropout masks; required when training
+  InferenceKernel kernel = InferenceKernel::dense;
+};
+
+// What reports and checkpoints need to know about a weight layer (conv, winograd, fc).
+struct WeightLayerInfo {
+  std::string name;               // "conv3"
+  std::string kind;               // "conv" | "winograd" | "fc"
+  std::string tile;               // "F(4x4,3x3)" for winograd, "" otherwise
+  Shape weight_shape;             // [t*t, K, C/g] | [K, C/g, r, r] | [out, in]
+  int groups = 1;
+  // Dense direct-convolution multiply-adds x 2 per image (fc: 2*in*out), for MFLOP columns.
+  double dense_flops_per_image = 0;
+};
+
+class Layer {
+ public:
+  explicit Layer(std::string name) : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  const std::string& name() const { return name_; }
+  virtual Var forward(const Var& x, ForwardContext& ctx) = 0;
+  virtual std::vector<Parameter*> parameters() { return {}; }
+  // Output shape for an input shape (with batch dimension); throws InputError if it does not fit.
+  virtual Shape output_shape(const Shape& input) const = 0;
+  virtual std::optional<WeightLayerInfo> weight_info() const { return std::nullopt; }
+
+ private:
+  std::string name_;
+};
+
+}  // namespace wp

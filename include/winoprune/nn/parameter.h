@@ -1,0 +1,24 @@
+#pragma once
+// A trainable parameter with everything the optimizer, the pruner and the checkpoint need.
+// Names are model paths: "conv3.weight", "conv3.bias", "fc6.weight"; checkpoints add suffixes
+// ".mask" (U8) and ".momentum".
+#include <string>
+
+#include "winoprune/autograd.h"
+
+namespace wp {
+
+struct Parameter {
+  std::string name;
+  Var var;                 // leaf with requires_grad: value and accumulated gradient
+  float lr_mult = 1.0f;    // Caffe's lr_mult / decay_mult (biases: decay_mult 0 by default)
+  float decay_mult = 1.0f;
+  bool prunable = false;   // weights of conv, winograd and fc layers
+  Tensor momentum;         // SGD state, same shape as the value; undefined until first step
+  Tensor mask;             // 0/1 floats, same shape; undefined = not pruned. Invariant after
+                           // every optimizer step: value == value * mask, momentum == momentum * mask
+  Tensor& value() { return var->value; }
+  const Tensor& value() const { return var->value; }
+};
+
+}  // namespace wp

@@ -1,0 +1,26 @@
+#pragma once
+// The Winograd layer (REFERENCE.md section 1): a drop-in for a stride-1 conv2d whose parameter
+// is the Winograd-domain kernel W [t*t][K][C/groups] itself.
+//   forward:  Y_k = A^T [ sum_c W_{k,c} (.) (B^T d_c B) ] A        per tile
+//   dW_{k,c} = sum over tiles of (A dY_k A^T) (.) (B^T d_c B)
+//   dX_c     = B [ sum_k W_{k,c} (.) (A dY_k A^T) ] B^T, scatter-added over overlapping tiles
+#include "winoprune/autograd.h"
+#include "winoprune/tensor.h"
+
+namespace wp {
+
+struct WinogradConvParams {
+  int m = 4;       // output tile
+  int r = 3;       // kernel size
+  int pad = 1;     // implicit zero padding on each side
+  int groups = 1;
+};
+
+// x [N, C, H, W], W [t*t, K, C/groups], bias [K] (may be null)
+// -> y [N, K, H + 2*pad - r + 1, W + 2*pad - r + 1]
+Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p);
+
+// W = G g G^T for every (k, c): g [K, C/groups, r, r] -> W [t*t, K, C/groups].
+Tensor spatial_to_winograd(const Tensor& g, int m);
+
+}  // namespace wp

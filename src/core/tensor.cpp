@@ -1,0 +1,125 @@
+#include "winoprune/tensor.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <sstream>
+
+#include "winoprune/error.h"
+
+namespace wp {
+
+std::string shape_str(const Shape& s) {
+  std::ostringstream os;
+  os << '[';
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << ']';
+  return os.str();
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) {
+    if (d < 0) throw InputError("negative dimension in shape " + shape_str(s));
+    n *= d;
+  }
+  return n;
+}
+
+namespace {
+// 64 bytes: one cache line and one zmm register, so aligned vector loads never split lines.
+constexpr size_t kAlignment = 64;
+
+std::shared_ptr<float> allocate(int64_t numel) {
+  size_t bytes = static_cast<size_t>(std::max<int64_t>(numel, 1)) * sizeof(float);
+  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, bytes);
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+}
+}  // namespace
+
+Tensor Tensor::empty(const Shape& shape) {
+  Tensor t;
+  t.numel_ = shape_numel(shape);
+  t.shape_ = shape;
+  t.storage_ = allocate(t.numel_);
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape& shape) { return full(shape, 0.0f); }
+
+Tensor Tensor::full(const Shape& shape, float value) {
+  Tensor t = empty(shape);
+  t.fill(value);
+  return t;
+}
+
+Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values) {
+  Tensor t = empty(shape);
+  if (static_cast<int64_t>(values.size()) != t.numel_)
+    throw InputError("from_vector: " + std::to_string(values.size()) + " values for shape " +
+                     shape_str(shape));
+  std::copy(values.begin(), values.end(), t.data());
+  return t;
+}
+
+int64_t Tensor::dim(int i) const {
+  int n = ndim();
+  if (i < 0) i += n;
+  if (i < 0 || i >= n)
+    throw std::out_of_range("dim " + std::to_string(i) + " of shape " + shape_str(shape_));
+  return shape_[i];
+}
+
+Tensor Tensor::reshape(const Shape& shape) const {
+  Shape s = shape;
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == -1) {
+      if (infer >= 0) throw InputError("reshape: more than one -1 in " + shape_str(shape));
+      infer = static_cast<int>(i);
+    } else {
+      known *= s[i];
+    }
+  }
+  if (infer >= 0) s[infer] = known ? numel_ / known : 0;
+  if (shape_numel(s) != numel_)
+    throw InputError("reshape: cannot view " + shape_str(shape_) + " as " + shape_str(shape));
+  Tensor t = *this;
+  t.shape_ = s;
+  return t;
+}
+
+Tensor Tensor::slice(int64_t begin, int64_t end) const {
+  if (ndim() == 0 || begin < 0 || end < begin || end > shape_[0])
+    throw std::out_of_range("slice [" + std::to_string(begin) + ", " + std::to_string(end) +
+                            ") of shape " + shape_str(shape_));
+  int64_t row = shape_[0] ? numel_ / shape_[0] : 0;
+  Tensor t = *this;
+  t.offset_ = offset_ + begin * row;
+  t.shape_[0] = end - begin;
+  t.numel_ = (end - begin) * row;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  if (!defined()) return Tensor();
+  Tensor t = empty(shape_);
+  std::memcpy(t.data(), data(), static_cast<size_t>(numel_) * sizeof(float));
+  return t;
+}
+
+void Tensor::copy_from(const Tensor& src) {
+  if (src.numel() != numel_)
+    throw InputError("copy_from: " + shape_str(src.shape()) + " into " + shape_str(shape_));
+  std::memcpy(data(), src.data(), static_cast<size_t>(numel_) * sizeof(float));
+}
+
+void Tensor::fill(float value) { std::fill(data(), data() + numel_, value); }
+
+std::vector<float> Tensor::to_vector() const { return std::vector<float>(data(), data() + numel_); }
+
+}  // namespace wp

@@ -1,0 +1,164 @@
+#include "winoprune/io/json_reader.h"
+
+#include <cmath>
+
+#include "winoprune/error.h"
+
+namespace wp {
+
+std::string json_brief(const json& v) {
+  if (v.is_object()) return "an object";
+  if (v.is_array()) return "an array of " + std::to_string(v.size());
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+std::string json_path_join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string json_path_index(const std::string& path, size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
+
+JsonReader::JsonReader(const json& object, std::string path, std::string file)
+    : object_(object), path_(std::move(path)), file_(std::move(file)) {
+  if (!object_.is_object()) fail("expected an object, got " + json_brief(object_));
+}
+
+bool JsonReader::has(const char* key) const { return object_.contains(key); }
+std::string JsonReader::path(const char* key) const { return json_path_join(path_, key); }
+
+void JsonReader::fail(const char* key, const std::string& message) const {
+  std::string where = path(key);
+  throw InputError((file_.empty() ? "" : file_ + ": ") + where + ": " + message);
+}
+
+void JsonReader::fail(const std::string& message) const {
+  std::string where = path_.empty() ? "(root)" : path_;
+  throw InputError((file_.empty() ? "" : file_ + ": ") + where + ": " + message);
+}
+
+const json& JsonReader::get(const char* key) {
+  known_.insert(key);
+  return object_.at(key);
+}
+
+static std::string range_text(double lo, double hi, bool lo_open, bool hi_open) {
+  auto fmt = [](double x) {
+    if (std::isinf(x)) return std::string(x < 0 ? "-inf" : "inf");
+    json j = x;
+    if (x == std::floor(x) && std::fabs(x) < 1e15) j = static_cast<int64_t>(x);
+    return j.dump();
+  };
+  return std::string(lo_open ? "(" : "[") + fmt(lo) + ", " + fmt(hi) + (hi_open ? ")" : "]");
+}
+
+std::optional<double> JsonReader::optional_number(const char* key, double lo, double hi,
+                                                  bool lo_open, bool hi_open) {
+  if (!has(key)) {
+    known_.insert(key);
+    return std::nullopt;
+  }
+  const json& v = get(key);
+  std::string expect = "expected a number in " + range_text(lo, hi, lo_open, hi_open);
+  if (!v.is_number()) fail(key, expect + ", got " + json_brief(v));
+  double x = v.get<double>();
+  bool ok = std::isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
+  if (!ok) fail(key, expect + ", got " + json_brief(v));
+  return x;
+}
+
+double JsonReader::number(const char* key, double def, double lo, double hi, bool lo_open,
+                          bool hi_open) {
+  auto v = optional_number(key, lo, hi, lo_open, hi_open);
+  return v ? *v : def;
+}
+
+int64_t JsonReader::integer(const char* key, int64_t def, int64_t lo, int64_t hi) {
+  known_.insert(key);
+  if (!has(key)) return def;
+  const json& v = get(key);
+  std::string expect = "expected an integer in " + range_text(double(lo), double(hi), false, false);
+  if (!v.is_number_integer() && !(v.is_number_float() && v.get<double>() == std::floor(v.get<double>())))
+    fail(key, expect + ", got " + json_brief(v));
+  double x = v.get<double>();
+  if (x < double(lo) || x > double(hi)) fail(key, expect + ", got " + json_brief(v));
+  return static_cast<int64_t>(x);
+}
+
+bool JsonReader::boolean(const char* key, bool def) {
+  known_.insert(key);
+  if (!has(key)) return def;
+  const json& v = get(key);
+  if (!v.is_boolean()) fail(key, "expected true or false, got " + json_brief(v));
+  return v.get<bool>();
+}
+
+std::string JsonReader::string(const char* key, const std::string& def,
+                               const std::vector<std::string>& choices) {
+  known_.insert(key);
+  std::string s = def;
+  if (has(key)) {
+    const json& v = get(key);
+    if (!v.is_string()) fail(key, "expected a string, got " + json_brief(v));
+    s = v.get<std::string>();
+  }
+  if (!choices.empty()) {
+    bool ok = false;
+    std::string list;
+    for (const auto& c : choices) {
+      ok = ok || c == s;
+      list += (list.empty() ? "\"" : ", \"") + c + "\"";
+    }
+    if (!ok) fail(key, "expected one of " + list + ", got \"" + s + "\"");
+  }
+  return s;
+}
+
+std::optional<std::string> JsonReader::optional_string(const char* key) {
+  known_.insert(key);
+  if (!has(key)) return std::nullopt;
+  const json& v = get(key);
+  if (!v.is_string()) fail(key, "expected a string, got " + json_brief(v));
+  return v.get<std::string>();
+}
+
+std::vector<std::string> JsonReader::string_list(const char* key,
+                                                 const std::vector<std::string>& def) {
+  known_.insert(key);
+  if (!has(key)) return def;
+  const json& v = get(key);
+  if (!v.is_array()) fail(key, "expected an array of strings, got " + json_brief(v));
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_string())
+      throw InputError((file_.empty() ? "" : file_ + ": ") + json_path_index(path(key), i) +
+                       ": expected a string, got " + json_brief(v[i]));
+    out.push_back(v[i].get<std::string>());
+  }
+  return out;
+}
+
+const json& JsonReader::raw(const char* key) {
+  if (!has(key)) fail(key, "is required");
+  return get(key);
+}
+
+JsonReader JsonReader::object(const char* key) {
+  known_.insert(key);
+  if (!has(key)) return JsonReader(json::object(), path(key), file_);
+  return JsonReader(get(key), path(key), file_);
+}
+
+void JsonReader::finish() const {
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (known_.count(it.key())) continue;
+    std::string list;
+    for (const auto& k : known_) list += (list.empty() ? "" : ", ") + k;
+    fail(it.key().c_str(), "unknown key (expected one of: " + list + ")");
+  }
+}
+
+}  // namespace wp

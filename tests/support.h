@@ -1,0 +1,60 @@
+#pragma once
+// Helpers shared by the tests: random tensors, error norms, mismatch reports, ISA skipping.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "winoprune/cpu.h"
+#include "winoprune/error.h"
+#include "winoprune/rng.h"
+
+namespace wp::test {
+
+template <typename T>
+std::vector<T> random_vector(size_t n, uint64_t seed, T lo = T(-1), T hi = T(1)) {
+  Rng rng(seed, 77);
+  std::vector<T> v(n);
+  for (auto& x : v) x = lo + (hi - lo) * static_cast<T>(rng.uniform());
+  return v;
+}
+
+// ||a - b||_F / ||b||_F, in double. Prints the first mismatches when above limit.
+template <typename A, typename B>
+double relative_error(const A* a, const B* b, size_t n, double limit = -1, const char* what = "") {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < n; ++i) {
+    double d = double(a[i]) - double(b[i]);
+    num += d * d;
+    den += double(b[i]) * double(b[i]);
+  }
+  double err = std::sqrt(num) / (den > 0 ? std::sqrt(den) : 1.0);
+  if (limit >= 0 && err > limit) {
+    int shown = 0;
+    for (size_t i = 0; i < n && shown < 5; ++i) {
+      double d = std::fabs(double(a[i]) - double(b[i]));
+      if (d > limit * (std::fabs(double(b[i])) + 1e-6)) {
+        std::fprintf(stderr, "%s mismatch at %zu: %.8g vs %.8g\n", what, i, double(a[i]),
+                     double(b[i]));
+        ++shown;
+      }
+    }
+  }
+  return err;
+}
+
+// For tests run once per ISA level (tests/CMakeLists.txt sets WINOPRUNE_ISA): true when the
+// requested level runs on this CPU; otherwise prints SKIPPED (ctest counts it as skipped).
+inline bool isa_available_or_skip() {
+  try {
+    (void)active_isa();
+    return true;
+  } catch (const InputError& e) {
+    WARN(std::string("SKIPPED: ") + e.what());
+    return false;
+  }
+}
+
+}  // namespace wp::test
