@@ -1,0 +1,47 @@
+#pragma once
+// Benchmark harness shared by the suites of `winoprune bench` (DESIGN.md, bench contract).
+// Each suite is one file src/bench/bench_<suite>.cpp exposing `json bench_<suite>(opts, out)`:
+// it measures every row in this process, prints a table to `out` as rows complete, and returns
+// {"suite", "isa", "threads", "results": [...]}. The CLI writes that to --json FILE.
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "winoprune/io/json_reader.h"
+
+namespace wp {
+
+struct BenchOptions {
+  std::vector<int> batches;          // --batch N[,N]; empty = the suite's default
+  std::vector<double> sparsities;    // --sparsity S[,S]; empty = the suite's default
+  int warmup = 2;                    // untimed runs before the timed ones
+  int repeats = 5;                   // timed runs; the median is reported
+  bool quick = false;                // fewer rows/repeats (used by tests)
+};
+
+struct Timing {
+  double median_ms = 0, min_ms = 0, max_ms = 0;
+  int runs = 0;
+};
+
+// Runs fn `warmup` times untimed, then `repeats` times timed (steady clock); median of those.
+Timing time_median(const std::function<void()>& fn, int warmup, int repeats);
+
+// The envelope every suite returns: {"suite", "isa", "threads", "results": []}.
+json bench_envelope(const std::string& suite);
+
+// A fixed-width text table printed row by row (header first).
+class TablePrinter {
+ public:
+  TablePrinter(std::ostream& out, std::vector<std::string> headers, std::vector<int> widths);
+  void row(const std::vector<std::string>& cells);
+
+ private:
+  std::ostream& out_;
+  std::vector<int> widths_;
+};
+
+std::string fmt_fixed(double v, int decimals);
+
+}  // namespace wp
