@@ -1,0 +1,73 @@
+#pragma once
+// The kernel interface of the sparse Winograd convolution: a plain-old-data argument block and a
+// table of variants (ref, avx2, avx512), one per file in src/kernels/<isa>/sparse_winograd_*.cpp.
+// The variants share no code (ISA rule of src/kernels/CMakeLists.txt): only this POD crosses.
+// The packed weight format is documented in winoprune/sparse/sparse_winograd.h; the plain
+// specification of what every variant computes is winoprune/sparse/sparse_winograd_reference.h.
+#include <cstddef>
+#include <cstdint>
+
+#include "winoprune/cpu.h"
+
+namespace wp {
+
+// Tiles per block: one zmm (two ymm) of tiles. V_j and M_j rows hold 16 tiles contiguously.
+constexpr int kSparseTileBlock = 16;
+
+// Plain data, no member initializers (no inline constructor an ISA file could emit): callers
+// value-initialize it, `SparseWinogradArgs a{};`.
+struct SparseWinogradArgs {
+  // Geometry. Input x [N, C, H, W], output y [N, K, Ho, Wo], Ho = H + 2 pad - r + 1 (same for
+  // Wo); tiles_h = ceil(Ho / m), tiles_w = ceil(Wo / m); t = m + r - 1, P = t * t positions.
+  int N, C, H, W;
+  int K, groups;
+  int m, r, t, pad;
+  int Ho, Wo, tiles_h, tiles_w;
+
+  // Transforms in float, row-major: BT [t][t] (V = BT d BT^T), AT [m][t] (Y = AT M AT^T).
+  const float* BT;
+  const float* AT;
+
+  // Packed weights (format: sparse_winograd.h). kblock = output channels per k-block.
+  int kblock;
+  const int32_t* row_start;   // [groups * (K / groups) * P + 1]
+  const int32_t* voff;        // [nnz]  c * kSparseTileBlock
+  const float* val;           // [nnz]
+
+  // Data. bias [K] may be null; relu != 0 applies max(0, .) after the bias.
+  const float* x;
+  const float* bias;
+  int relu;
+  float* y;
+
+  // Execution: `threads` OpenMP threads; workspace of workspace_floats(args) floats, 64-byte
+  // aligned, owned by the caller (kept across calls: no page faults per forward).
+  int threads;
+  float* workspace;
+
+  // Optional instrumentation: when non-null, receives the mean busy milliseconds per thread of
+  // the three phases {input transform, products, output transform}.
+  double* phase_ms;
+};
+
+struct SparseWinogradVariant {
+  const char* isa_suffix;      // "ref", "avx2", "avx512"
+  Isa isa;                     // minimum ISA level to run it
+  void (*run)(const SparseWinogradArgs* args);
+  size_t (*workspace_floats)(const SparseWinogradArgs* args);
+};
+
+// The best variant for wp::active_isa(), chosen once. Logs nothing.
+const SparseWinogradVariant& sparse_winograd_variant();
+// The variant of exactly this level (tests sweep them); null if not compiled in.
+const SparseWinogradVariant* sparse_winograd_variant_for(Isa isa);
+
+// Exported entry points of the variants (one per ISA file).
+void sparse_winograd__ref(const SparseWinogradArgs* args);
+size_t sparse_winograd_workspace__ref(const SparseWinogradArgs* args);
+void sparse_winograd__avx2(const SparseWinogradArgs* args);
+size_t sparse_winograd_workspace__avx2(const SparseWinogradArgs* args);
+void sparse_winograd__avx512(const SparseWinogradArgs* args);
+size_t sparse_winograd_workspace__avx512(const SparseWinogradArgs* args);
+
+}  // namespace wp

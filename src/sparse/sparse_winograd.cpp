@@ -1,0 +1,168 @@
+// Packing of a pruned Winograd-domain kernel into the format of sparse_winograd.h, and the
+// forward driver (geometry checks, workspace, dispatch to the chosen variant).
+#include "winoprune/sparse/sparse_winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "winoprune/error.h"
+#include "winoprune/winograd/transform.h"
+
+namespace wp {
+
+int64_t sparse_winograd_row(int g, int k, int j, int Kg, int P, int kblock) {
+  const int b = k / kblock, kk = k % kblock;
+  const int nr = std::min(kblock, Kg - b * kblock);
+  return int64_t(g) * Kg * P + int64_t(b) * kblock * P + int64_t(j) * nr + kk;
+}
+
+SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int pad, int groups,
+                                            int kblock) {
+  const WinogradTransform& tr = winograd_transform(m, r);   // throws on unsupported (m, r)
+  const int t = tr.t, P = t * t;
+  if (W.ndim() != 3 || W.dim(0) != P)
+    throw InputError("sparse winograd pack: weight " + shape_str(W.shape()) +
+                     ": expected [t*t = " + std::to_string(P) + ", K, C/groups] for " +
+                     tr.tile_name());
+  if (groups < 1 || W.dim(1) % groups != 0)
+    throw InputError("sparse winograd pack: K = " + std::to_string(W.dim(1)) +
+                     " is not divisible by groups = " + std::to_string(groups));
+  if (pad < 0) throw InputError("sparse winograd pack: pad must be >= 0");
+  if (W.dim(1) < 1 || W.dim(2) < 1)
+    throw InputError("sparse winograd pack: empty weight " + shape_str(W.shape()));
+  if (W.numel() >= INT32_MAX || W.dim(2) * kSparseTileBlock >= INT32_MAX)
+    throw InputError("sparse winograd pack: weight " + shape_str(W.shape()) +
+                     " too large for int32 indices");
+
+  SparseWinogradConv s;
+  s.m_ = m;
+  s.r_ = r;
+  s.pad_ = pad;
+  s.groups_ = groups;
+  s.K_ = int(W.dim(1));
+  s.Cg_ = int(W.dim(2));
+  const int Kg = s.K_ / groups, Cg = s.Cg_;
+  // M of one k-block is P * kblock * 64 bytes: ~1024 / P rows keep it near 64 KB (L1/L2),
+  // e.g. 28 rows for F(4x4,3x3), 16 for F(4x4,5x5).
+  if (kblock <= 0) kblock = std::max(4, 1024 / P);
+  s.kblock_ = std::min(kblock, Kg);
+  s.BT_ = tr.BTf;
+  s.AT_ = tr.ATf;
+
+  const float* w = W.data();
+  s.row_start_.assign(size_t(s.K_) * P + 1, 0);
+  for (int g = 0; g < groups; ++g)
+    for (int k = 0; k < Kg; ++k)
+      for (int j = 0; j < P; ++j) {
+        const float* row = w + (int64_t(j) * s.K_ + int64_t(g) * Kg + k) * Cg;
+        int32_t n = 0;
+        for (int c = 0; c < Cg; ++c) n += row[c] != 0.0f;
+        s.row_start_[size_t(sparse_winograd_row(g, k, j, Kg, P, s.kblock_)) + 1] = n;
+      }
+  for (size_t i = 1; i < s.row_start_.size(); ++i) s.row_start_[i] += s.row_start_[i - 1];
+  const size_t nnz = size_t(s.row_start_.back());
+  s.voff_.resize(nnz);
+  s.val_.resize(nnz);
+  for (int g = 0; g < groups; ++g)
+    for (int k = 0; k < Kg; ++k)
+      for (int j = 0; j < P; ++j) {
+        const float* row = w + (int64_t(j) * s.K_ + int64_t(g) * Kg + k) * Cg;
+        size_t e = size_t(s.row_start_[size_t(sparse_winograd_row(g, k, j, Kg, P, s.kblock_))]);
+        for (int c = 0; c < Cg; ++c)
+          if (row[c] != 0.0f) {
+            s.voff_[e] = c * kSparseTileBlock;
+            s.val_[e] = row[c];
+            ++e;
+          }
+      }
+  return s;
+}
+
+double SparseWinogradConv::density() const {
+  const double dense = double(t()) * t() * K_ * Cg_;
+  return dense > 0 ? double(val_.size()) / dense : 0.0;
+}
+
+SparseWinogradArgs SparseWinogradConv::args_for(const Tensor& x) const {
+  if (val_.empty() && row_start_.empty())
+    throw InputError("sparse winograd forward: the layer was never packed");
+  const int C = Cg_ * groups_;
+  if (x.ndim() != 4 || x.dim(1) != C)
+    throw InputError("sparse winograd forward: input " + shape_str(x.shape()) +
+                     ": expected [N, " + std::to_string(C) + ", H, W]");
+  SparseWinogradArgs a{};
+  a.N = int(x.dim(0));
+  a.C = C;
+  a.H = int(x.dim(2));
+  a.W = int(x.dim(3));
+  a.K = K_;
+  a.groups = groups_;
+  a.m = m_;
+  a.r = r_;
+  a.t = t();
+  a.pad = pad_;
+  a.Ho = a.H + 2 * pad_ - r_ + 1;
+  a.Wo = a.W + 2 * pad_ - r_ + 1;
+  if (a.Ho < 1 || a.Wo < 1)
+    throw InputError("sparse winograd forward: input " + shape_str(x.shape()) + " with pad " +
+                     std::to_string(pad_) + " is smaller than the " + std::to_string(r_) + "x" +
+                     std::to_string(r_) + " kernel");
+  // The kernels address one block of 16 tiles (at most 16 images) with int32 offsets.
+  if (16 * int64_t(C) * a.H * a.W >= INT32_MAX)
+    throw InputError("sparse winograd forward: input " + shape_str(x.shape()) +
+                     ": C*H*W must be below 2^31 / 16 for the kernel's int32 offsets");
+  a.tiles_h = (a.Ho + m_ - 1) / m_;
+  a.tiles_w = (a.Wo + m_ - 1) / m_;
+  a.BT = BT_.data();
+  a.AT = AT_.data();
+  a.kblock = kblock_;
+  a.row_start = row_start_.data();
+  a.voff = voff_.data();
+  a.val = val_.data();
+  return a;
+}
+
+void SparseWinogradConv::forward_with(const SparseWinogradVariant& variant, const Tensor& x,
+                                      const float* bias, bool relu, Tensor& y,
+                                      double* phase_ms) const {
+  SparseWinogradArgs a = args_for(x);
+  const Shape ys{a.N, a.K, a.Ho, a.Wo};
+  if (!y.defined() || y.shape() != ys) y = Tensor::empty(ys);
+  if (y.shares_storage(x)) throw InputError("sparse winograd forward: y must not alias x");
+  a.x = x.data();
+  a.y = y.data();
+  a.bias = bias;
+  a.relu = relu ? 1 : 0;
+  a.threads = omp_get_max_threads();
+  a.phase_ms = phase_ms;
+  // Per calling thread, grown only: V and M blocks (~1 MB per OpenMP thread) are not
+  // re-faulted on every forward.
+  thread_local Tensor workspace;
+  const size_t ws = variant.workspace_floats(&a);
+  if (ws > 0) {
+    if (!workspace.defined() || size_t(workspace.numel()) < ws)
+      workspace = Tensor::empty({int64_t(ws)});
+    a.workspace = workspace.data();
+  }
+  variant.run(&a);
+}
+
+void SparseWinogradConv::forward(const Tensor& x, const float* bias, bool relu, Tensor& y) const {
+  forward_with(sparse_winograd_variant(), x, bias, relu, y);
+}
+
+Tensor SparseWinogradConv::forward(const Tensor& x, const float* bias, bool relu) const {
+  Tensor y;
+  forward(x, bias, relu, y);
+  return y;
+}
+
+std::string SparseWinogradConv::kernel_name() const {
+  const std::string mm = std::to_string(m_), rr = std::to_string(r_);
+  return "sparse_winograd_f" + mm + "x" + mm + "_" + rr + "x" + rr + "__" +
+         sparse_winograd_variant().isa_suffix;
+}
+
+}  // namespace wp
