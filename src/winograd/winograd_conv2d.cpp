@@ -1,0 +1,210 @@
+// The Winograd layer, forward and backward (REFERENCE.md section 1), as NNPACK's four named
+// phases: input transform, transform-domain GEMMs, output transform (and their transposes).
+//   forward:  V = B^T d B (all tiles);  M_j = W_j . V_j  (t*t GEMMs per group);
+//             y = A^T M A + bias, outputs beyond Ho, Wo dropped
+//   backward: dM = A dY A^T;  dW_j += dM_j . V_j^T;  dV_j = W_j^T . dM_j;
+//             dx += B dV B^T scatter-added over overlapping tiles;  dbias_k += sum dY_k
+// Legend: N images, C / K input / output channels (all groups), Cg = C/groups, Kg = K/groups,
+// T tiles over the batch (N * tiles_h * tiles_w), t*t positions j.
+// Buffers: x [N, C, H, W]; W [t*t][K][Cg]; V [t*t][C][T]; M [t*t][K][T]; y [N, K, Ho, Wo].
+// With this layout, group g of position j is the row-major GEMM
+//   M[j][g*Kg .. +Kg][T] (Kg x T) = W[j][g*Kg .. +Kg][Cg] (Kg x Cg) . V[j][g*Cg .. +Cg][T] (Cg x T).
+// V is recomputed in backward rather than kept from forward: it is 2.1x the input for F(4,3)
+// on 13x13 maps (36 positions per 16 outputs, 16 tiles per 169 pixels) and costs a few percent
+// of the layer's time to rebuild.
+// Every phase writes disjoint outputs per work item in a fixed order: results do not depend on
+// the thread count (given a deterministic sgemm).
+#include <algorithm>
+#include <string>
+
+#include "winoprune/error.h"
+#include "winoprune/gemm.h"
+#include "winoprune/winograd/tile_transforms.h"
+#include "winoprune/winograd/winograd_conv2d.h"
+
+namespace wp {
+
+namespace {
+
+// Work items of the transform phases: 128 tiles x 4 channels. 128 tiles keep one channel's
+// 36 position rows of V (36 x 512 B = 18 KB) in L1; 4 channels amortize the tile geometry.
+constexpr int64_t kTileBlock = 128;
+constexpr int kChannelBlock = 4;
+
+struct Layer {
+  TileGrid grid;
+  int groups, Cg, Kg, tt;
+};
+
+// V [t*t][C][T] = B^T d B for every channel and tile.
+void input_transform_phase(const Layer& L, const float* x, float* V) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles, nt = (T + kTileBlock - 1) / kTileBlock;
+  const int64_t nc = (g.C + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < nc * nt; ++item) {
+    const int c0 = int(item / nt) * kChannelBlock, c1 = std::min(c0 + kChannelBlock, g.C);
+    const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
+    input_transform_tiles(g, x, c0, c1, t0, t1, V + c0 * T + t0, int64_t(g.C) * T, T);
+  }
+}
+
+// y [N, K, Ho, Wo] = A^T M A + bias.
+void output_transform_phase(const Layer& L, const float* M, const float* bias, float* y) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles, nt = (T + kTileBlock - 1) / kTileBlock;
+  const int64_t nk = (g.K + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < nk * nt; ++item) {
+    const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
+    const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
+    output_transform_tiles(g, M + k0 * T + t0, int64_t(g.K) * T, T, k0, k1, t0, t1, bias, false,
+                           y);
+  }
+}
+
+// dM [t*t][K][T] = A dY A^T.
+void output_transposed_phase(const Layer& L, const float* dy, float* dM) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles, nt = (T + kTileBlock - 1) / kTileBlock;
+  const int64_t nk = (g.K + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < nk * nt; ++item) {
+    const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
+    const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
+    output_transform_transposed_tiles(g, dy, k0, k1, t0, t1, dM + k0 * T + t0, int64_t(g.K) * T,
+                                      T);
+  }
+}
+
+// dx += B dV B^T, scatter-added. One work item per (image, channel block): items own disjoint
+// planes of dx and add their tiles in order.
+void input_transposed_phase(const Layer& L, const float* dV, float* dx) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles, tpi = g.tiles_per_image;
+  const int64_t nc = (g.C + kChannelBlock - 1) / kChannelBlock;
+#pragma omp parallel for schedule(static)
+  for (int64_t item = 0; item < nc * g.N; ++item) {
+    const int c0 = int(item / g.N) * kChannelBlock, c1 = std::min(c0 + kChannelBlock, g.C);
+    const int64_t t0 = (item % g.N) * tpi, t1 = t0 + tpi;
+    input_transform_transposed_tiles(g, dV + c0 * T + t0, int64_t(g.C) * T, T, c0, c1, t0, t1,
+                                     dx);
+  }
+}
+
+// M_j (per group) = W_j . V_j.
+void forward_gemm_phase(const Layer& L, const float* W, const float* V, float* M) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles;
+  for (int j = 0; j < L.tt; ++j)
+    for (int grp = 0; grp < L.groups; ++grp)
+      sgemm(false, false, L.Kg, T, L.Cg, 1.0f, W + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg,
+            V + (int64_t(j) * g.C + grp * L.Cg) * T, T, 0.0f,
+            M + (int64_t(j) * g.K + grp * L.Kg) * T, T);
+}
+
+// dW_j += dM_j . V_j^T.
+void weight_gradient_gemm_phase(const Layer& L, const float* dM, const float* V, float* dW) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles;
+  for (int j = 0; j < L.tt; ++j)
+    for (int grp = 0; grp < L.groups; ++grp)
+      sgemm(false, true, L.Kg, L.Cg, T, 1.0f, dM + (int64_t(j) * g.K + grp * L.Kg) * T, T,
+            V + (int64_t(j) * g.C + grp * L.Cg) * T, T, 1.0f,
+            dW + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg);
+}
+
+// dV_j = W_j^T . dM_j.
+void data_gradient_gemm_phase(const Layer& L, const float* W, const float* dM, float* dV) {
+  const TileGrid& g = L.grid;
+  const int64_t T = g.tiles;
+  for (int j = 0; j < L.tt; ++j)
+    for (int grp = 0; grp < L.groups; ++grp)
+      sgemm(true, false, L.Cg, T, L.Kg, 1.0f, W + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg,
+            dM + (int64_t(j) * g.K + grp * L.Kg) * T, T, 0.0f,
+            dV + (int64_t(j) * g.C + grp * L.Cg) * T, T);
+}
+
+// dbias_k += sum over images and pixels of dY_k (per k in a fixed order).
+void bias_gradient_phase(const Layer& L, const float* dy, float* dbias) {
+  const TileGrid& g = L.grid;
+  const int64_t plane = int64_t(g.Ho) * g.Wo;
+#pragma omp parallel for schedule(static)
+  for (int k = 0; k < g.K; ++k) {
+    double sum = 0;
+    for (int n = 0; n < g.N; ++n) {
+      const float* p = dy + (int64_t(n) * g.K + k) * plane;
+      for (int64_t i = 0; i < plane; ++i) sum += p[i];
+    }
+    dbias[k] += float(sum);
+  }
+}
+
+Layer make_layer(const Tensor& x, const Tensor& w, const Tensor& b,
+                 const WinogradConvParams& p) {
+  auto shapes = [&] {
+    return "x " + shape_str(x.shape()) + ", weight " + shape_str(w.shape()) +
+           (b.defined() ? ", bias " + shape_str(b.shape()) : std::string()) + ", F(" +
+           std::to_string(p.m) + "," + std::to_string(p.r) + "), groups " +
+           std::to_string(p.groups);
+  };
+  if (x.ndim() != 4 || w.ndim() != 3 || p.groups < 1)
+    throw InputError("winograd_conv2d: expected x [N, C, H, W] and weight [t*t, K, C/groups], "
+                     "got " + shapes());
+  const int N = int(x.dim(0)), C = int(x.dim(1)), H = int(x.dim(2)), Wd = int(x.dim(3));
+  const int K = int(w.dim(1)), Cg = int(w.dim(2));
+  Layer L;
+  L.grid = make_tile_grid(N, C, H, Wd, K, p.pad, p.m, p.r);
+  L.groups = p.groups;
+  L.Cg = Cg;
+  L.Kg = K / p.groups;
+  L.tt = L.grid.t * L.grid.t;
+  if (w.dim(0) != L.tt || Cg * p.groups != C || K % p.groups != 0)
+    throw InputError("winograd_conv2d: expected weight [" + std::to_string(L.tt) + ", K, " +
+                     std::to_string(C / p.groups) + "] with K divisible by groups, got " +
+                     shapes());
+  if (b.defined() && (b.ndim() != 1 || b.dim(0) != K))
+    throw InputError("winograd_conv2d: expected bias [" + std::to_string(K) + "], got " +
+                     shapes());
+  return L;
+}
+
+}  // namespace
+
+Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias,
+                    const WinogradConvParams& p) {
+  const Layer L = make_layer(x->value, weight->value, bias ? bias->value : Tensor(), p);
+  const TileGrid& g = L.grid;
+  Tensor y = Tensor::empty({g.N, g.K, g.Ho, g.Wo});
+  if (g.N > 0) {
+    Tensor V = Tensor::empty({L.tt, g.C, g.tiles});
+    Tensor M = Tensor::empty({L.tt, g.K, g.tiles});
+    input_transform_phase(L, x->value.data(), V.data());
+    forward_gemm_phase(L, weight->value.data(), V.data(), M.data());
+    output_transform_phase(L, M.data(), bias ? bias->value.data() : nullptr, y.data());
+  }
+  return make_result(y, {x, weight, bias}, [L](Node& self) {
+    const TileGrid& g = L.grid;
+    if (g.N == 0) return;
+    const Var& x = self.inputs[0];
+    const Var& w = self.inputs[1];
+    const Var& b = self.inputs[2];
+    const float* dy = self.grad.data();
+    if (b && b->requires_grad) bias_gradient_phase(L, dy, b->grad.data());
+    const bool need_dw = w->requires_grad, need_dx = x->requires_grad;
+    if (!need_dw && !need_dx) return;
+    Tensor dM = Tensor::empty({L.tt, g.K, g.tiles});
+    output_transposed_phase(L, dy, dM.data());
+    Tensor V = Tensor::empty({L.tt, g.C, g.tiles});  // V, then reused for dV
+    if (need_dw) {
+      input_transform_phase(L, x->value.data(), V.data());
+      weight_gradient_gemm_phase(L, dM.data(), V.data(), w->grad.data());
+    }
+    if (need_dx) {
+      data_gradient_gemm_phase(L, w->value.data(), dM.data(), V.data());
+      input_transposed_phase(L, V.data(), x->grad.data());
+    }
+  });
+}
+
+}  // namespace wp
