@@ -1,0 +1,187 @@
+// metrics.jsonl writing, reading and resume truncation (contract: io/metrics.h).
+#include "winoprune/io/metrics.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+#include "winoprune/error.h"
+#include "winoprune/io/atomic_file.h"
+#include "winoprune/io/json_reader.h"
+
+namespace wp {
+
+namespace {
+
+struct Line {
+  int64_t line_no;
+  std::string text;
+  nlohmann::json value;
+};
+
+// Complete lines of the file (a torn final line is skipped); blank lines are ignored.
+std::vector<Line> read_lines(const std::string& path) {
+  std::vector<Line> out;
+  std::ifstream probe(path);
+  if (!probe) return out;
+  probe.close();
+  std::string all = read_text_file(path);
+  size_t pos = 0;
+  int64_t line_no = 0;
+  while (pos < all.size()) {
+    size_t nl = all.find('\n', pos);
+    bool complete = nl != std::string::npos;
+    std::string text = all.substr(pos, complete ? nl - pos : std::string::npos);
+    pos = complete ? nl + 1 : all.size();
+    ++line_no;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+      if (!complete) break;   // torn write of the last record
+      throw InputError(path + ":" + std::to_string(line_no) + ": not valid JSON: " + e.what());
+    }
+    if (!j.is_object())
+      throw InputError(path + ":" + std::to_string(line_no) + ": expected a JSON object, got " +
+                       json_brief(j));
+    out.push_back({line_no, std::move(text), std::move(j)});
+  }
+  return out;
+}
+
+double number_or_none(const nlohmann::json& j, const char* key, const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return MetricsRecord::none;
+  if (!j[key].is_number())
+    throw InputError(where + ": " + key + ": expected a number or null, got " +
+                     json_brief(j[key]));
+  return j[key].get<double>();
+}
+
+int64_t integer_or(const nlohmann::json& j, const char* key, int64_t def,
+                   const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return def;
+  if (!j[key].is_number_integer())
+    throw InputError(where + ": " + key + ": expected an integer, got " + json_brief(j[key]));
+  return j[key].get<int64_t>();
+}
+
+std::string string_or(const nlohmann::json& j, const char* key, const std::string& def,
+                      const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return def;
+  if (!j[key].is_string())
+    throw InputError(where + ": " + key + ": expected a string, got " + json_brief(j[key]));
+  return j[key].get<std::string>();
+}
+
+}  // namespace
+
+nlohmann::json metrics_to_json(const MetricsRecord& r) {
+  nlohmann::json j = {{"phase", r.phase},      {"phase_index", r.phase_index},
+                      {"split", r.split},      {"epoch", r.epoch},
+                      {"iter", r.iter},        {"step", r.step}};
+  auto put = [&](const char* k, double v) {
+    if (!std::isnan(v)) j[k] = v;
+  };
+  put("lr", r.lr);
+  put("loss", r.loss);
+  put("top1", r.top1);
+  put("top5", r.top5);
+  if (!r.sparsity.empty()) j["sparsity"] = r.sparsity;
+  put("seconds", r.seconds);
+  return j;
+}
+
+MetricsRecord metrics_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) throw InputError(where + ": expected a JSON object, got " + json_brief(j));
+  MetricsRecord r;
+  r.phase = string_or(j, "phase", "", where);
+  r.phase_index = int(integer_or(j, "phase_index", 0, where));
+  r.split = string_or(j, "split", "train", where);
+  r.epoch = integer_or(j, "epoch", 0, where);
+  r.iter = integer_or(j, "iter", 0, where);
+  r.step = integer_or(j, "step", 0, where);
+  r.lr = number_or_none(j, "lr", where);
+  r.loss = number_or_none(j, "loss", where);
+  r.top1 = number_or_none(j, "top1", where);
+  r.top5 = number_or_none(j, "top5", where);
+  r.seconds = number_or_none(j, "seconds", where);
+  if (j.contains("sparsity") && !j["sparsity"].is_null()) {
+    const auto& s = j["sparsity"];
+    if (!s.is_object())
+      throw InputError(where + ": sparsity: expected an object {layer: fraction}, got " +
+                       json_brief(s));
+    for (auto it = s.begin(); it != s.end(); ++it) {
+      if (!it.value().is_number())
+        throw InputError(where + ": sparsity." + it.key() + ": expected a number, got " +
+                         json_brief(it.value()));
+      r.sparsity[it.key()] = it.value().get<double>();
+    }
+  }
+  return r;
+}
+
+MetricsLog::MetricsLog(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw std::runtime_error(path + ": cannot open for appending: " + std::strerror(errno));
+}
+
+MetricsLog::~MetricsLog() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void MetricsLog::append(const nlohmann::json& record) {
+  // NaN/inf are not JSON; nlohmann writes them as null, which readers take as "absent".
+  std::string line = record.dump() + "\n";
+  const char* p = line.data();
+  size_t left = line.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(path_ + ": write failed: " + std::strerror(errno));
+    }
+    p += n;
+    left -= size_t(n);
+  }
+}
+
+std::vector<nlohmann::json> read_metrics_json(const std::string& path) {
+  std::vector<nlohmann::json> out;
+  for (auto& l : read_lines(path)) out.push_back(std::move(l.value));
+  return out;
+}
+
+std::vector<MetricsRecord> read_metrics(const std::string& path) {
+  std::vector<MetricsRecord> out;
+  for (const auto& l : read_lines(path))
+    out.push_back(metrics_from_json(l.value, path + ":" + std::to_string(l.line_no)));
+  return out;
+}
+
+size_t truncate_metrics(const std::string& path,
+                        const std::function<bool(const MetricsRecord&)>& keep) {
+  std::ifstream probe(path);
+  if (!probe) return 0;
+  probe.close();
+  auto lines = read_lines(path);
+  std::string kept;
+  size_t dropped = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    MetricsRecord r =
+        metrics_from_json(lines[i].value, path + ":" + std::to_string(lines[i].line_no));
+    if (keep(r))
+      kept += lines[i].text + "\n";
+    else
+      ++dropped;
+  }
+  write_text_file_atomic(path, kept);
+  return dropped;
+}
+
+}  // namespace wp
