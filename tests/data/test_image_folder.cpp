@@ -259,3 +259,70 @@ TEST_CASE("a mean image is subtracted at the crop position", "[data][folder]") {
   bad["resize_mode"] = "shorter";
   require_input_error([&] { open_dataset(parse_data(bad), Split::train); }, {"mean.png", "32x32"});
 }
+
+TEST_CASE("arrange_imagenet_val.py builds class folders of links from the csv or a list",
+          "[data][scripts]") {
+  if (std::system("python3 -c 'import sys' > /dev/null 2>&1") != 0) {
+    WARN("SKIPPED: python3 not available");
+    return;
+  }
+  TempDir dir("arrange");
+  const std::string root = dir / "t";
+  make_synthetic_imagenet(root, small_tree());
+  const std::string script =
+      std::string(WINOPRUNE_SOURCE_DIR) + "/data_scripts/arrange_imagenet_val.py";
+  auto run = [&](const std::string& args) {
+    return std::system(("python3 " + script + " " + args + " > /dev/null 2>&1").c_str());
+  };
+  const std::string flat = root + "/val_flat";
+  REQUIRE(run("--val-dir " + flat + " --csv " + root + "/LOC_val_solution.csv --out " + root +
+              "/by_csv") == 0);
+  REQUIRE(run("--val-dir " + flat + " --list " + root + "/val.txt --train-dir " + root +
+              "/train --out " + root + "/by_list") == 0);
+  REQUIRE(run("--val-dir " + flat + " --list " + root + "/val.txt --synsets " + root +
+              "/LOC_synset_mapping.txt --out " + root + "/by_synsets --copy") == 0);
+  // Refuses to overwrite; bad input is exit status 2.
+  REQUIRE(run("--val-dir " + flat + " --csv " + root + "/LOC_val_solution.csv --out " + root +
+              "/by_csv") != 0);
+  REQUIRE(run("--val-dir " + flat + " --list " + root + "/val.txt --out " + root + "/x") != 0);
+  REQUIRE_FALSE(fs::exists(root + "/x"));
+  // The originals stay; the links point at them.
+  REQUIRE(fs::is_regular_file(flat + "/ILSVRC2012_val_00000001.JPEG"));
+  REQUIRE(fs::is_symlink(root + "/by_csv/n01440764/ILSVRC2012_val_00000001.JPEG"));
+  auto reference = val_labels(folder_config(root));
+  for (const char* out : {"by_csv", "by_list", "by_synsets"})
+    REQUIRE(val_labels(folder_config(root, {{"val", {{"dir", out}}}})) == reference);
+}
+
+TEST_CASE("Fashion-MNIST exported as PNG folders reads back the same samples", "[data][scripts]") {
+  if (!fs::exists(std::string(kFashionMnistDefaultRoot) + "/t10k-images-idx3-ubyte.gz")) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  TempDir dir("fmexport");
+  FashionMnistExportOptions o;
+  o.limit = 30;
+  REQUIRE(export_fashion_mnist_folder(dir / "f", o) == 60);
+  REQUIRE_THROWS_AS(export_fashion_mnist_folder(dir / "f", o), InputError);
+  json norm = {{"mean", {72.94}}, {"std", {90.02}}};
+  DataConfig fm_cfg = parse_data(norm);
+  json folder = folder_config(dir / "f", {{"color", "gray"}, {"resize", 28}, {"crop", 28}});
+  folder["mean"] = norm["mean"];
+  folder["std"] = norm["std"];
+  auto fm = open_dataset(fm_cfg, Split::val);
+  auto fd = open_dataset(parse_data(folder), Split::val);
+  REQUIRE(fd->size() == 30);
+  REQUIRE(fd->classes() == 10);
+  REQUIRE(fd->class_names()[9] == "9_ankle-boot");
+  std::vector<float> a(784), b(784);
+  Rng rng(1);
+  for (int64_t i = 0; i < fd->size(); ++i) {
+    // val_00012.png is t10k sample 12.
+    std::string name = fs::path(fd->sample_name(i)).stem().string();
+    int64_t index = std::stoll(name.substr(4));
+    REQUIRE(fd->label(i) == fm->label(index));
+    REQUIRE(fd->load(i, false, rng, a.data()));
+    REQUIRE(fm->load(index, false, rng, b.data()));
+    REQUIRE(a == b);
+  }
+}
