@@ -1,0 +1,106 @@
+#pragma once
+// The pruning part of a phase config, split as Distiller does: "pruners" say WHAT (which layers,
+// which targets), "policies" say WHEN (start, end, frequency, unit).
+//
+//   "pruners": {
+//     "<name>": { "type": "magnitude" | "gradual" | "steps" | "threshold",
+//                 "layers": ["conv2", ...] | "winograd"   or   "regex": "conv[2-5]",
+//                 ...the type's keys (below) },
+//   },
+//   "policies": [ { "pruner": "<name>", "start": 0, "end": E, "frequency": 1,
+//                   "unit": "epoch" | "iteration" } ]
+//
+// Type keys and defaults:
+//   magnitude  "sparsity": s in [0,1) or {"conv2": 0.9, ...} (required), "global": false
+//   gradual    "initial_sparsity": 0, "final_sparsity": s_f in [0,1) (required), "global": false
+//              s_t = s_f + (s_i - s_f)(1 - (t - start)/span)^3, span = ((end-start-1)/freq)*freq
+//              (integer division), so the last pruning step, start + span, is exactly s_f.
+//   steps      "schedule": [[t, s], ...] (required; t strictly increasing, s non-decreasing, in
+//              the policy's unit), "global": false. At each policy step the target is the s of
+//              the last entry with t' <= t (none yet: no pruning).
+//   threshold  "l1": 5e-5 (L1 lambda: Parameter::l1, the optimizer adds l1*sign(W)), "thr0": 1e-4,
+//              "per_position": true (thr_j = thr0 / (||A_p|| ||A_q||) on Winograd layers),
+//              "adaptive": false, "factor": 10 (thr = 1 / (|dL/dW|/thr_j + 1/(factor*thr_j))).
+// Policy defaults: start 0, end = the phase's end (exclusive), frequency 1, unit "epoch". When
+// "policies" is absent, every pruner gets the default policy. A pruner that no policy uses, a
+// policy naming an unknown pruner, and a layer selected by two pruners are errors.
+// Sparsity targets are ABSOLUTE fractions of each layer's weights (not of the survivors).
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "winoprune/io/json_reader.h"
+
+namespace wp {
+
+// Which weight layers a pruner (or a sensitivity sweep) acts on. Exactly one form is given.
+struct LayerSelection {
+  std::vector<std::string> names;   // "layers": [...]
+  bool all_winograd = false;        // "layers": "winograd"
+  std::string regex;                // "regex": matched against the whole layer name
+  std::string path;                 // JSON path of the owning object, for resolution errors
+};
+
+// Reads "layers" / "regex" from `r` (exactly one of them must be present).
+LayerSelection parse_layer_selection(JsonReader& r);
+
+struct MagnitudeSpec {
+  double sparsity = 0;                                       // every selected layer, unless
+  std::vector<std::pair<std::string, double>> per_layer;    // non-empty: one target per layer
+  bool global = false;
+};
+struct GradualSpec {
+  double initial_sparsity = 0, final_sparsity = 0;
+  bool global = false;
+};
+struct StepsSpec {
+  std::vector<std::pair<int64_t, double>> schedule;   // (t, sparsity)
+  bool global = false;
+};
+struct ThresholdSpec {
+  double l1 = 5e-5;           // the reference recipe's weight decay, used as an L1 term
+  double thr0 = 1e-4;
+  bool per_position = true;
+  bool adaptive = false;
+  double factor = 10;
+};
+using PrunerSpec = std::variant<MagnitudeSpec, GradualSpec, StepsSpec, ThresholdSpec>;
+
+struct PrunerConfig {
+  std::string name;
+  std::string path;           // "phases[2].pruners.g1"
+  LayerSelection layers;
+  PrunerSpec spec;
+};
+
+enum class PruneUnit { epoch, iteration };
+
+struct PolicyConfig {
+  std::string pruner;
+  size_t pruner_index = 0;    // into PruningConfig::pruners
+  int64_t start = 0;
+  int64_t end = -1;           // exclusive; -1: the end of the phase
+  int64_t frequency = 1;
+  PruneUnit unit = PruneUnit::epoch;
+  std::string path;           // "phases[2].policies[0]"
+};
+
+struct PruningConfig {
+  std::vector<PrunerConfig> pruners;
+  std::vector<PolicyConfig> policies;
+  bool empty() const { return pruners.empty(); }
+};
+
+// Reads the "pruners" and "policies" keys of a phase object (marking them known; the caller
+// still calls phase.finish()). Throws InputError naming the JSON path, e.g.
+//   phases[2].pruners.g1.final_sparsity: expected a number in [0, 1), got 1.5
+PruningConfig parse_pruning_config(JsonReader& phase);
+
+// Back to JSON (defaults filled in), for the run directory's resolved config.json.
+json pruning_config_to_json(const PruningConfig& config);
+
+const char* pruner_type_name(const PrunerSpec& spec);   // "magnitude", ...
+
+}  // namespace wp

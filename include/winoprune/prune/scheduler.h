@@ -1,0 +1,106 @@
+#pragma once
+// PruningScheduler: runs one phase's pruners on their policies, from hooks the training loop
+// calls (Distiller's CompressionScheduler). The loop of a phase of E epochs, I iterations each:
+//
+//   PruningScheduler sched(phase.pruning, prunable_layers(model), E);
+//   if (phase is a fine-tune) sched.freeze_masks();       // masks from the current zeros
+//   for epoch in [0, E):
+//     sched.on_epoch_begin(epoch);                         // epoch-unit pruning events
+//     for iter in [0, I):
+//       sched.on_minibatch_begin(epoch, iter, I);          // iteration-unit pruning events
+//       sgd.zero_grad(); loss = forward(...); backward(loss);
+//       sched.after_backward(epoch, iter, I);              // adaptive thresholds read dL/dW
+//       sgd.step(lr);                                      // masks; L1 from Parameter::l1
+//       sched.after_optimizer_step(epoch, iter, I);        // hard thresholds W := 0
+//     sched.on_epoch_end(epoch);                           // closes threshold windows
+//   stats = sched.stats();                                 // per-layer sparsity, report.json
+//
+// epoch and iter count from 0 within the phase, and every hook must be called (the threshold
+// pruner acts in all of them). On resume, start from the resumed epoch's on_epoch_begin: the
+// scheduler keeps no schedule state besides the Parameters (targets are functions of t).
+// The scheduler does not step the optimizer; it relies on it (wp::Sgd) to keep value and
+// momentum masked after every step and to add Parameter::l1 * sign(W) to the gradient.
+//
+// Mask-based pruners (magnitude, gradual, steps) set Parameter::mask at their events and zero
+// value and momentum where it is 0, so nothing regrows. The threshold pruner (the reference's
+// method) keeps NO mask while its policy is active (any existing mask of its layers is removed:
+// weights may regrow), sets Parameter::l1 = its l1, and after every optimizer step sets W := 0
+// where |W| <= thr; when its window closes the mask is frozen from the zeros (mask = W != 0,
+// momentum masked) and l1 reset to 0, for what follows.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "winoprune/nn/parameter.h"
+#include "winoprune/prune/config.h"
+
+namespace wp {
+
+class Model;
+
+// A weight layer as the pruner sees it.
+struct PrunableLayer {
+  std::string name;            // "conv3"
+  std::string kind;            // "conv" | "winograd" | "fc"
+  Parameter* weight = nullptr; // winograd: [t*t, K, C/g]; conv: [K, C/g, r, r]; fc: [out, in]
+  int m = 0, r = 0;            // winograd tile F(m x m, r x r); 0 for conv and fc
+};
+
+// The conv, winograd and fc layers of a model in network order, with their weight Parameters.
+std::vector<PrunableLayer> prunable_layers(Model& model);
+
+// Resolves a selection against the layers, in network order. Throws InputError naming
+// selection.path for an unknown name, a bad regex or an empty result.
+std::vector<PrunableLayer> select_layers(const LayerSelection& selection,
+                                         const std::vector<PrunableLayer>& layers);
+
+// report.json's per-layer numbers. Position fields only for Winograd layers: the fraction of
+// exact zeros of each position's K x C/g matrix W_j, minimum and maximum over j.
+struct LayerSparsity {
+  std::string name, kind;
+  int64_t params = 0, nnz = 0;
+  double sparsity = 0;                            // exact zeros / params
+  std::optional<double> position_sparsity_min, position_sparsity_max;
+};
+LayerSparsity layer_sparsity(const PrunableLayer& layer);
+std::vector<LayerSparsity> layer_sparsities(const std::vector<PrunableLayer>& layers);
+
+// Masks from the current zeros for every layer that has a mask or any zero (see freeze_mask).
+void freeze_masks(const std::vector<PrunableLayer>& layers);
+
+class PruningScheduler {
+ public:
+  // `layers`: every prunable layer of the model (pruners select among them). `phase_epochs`
+  // closes open-ended policies. Throws InputError (naming the config path) when a selection
+  // does not resolve or a layer is selected by two pruners.
+  PruningScheduler(const PruningConfig& config, std::vector<PrunableLayer> layers,
+                   int64_t phase_epochs);
+  ~PruningScheduler();
+  PruningScheduler(PruningScheduler&&) noexcept;
+  PruningScheduler& operator=(PruningScheduler&&) noexcept;
+
+  void on_epoch_begin(int64_t epoch);
+  void on_minibatch_begin(int64_t epoch, int64_t iter, int64_t iters_per_epoch);
+  void after_backward(int64_t epoch, int64_t iter, int64_t iters_per_epoch);
+  void after_optimizer_step(int64_t epoch, int64_t iter, int64_t iters_per_epoch);
+  void on_epoch_end(int64_t epoch);
+
+  // Fine-tuning: masks from the current zeros of every layer (see freeze_masks above).
+  void freeze_masks();
+
+  std::vector<LayerSparsity> stats() const { return layer_sparsities(layers_); }
+  const std::vector<PrunableLayer>& layers() const { return layers_; }
+
+  // The most recent target sparsity each mask-based pruner set, per layer name (for logs).
+  const std::vector<std::pair<std::string, double>>& last_targets() const { return targets_; }
+
+ private:
+  struct Impl;
+  std::vector<PrunableLayer> layers_;
+  std::vector<std::pair<std::string, double>> targets_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wp

@@ -1,0 +1,42 @@
+#pragma once
+// Sensitivity analysis (Distiller's): prune ONE layer at a time by magnitude to each sparsity of
+// a sweep, evaluate the network, restore the layer's weights exactly, go on. The result says
+// how much each layer tolerates and guides per-layer targets.
+//
+// Config (keys of the object given to parse_sensitivity_config, e.g. a "sensitivity" phase):
+//   "layers": [...] | "winograd"  or  "regex": "...",   "range": [start, stop, step]
+// with 0 <= start <= stop <= 1, step > 0; stop is INCLUDED: [0, 0.95, 0.05] is 20 levels.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "winoprune/io/json_reader.h"
+#include "winoprune/prune/config.h"
+#include "winoprune/prune/scheduler.h"
+
+namespace wp {
+
+struct SensitivityConfig {
+  LayerSelection layers;
+  double start = 0, stop = 0.95, step = 0.05;
+  std::vector<double> levels() const;   // sweep_values(start, stop, step)
+};
+SensitivityConfig parse_sensitivity_config(JsonReader& r);
+
+struct EvalMetrics {
+  double top1 = 0, top5 = 0, loss = 0;
+};
+struct SensitivityRow {
+  std::string layer;
+  double sparsity = 0;       // the target; the measured exact-zero fraction can only be higher
+  double top1 = 0, top5 = 0, loss = 0;
+};
+
+// For each layer (outer loop, in the given order) and each level (inner loop): prune a copy of
+// the weights to the level (mask and momentum untouched), call evaluate(), restore the value.
+// Rows come out in that order. The model is bit-identical afterwards, even if evaluate throws.
+std::vector<SensitivityRow> sensitivity_analysis(const std::vector<PrunableLayer>& layers,
+                                                 const std::vector<double>& levels,
+                                                 const std::function<EvalMetrics()>& evaluate);
+
+}  // namespace wp

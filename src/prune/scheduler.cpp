@@ -1,0 +1,326 @@
+// PruningScheduler (include/winoprune/prune/scheduler.h): pruners resolved against the model's
+// layers, fired by their policies from the training loop's hooks.
+//
+// Time t of a policy: the epoch (unit "epoch") or epoch * iters_per_epoch + iter ("iteration"),
+// both counted from 0 within the phase. A policy FIRES at t when start <= t < end and
+// (t - start) % frequency == 0; mask-based pruners prune at the firing steps. The threshold
+// pruner is ACTIVE at every t in [start, end) (its frequency is 1, checked by the parser).
+#include "winoprune/prune/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <stdexcept>
+
+#include "winoprune/error.h"
+#include "winoprune/prune/magnitude.h"
+#include "winoprune/prune/schedule.h"
+
+namespace wp {
+
+namespace {
+
+struct ThresholdLayer {
+  size_t layer = 0;
+  std::vector<double> position_thr;   // thr0_j per position (Winograd, per_position) or {thr0}
+  int64_t position_size = 0;          // entries per position (K * C/g), or numel
+  Tensor adaptive_thr;                // per entry, from the last after_backward (adaptive only)
+};
+
+struct Pruner {
+  PrunerConfig config;
+  std::vector<size_t> layers;          // indices into the scheduler's layers, network order
+  std::vector<double> layer_targets;   // magnitude with per-layer sparsities: one per layer
+  std::vector<ThresholdLayer> threshold;
+  std::vector<size_t> policies;
+  bool is_threshold() const { return std::holds_alternative<ThresholdSpec>(config.spec); }
+};
+
+// The target a mask-based pruner sets when its policy fires at t; nullopt: nothing to do.
+std::optional<double> fired_target(const Pruner& pr, const PolicyConfig& p, int64_t t,
+                                   int64_t end) {
+  if (auto* m = std::get_if<MagnitudeSpec>(&pr.config.spec)) return m->sparsity;
+  if (auto* g = std::get_if<GradualSpec>(&pr.config.spec))
+    return agp_sparsity(g->initial_sparsity, g->final_sparsity, p.start, end, p.frequency, t);
+  if (auto* s = std::get_if<StepsSpec>(&pr.config.spec)) return steps_target(s->schedule, t);
+  return std::nullopt;
+}
+
+bool is_global(const PrunerSpec& spec) {
+  if (auto* m = std::get_if<MagnitudeSpec>(&spec)) return m->global;
+  if (auto* g = std::get_if<GradualSpec>(&spec)) return g->global;
+  if (auto* s = std::get_if<StepsSpec>(&spec)) return s->global;
+  return false;
+}
+
+// A threshold window opens: no mask (weights may regrow), the L1 term on.
+void open_threshold_window(const std::vector<PrunableLayer>& layers, const Pruner& pr) {
+  const float l1 = float(std::get<ThresholdSpec>(pr.config.spec).l1);
+  for (size_t li : pr.layers) {
+    layers[li].weight->mask = Tensor();
+    layers[li].weight->l1 = l1;
+  }
+}
+
+// A threshold window closes: the zeros become the mask, the L1 term off.
+void close_threshold_window(const std::vector<PrunableLayer>& layers, const Pruner& pr) {
+  for (size_t li : pr.layers) {
+    freeze_mask(*layers[li].weight);
+    layers[li].weight->l1 = 0.0f;
+  }
+}
+
+bool all_masked(const std::vector<PrunableLayer>& layers, const Pruner& pr) {
+  for (size_t li : pr.layers)
+    if (!layers[li].weight->mask.defined()) return false;
+  return true;
+}
+
+void set_target(std::vector<std::pair<std::string, double>>& targets, const std::string& name,
+                double s) {
+  for (auto& e : targets)
+    if (e.first == name) {
+      e.second = s;
+      return;
+    }
+  targets.emplace_back(name, s);
+}
+
+}  // namespace
+
+struct PruningScheduler::Impl {
+  std::vector<Pruner> pruners;
+  std::vector<PolicyConfig> policies;
+  int64_t phase_epochs = 0;
+  int64_t iters_per_epoch = 0;   // the last value a minibatch hook gave (0: none yet)
+
+  // ipe (iterations per epoch) is 0 until a minibatch hook gave it: iteration-unit policies
+  // are then neither active nor firing (on_minibatch_begin comes before any update).
+  int64_t time(const PolicyConfig& p, int64_t epoch, int64_t iter, int64_t ipe) const {
+    return p.unit == PruneUnit::epoch ? epoch : epoch * ipe + iter;
+  }
+  int64_t end(const PolicyConfig& p, int64_t ipe) const {
+    if (p.end >= 0) return p.end;
+    return p.unit == PruneUnit::epoch ? phase_epochs : phase_epochs * ipe;
+  }
+  bool inside(const PolicyConfig& p, int64_t t, int64_t ipe) const {
+    if (p.unit == PruneUnit::iteration && ipe <= 0) return false;
+    return t >= p.start && t < end(p, ipe);
+  }
+  bool fires(const PolicyConfig& p, int64_t t, int64_t ipe) const {
+    return inside(p, t, ipe) && (t - p.start) % p.frequency == 0;
+  }
+  // Threshold pruners: active at step (epoch, iter) if any of their policies covers it.
+  bool active(const Pruner& pr, int64_t epoch, int64_t iter, int64_t ipe) const {
+    for (size_t k : pr.policies)
+      if (inside(policies[k], time(policies[k], epoch, iter, ipe), ipe)) return true;
+    return false;
+  }
+  bool active_in_epoch(const Pruner& pr, int64_t epoch, int64_t ipe) const {
+    for (size_t k : pr.policies) {
+      const PolicyConfig& p = policies[k];
+      if (p.unit == PruneUnit::epoch ? inside(p, epoch, ipe)
+                                     : ipe > 0 && p.start < end(p, ipe) &&
+                                           epoch * ipe < end(p, ipe) && (epoch + 1) * ipe > p.start)
+        return true;
+    }
+    return false;
+  }
+  // Fires the mask-based pruners whose policies (of `unit`) fire at this step.
+  void fire_mask_pruners(std::vector<PrunableLayer>& layers,
+                         std::vector<std::pair<std::string, double>>& targets, PruneUnit unit,
+                         int64_t epoch, int64_t iter, int64_t ipe) {
+    for (Pruner& pr : pruners) {
+      if (pr.is_threshold()) continue;
+      for (size_t k : pr.policies) {
+        const PolicyConfig& p = policies[k];
+        if (p.unit != unit) continue;
+        const int64_t t = time(p, epoch, iter, ipe);
+        if (!fires(p, t, ipe)) continue;
+        std::optional<double> target = fired_target(pr, p, t, end(p, ipe));
+        if (!target) continue;
+        std::vector<Parameter*> params;
+        std::vector<double> per_layer;
+        for (size_t i = 0; i < pr.layers.size(); ++i) {
+          params.push_back(layers[pr.layers[i]].weight);
+          per_layer.push_back(pr.layer_targets.empty() ? *target : pr.layer_targets[i]);
+          set_target(targets, layers[pr.layers[i]].name, per_layer.back());
+        }
+        if (is_global(pr.config.spec)) magnitude_prune_global(params, *target);
+        else magnitude_prune(params, per_layer);
+        break;   // one pruning per pruner and step, even if two of its policies fire
+      }
+    }
+  }
+};
+
+PruningScheduler::~PruningScheduler() = default;
+PruningScheduler::PruningScheduler(PruningScheduler&&) noexcept = default;
+PruningScheduler& PruningScheduler::operator=(PruningScheduler&&) noexcept = default;
+
+PruningScheduler::PruningScheduler(const PruningConfig& config, std::vector<PrunableLayer> layers,
+                                   int64_t phase_epochs)
+    : layers_(std::move(layers)), impl_(std::make_unique<Impl>()) {
+  impl_->phase_epochs = phase_epochs;
+  impl_->policies = config.policies;
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < layers_.size(); ++i) index[layers_[i].name] = i;
+  std::map<size_t, std::string> owner;   // layer -> pruner that selected it
+
+  for (const PrunerConfig& pc : config.pruners) {
+    Pruner pr;
+    pr.config = pc;
+    for (const PrunableLayer& l : select_layers(pc.layers, layers_)) {
+      size_t li = index.at(l.name);
+      auto [it, fresh] = owner.emplace(li, pc.name);
+      if (!fresh)
+        throw InputError(pc.path + ": layer \"" + l.name + "\" is already pruned by pruner \"" +
+                         it->second + "\" (one pruner per layer and phase)");
+      pr.layers.push_back(li);
+    }
+    if (auto* m = std::get_if<MagnitudeSpec>(&pc.spec); m && !m->per_layer.empty()) {
+      for (auto& [name, s] : m->per_layer) {
+        bool selected = false;
+        for (size_t li : pr.layers) selected = selected || layers_[li].name == name;
+        if (!selected)
+          throw InputError(pc.path + ".sparsity." + name + ": layer \"" + name +
+                           "\" is not selected by this pruner or not a weight layer");
+      }
+      for (size_t li : pr.layers) {
+        auto it = std::find_if(m->per_layer.begin(), m->per_layer.end(),
+                               [&](auto& e) { return e.first == layers_[li].name; });
+        if (it == m->per_layer.end())
+          throw InputError(pc.path + ".sparsity: no target for selected layer \"" +
+                           layers_[li].name + "\"");
+        pr.layer_targets.push_back(it->second);
+      }
+    }
+    if (auto* th = std::get_if<ThresholdSpec>(&pc.spec)) {
+      for (size_t li : pr.layers) {
+        const PrunableLayer& l = layers_[li];
+        ThresholdLayer tl;
+        tl.layer = li;
+        const int64_t n = l.weight->value().numel();
+        if (th->per_position && l.kind == "winograd") {
+          tl.position_thr = per_position_thresholds(l.m, l.r, th->thr0);
+          const int64_t positions = l.weight->value().dim(0);
+          if (positions != int64_t(tl.position_thr.size()))
+            throw std::logic_error(l.name + ": weight has " + std::to_string(positions) +
+                                   " positions, F(" + std::to_string(l.m) + "," +
+                                   std::to_string(l.r) + ") needs " +
+                                   std::to_string(tl.position_thr.size()));
+          tl.position_size = n / positions;
+        } else {
+          tl.position_thr = {th->thr0};
+          tl.position_size = n;
+        }
+        pr.threshold.push_back(std::move(tl));
+      }
+    }
+    impl_->pruners.push_back(std::move(pr));
+  }
+  for (size_t k = 0; k < impl_->policies.size(); ++k) {
+    const PolicyConfig& p = impl_->policies[k];
+    if (p.pruner_index >= impl_->pruners.size())
+      throw std::logic_error("policy names pruner " + std::to_string(p.pruner_index));
+    impl_->pruners[p.pruner_index].policies.push_back(k);
+    if (p.unit == PruneUnit::epoch && p.start >= phase_epochs)
+      throw InputError(p.path + ".start: the phase has " + std::to_string(phase_epochs) +
+                       " epochs (0 to " + std::to_string(phase_epochs - 1) + "), got " +
+                       std::to_string(p.start));
+    if (p.unit == PruneUnit::epoch && p.end > phase_epochs)
+      throw InputError(p.path + ".end: the phase has " + std::to_string(phase_epochs) +
+                       " epochs and end is exclusive, got " + std::to_string(p.end) +
+                       " (the schedule would never finish)");
+  }
+}
+
+void PruningScheduler::on_epoch_begin(int64_t epoch) {
+  for (Pruner& pr : impl_->pruners)
+    if (pr.is_threshold() && impl_->active(pr, epoch, 0, impl_->iters_per_epoch))
+      open_threshold_window(layers_, pr);
+  impl_->fire_mask_pruners(layers_, targets_, PruneUnit::epoch, epoch, 0, impl_->iters_per_epoch);
+}
+
+void PruningScheduler::on_minibatch_begin(int64_t epoch, int64_t iter, int64_t ipe) {
+  impl_->iters_per_epoch = ipe;
+  for (Pruner& pr : impl_->pruners)
+    if (pr.is_threshold() && impl_->active(pr, epoch, iter, ipe))
+      open_threshold_window(layers_, pr);
+  impl_->fire_mask_pruners(layers_, targets_, PruneUnit::iteration, epoch, iter, ipe);
+}
+
+void PruningScheduler::after_backward(int64_t epoch, int64_t iter, int64_t ipe) {
+  impl_->iters_per_epoch = ipe;
+  for (Pruner& pr : impl_->pruners) {
+    if (!pr.is_threshold() || !impl_->active(pr, epoch, iter, ipe)) continue;
+    const ThresholdSpec& spec = std::get<ThresholdSpec>(pr.config.spec);
+    if (!spec.adaptive) continue;
+    // The loss gradient alone: the optimizer adds weight decay and the L1 term later, inside
+    // its step, so they never reach Parameter::var->grad.
+    for (ThresholdLayer& tl : pr.threshold) {
+      Parameter& p = *layers_[tl.layer].weight;
+      const int64_t n = p.value().numel();
+      if (!tl.adaptive_thr.defined()) tl.adaptive_thr = Tensor::empty(p.value().shape());
+      float* thr = tl.adaptive_thr.data();
+      const float* g = p.var->grad.defined() ? p.var->grad.data() : nullptr;
+      for (int64_t i = 0; i < n; ++i) {
+        const double thr0 = tl.position_thr[size_t(i / tl.position_size)];
+        thr[i] = float(adaptive_threshold(g ? std::fabs(double(g[i])) : 0.0, thr0, spec.factor));
+      }
+    }
+  }
+}
+
+void PruningScheduler::after_optimizer_step(int64_t epoch, int64_t iter, int64_t ipe) {
+  impl_->iters_per_epoch = ipe;
+  for (Pruner& pr : impl_->pruners) {
+    if (!pr.is_threshold() || !impl_->active(pr, epoch, iter, ipe)) continue;
+    const ThresholdSpec& spec = std::get<ThresholdSpec>(pr.config.spec);
+    for (ThresholdLayer& tl : pr.threshold) {
+      Parameter& p = *layers_[tl.layer].weight;
+      float* w = p.value().data();
+      const int64_t n = p.value().numel();
+      if (spec.adaptive) {
+        if (!tl.adaptive_thr.defined())
+          throw std::logic_error(p.name + ": adaptive threshold pruning needs after_backward "
+                                          "before after_optimizer_step");
+        const float* thr = tl.adaptive_thr.data();
+        for (int64_t i = 0; i < n; ++i)
+          if (std::fabs(w[i]) <= thr[i]) w[i] = 0.0f;
+      } else {
+        for (size_t j = 0; j < tl.position_thr.size(); ++j) {
+          const float thr = float(tl.position_thr[j]);
+          float* wj = w + int64_t(j) * tl.position_size;
+          for (int64_t i = 0; i < tl.position_size; ++i)
+            if (std::fabs(wj[i]) <= thr) wj[i] = 0.0f;
+        }
+      }
+    }
+    // The window closes after this step: freeze the zeros so they stay zero from now on.
+    const bool last_of_epoch = iter + 1 >= ipe;
+    if (!impl_->active(pr, last_of_epoch ? epoch + 1 : epoch, last_of_epoch ? 0 : iter + 1, ipe))
+      close_threshold_window(layers_, pr);
+  }
+}
+
+void PruningScheduler::on_epoch_end(int64_t epoch) {
+  // Safety net for loops that end an epoch early: a threshold window that does not continue
+  // into the next epoch leaves frozen masks behind.
+  const int64_t ipe = impl_->iters_per_epoch;
+  for (Pruner& pr : impl_->pruners)
+    if (pr.is_threshold() && impl_->active_in_epoch(pr, epoch, ipe) &&
+        !impl_->active(pr, epoch + 1, 0, ipe) && !all_masked(layers_, pr))
+      close_threshold_window(layers_, pr);
+}
+
+void PruningScheduler::freeze_masks() { wp::freeze_masks(layers_); }
+
+void freeze_masks(const std::vector<PrunableLayer>& layers) {
+  for (const PrunableLayer& l : layers) {
+    Parameter& p = *l.weight;
+    if (p.mask.defined() || count_zeros(p.value().data(), p.value().numel()) > 0) freeze_mask(p);
+  }
+}
+
+}  // namespace wp

@@ -1,0 +1,332 @@
+// PruningScheduler driven by a simulated training loop (wp::Sgd, random gradients): exact
+// per-step targets, units, the threshold pruner's window, statistics and resolution errors.
+#include <functional>
+
+#include "prune_support.h"
+#include "winoprune/optim/sgd.h"
+#include "winoprune/prune/magnitude.h"
+#include "winoprune/prune/schedule.h"
+
+using namespace wp;
+using namespace wp::test;
+
+namespace {
+
+PruningConfig config_of(const std::string& text) {
+  json j = json::parse(text);
+  JsonReader phase(j, "phases[1]");
+  PruningConfig c = parse_pruning_config(phase);
+  phase.finish();
+  return c;
+}
+
+SgdConfig sgd_config() {
+  SgdConfig c;
+  c.lr = 0.05;
+  c.momentum = 0.9;
+  c.weight_decay = 5e-4;
+  return c;
+}
+
+// The loop of scheduler.h; `check(epoch, iter)` runs after every after_optimizer_step and
+// `epoch_check(epoch)` after every on_epoch_begin.
+struct Loop {
+  TestNet& net;
+  PruningScheduler& sched;
+  Sgd sgd;
+  uint64_t seed = 1000;
+  Loop(TestNet& n, PruningScheduler& s) : net(n), sched(s), sgd(n.parameters(), sgd_config()) {}
+  void run(int64_t epochs, int64_t ipe, const std::function<void(int64_t)>& epoch_check,
+           const std::function<void(int64_t, int64_t)>& check) {
+    for (int64_t e = 0; e < epochs; ++e) {
+      sched.on_epoch_begin(e);
+      if (epoch_check) epoch_check(e);
+      for (int64_t i = 0; i < ipe; ++i) {
+        sched.on_minibatch_begin(e, i, ipe);
+        sgd.zero_grad();
+        for (Parameter* p : net.parameters()) {
+          auto g = random_vector<float>(size_t(p->value().numel()), ++seed);
+          p->var->grad_buffer().copy_from(Tensor::from_vector(p->value().shape(), g));
+        }
+        sched.after_backward(e, i, ipe);
+        sgd.step(float(sgd.config().lr));
+        sched.after_optimizer_step(e, i, ipe);
+        if (check) check(e, i);
+      }
+      sched.on_epoch_end(e);
+    }
+  }
+};
+
+int64_t zeros_of_layer(TestNet& net, const std::string& name) {
+  return zeros_of(net.weight(name).value());
+}
+
+std::string error_of(const std::string& config, TestNet& net, int64_t epochs = 10) {
+  try {
+    PruningScheduler s(config_of(config), net.layers, epochs);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("gradual pruner: exact AGP counts at every step, final exactly, nothing regrows",
+          "[prune][scheduler]") {
+  TestNet net(21);
+  PruningScheduler sched(config_of(R"({
+      "pruners": {"agp": {"type": "gradual", "layers": ["conv2", "conv3"],
+                          "initial_sparsity": 0.2, "final_sparsity": 0.85}},
+      "policies": [{"pruner": "agp", "start": 1, "end": 8, "frequency": 2}]})"),
+                         net.layers, 10);
+  Loop loop(net, sched);
+  std::vector<int64_t> expected_zeros;
+  loop.run(10, 3,
+           [&](int64_t e) {
+             // Steps at 1, 3, 5, 7 (span 6); the target holds in between and after.
+             for (const char* name : {"conv2", "conv3"}) {
+               const int64_t n = net.weight(name).value().numel();
+               const int64_t want =
+                   e < 1 ? 0 : prune_count(agp_target(0.2, 0.85, 1, 8, 2, e), n);
+               INFO("epoch " << e << " " << name);
+               REQUIRE(zeros_of_layer(net, name) == want);
+             }
+             if (e == 7) REQUIRE(sched.last_targets() ==
+                                 std::vector<std::pair<std::string, double>>{{"conv2", 0.85},
+                                                                             {"conv3", 0.85}});
+           },
+           [&](int64_t, int64_t) {
+             for (auto& l : net.layers) {
+               const Parameter& p = *l.weight;
+               if (!p.mask.defined()) continue;
+               for (int64_t i = 0; i < p.value().numel(); ++i)
+                 if (p.mask[i] == 0.0f) REQUIRE((p.value()[i] == 0.0f && p.momentum[i] == 0.0f));
+             }
+           });
+  REQUIRE(zeros_of_layer(net, "conv2") == prune_count(0.85, 36 * 16 * 8));
+  REQUIRE(zeros_of_layer(net, "conv3") == prune_count(0.85, 16 * 16 * 16));
+  REQUIRE_FALSE(net.weight("conv1").mask.defined());
+  REQUIRE(zeros_of_layer(net, "conv1") == 0);
+  REQUIRE(zeros_of_layer(net, "fc6") == 0);
+}
+
+TEST_CASE("iteration unit, per-layer magnitude targets and a global steps schedule",
+          "[prune][scheduler]") {
+  TestNet net(22);
+  PruningScheduler sched(config_of(R"({
+      "pruners": {
+        "m": {"type": "magnitude", "sparsity": {"conv1": 0.5, "fc6": 0.75}},
+        "s": {"type": "steps", "layers": "winograd", "global": true,
+              "schedule": [[2, 0.3], [5, 0.6], [9, 0.9]]}},
+      "policies": [{"pruner": "m", "start": 4, "end": 5, "unit": "iteration"},
+                   {"pruner": "s", "unit": "iteration", "frequency": 1}]})"),
+                         net.layers, 4);
+  Loop loop(net, sched);
+  const int64_t n_conv2 = 36 * 16 * 8, n_conv3 = 16 * 16 * 16, n_wino = n_conv2 + n_conv3;
+  loop.run(4, 3, nullptr, [&](int64_t e, int64_t i) {
+    const int64_t t = e * 3 + i;
+    INFO("t " << t);
+    // m fires once at t = 4 (epoch 1, iteration 1), before that step's update.
+    REQUIRE(zeros_of_layer(net, "conv1") == (t >= 4 ? prune_count(0.5, 8 * 27) : 0));
+    REQUIRE(zeros_of_layer(net, "fc6") == (t >= 4 ? prune_count(0.75, 640) : 0));
+    const double s = t < 2 ? 0.0 : (t < 5 ? 0.3 : (t < 9 ? 0.6 : 0.9));
+    REQUIRE(zeros_of_layer(net, "conv2") + zeros_of_layer(net, "conv3") ==
+            prune_count(s, n_wino));
+  });
+}
+
+TEST_CASE("threshold pruner: per-position thresholds, regrowth in the window, frozen after",
+          "[prune][scheduler]") {
+  TestNet net(23);
+  // A mask left by an earlier phase: the threshold window removes it.
+  magnitude_prune({&net.weight("conv2")}, {0.5});
+  PruningScheduler sched(config_of(R"({
+      "pruners": {"t": {"type": "threshold", "layers": ["conv2", "fc6"], "thr0": 0.05,
+                        "l1": 1e-3}},
+      "policies": [{"pruner": "t", "start": 1, "end": 3}]})"),
+                         net.layers, 5);
+  const std::vector<double> thr = per_position_thresholds(4, 3, 0.05);
+  Parameter& conv2 = net.weight("conv2");
+  Parameter& fc6 = net.weight("fc6");
+  Tensor zero_before;   // conv2's zeros after the previous step
+  int64_t regrown = 0, frozen_zeros = -1;
+  Loop loop(net, sched);
+  loop.run(5, 4,
+           [&](int64_t e) {
+             const bool window = e >= 1 && e < 3;
+             REQUIRE(conv2.mask.defined() == !window);
+             REQUIRE(conv2.l1 == (window ? 1e-3f : 0.0f));
+             REQUIRE(fc6.l1 == (window ? 1e-3f : 0.0f));
+           },
+           [&](int64_t e, int64_t) {
+             const bool window = e >= 1 && e < 3;
+             if (window) {
+               for (int64_t j = 0; j < 36; ++j)
+                 for (int64_t i = 0; i < 128; ++i) {
+                   float w = conv2.value()[j * 128 + i];
+                   REQUIRE((w == 0.0f || std::fabs(w) > float(thr[size_t(j)])));
+                 }
+               for (int64_t i = 0; i < fc6.value().numel(); ++i)
+                 REQUIRE((fc6.value()[i] == 0.0f || std::fabs(fc6.value()[i]) > 0.05f));
+               if (zero_before.defined())
+                 for (int64_t i = 0; i < conv2.value().numel(); ++i)
+                   regrown += zero_before[i] == 0.0f && conv2.value()[i] != 0.0f;
+               zero_before = conv2.value().clone();
+             }
+             if (e >= 3) {   // frozen: the zeros of the window's last step, exactly
+               REQUIRE(conv2.mask.defined());
+               if (frozen_zeros < 0) frozen_zeros = zeros_of(conv2.value());
+               REQUIRE(zeros_of(conv2.value()) == frozen_zeros);
+               REQUIRE(zeros_of(conv2.mask) == frozen_zeros);
+               for (int64_t i = 0; i < conv2.value().numel(); ++i)
+                 REQUIRE((conv2.value()[i] != 0.0f) == (conv2.mask[i] != 0.0f));
+             }
+           });
+  REQUIRE(regrown > 0);          // no fixed mask in the window: zeros came back
+  REQUIRE(frozen_zeros > 0);
+  // Positions with the largest thresholds (corners, 0.05) end up sparser than the interior
+  // ones (0.05 / 85).
+  auto s = sched.stats();
+  REQUIRE(s[1].name == "conv2");
+  REQUIRE(*s[1].position_sparsity_max > *s[1].position_sparsity_min);
+  int64_t corner = 0, interior = 0;
+  for (int64_t i = 0; i < 128; ++i) {
+    corner += conv2.value()[0 * 128 + i] == 0.0f;
+    interior += conv2.value()[(3 * 6 + 3) * 128 + i] == 0.0f;
+  }
+  REQUIRE(corner > interior);
+}
+
+TEST_CASE("adaptive threshold uses the loss gradient of the step", "[prune][scheduler]") {
+  TestNet net(24);
+  PruningScheduler sched(config_of(R"({
+      "pruners": {"t": {"type": "threshold", "layers": ["conv2", "fc6"], "thr0": 0.01,
+                        "adaptive": true, "factor": 10}}})"),
+                         net.layers, 1);
+  Parameter& fc6 = net.weight("fc6");
+  Parameter& conv2 = net.weight("conv2");
+  Tensor fc6_before = fc6.value().clone(), conv2_before = conv2.value().clone();
+  // Half of fc6's entries see no gradient (thr = 10 * 0.01), half a large one (thr ~ 0.001).
+  Tensor& g = fc6.var->grad_buffer();
+  for (int64_t i = 0; i < g.numel(); ++i) g[i] = i % 2 ? 10.0f : 0.0f;
+  conv2.var->grad_buffer().zero();
+  sched.on_epoch_begin(0);
+  sched.on_minibatch_begin(0, 0, 1);
+  sched.after_backward(0, 0, 1);
+  sched.after_optimizer_step(0, 0, 1);   // no optimizer step: the thresholds alone
+  int64_t cut_flat = 0, cut_steep = 0;
+  for (int64_t i = 0; i < fc6.value().numel(); ++i) {
+    const float thr = float(adaptive_threshold(i % 2 ? 10.0 : 0.0, 0.01, 10));
+    const bool cut = std::fabs(fc6_before[i]) <= thr;
+    REQUIRE(fc6.value()[i] == (cut ? 0.0f : fc6_before[i]));
+    (i % 2 ? cut_steep : cut_flat) += cut;
+  }
+  REQUIRE(cut_flat > 5 * cut_steep);
+  // Per-position and adaptive together: with no gradient thr_j = factor * thr0 / (|A_p||A_q|).
+  const auto thr = per_position_thresholds(4, 3, 0.01);
+  for (int64_t j = 0; j < 36; ++j)
+    for (int64_t i = 0; i < 128; ++i) {
+      const float before = conv2_before[j * 128 + i];
+      const bool cut = std::fabs(before) <= float(adaptive_threshold(0.0, thr[size_t(j)], 10));
+      REQUIRE(conv2.value()[j * 128 + i] == (cut ? 0.0f : before));
+    }
+  // The one-epoch window closed after its only step: masks frozen from the zeros.
+  REQUIRE(fc6.mask.defined());
+  REQUIRE(zeros_of(fc6.mask) == zeros_of(fc6.value()));
+}
+
+TEST_CASE("layer statistics: exact zeros, nnz, per-position min and max", "[prune][scheduler]") {
+  TestNet net(25);
+  Parameter& conv2 = net.weight("conv2");   // [36, 16, 8]: 128 per position
+  for (int64_t i = 0; i < 128; ++i) conv2.value()[i] = 0.0f;          // position 0: all
+  for (int64_t i = 0; i < 64; ++i) conv2.value()[128 + i] = -0.0f;    // position 1: half
+  auto s = layer_sparsities(net.layers);
+  REQUIRE(s.size() == 4);
+  REQUIRE(s[1].name == "conv2");
+  REQUIRE(s[1].kind == "winograd");
+  REQUIRE(s[1].params == 4608);
+  REQUIRE(s[1].nnz == 4608 - 192);
+  REQUIRE(s[1].sparsity == Approx(192.0 / 4608));
+  REQUIRE(*s[1].position_sparsity_min == 0.0);
+  REQUIRE(*s[1].position_sparsity_max == 1.0);
+  REQUIRE(*s[2].position_sparsity_max == 0.0);
+  REQUIRE_FALSE(s[0].position_sparsity_min);   // spatial conv
+  REQUIRE_FALSE(s[3].position_sparsity_max);   // fc
+  REQUIRE(s[3].sparsity == 0.0);
+
+  freeze_masks(net.layers);
+  REQUIRE(conv2.mask.defined());
+  REQUIRE(zeros_of(conv2.mask) == 192);
+  REQUIRE_FALSE(net.weight("fc6").mask.defined());   // dense and unmasked: left alone
+}
+
+TEST_CASE("scheduler resolution errors name the config path", "[prune][scheduler]") {
+  TestNet net(26);
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": ["conv9"],
+                                         "sparsity": 0.5}}})", net) ==
+          "phases[1].pruners.p.layers: no weight layer \"conv9\" (the model has: conv1, conv2, "
+          "conv3, fc6)");
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "regex": "fc[78]",
+                                         "sparsity": 0.5}}})", net) ==
+          "phases[1].pruners.p.regex: \"fc[78]\" matches no weight layer (the model has: conv1, "
+          "conv2, conv3, fc6)");
+  REQUIRE(error_of(R"({"pruners": {
+            "a": {"type": "magnitude", "regex": "conv[2-3]", "sparsity": 0.5},
+            "b": {"type": "gradual", "layers": ["conv3"], "final_sparsity": 0.5}}})", net) ==
+          "phases[1].pruners.b: layer \"conv3\" is already pruned by pruner \"a\" (one pruner "
+          "per layer and phase)");
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": ["conv2"],
+                                         "sparsity": {"conv3": 0.5}}}})", net)
+              .rfind("phases[1].pruners.p.sparsity.conv3: layer \"conv3\" is not selected", 0) == 0);
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": ["conv2", "conv3"],
+                                         "sparsity": {"conv3": 0.5}}}})", net) ==
+          "phases[1].pruners.p.sparsity: no target for selected layer \"conv2\"");
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": ["conv2"],
+                                         "sparsity": 0.5}},
+                      "policies": [{"pruner": "p", "start": 0, "end": 12}]})", net) ==
+          "phases[1].policies[0].end: the phase has 10 epochs and end is exclusive, got 12 (the "
+          "schedule would never finish)");
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": ["conv2"],
+                                         "sparsity": 0.5}},
+                      "policies": [{"pruner": "p", "start": 10}]})", net)
+              .rfind("phases[1].policies[0].start: the phase has 10 epochs", 0) == 0);
+  TestNet spatial(27);
+  spatial.layers.erase(spatial.layers.begin() + 1, spatial.layers.begin() + 3);
+  REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": "winograd",
+                                         "sparsity": 0.5}}})", spatial) ==
+          "phases[1].pruners.p.layers: \"winograd\" selects nothing: the model has no Winograd "
+          "layer");
+  // "winograd" and regex select in network order.
+  LayerSelection sel;
+  sel.all_winograd = true;
+  auto w = select_layers(sel, net.layers);
+  REQUIRE(w.size() == 2);
+  REQUIRE(w[0].name == "conv2");
+  REQUIRE(w[1].name == "conv3");
+  sel = LayerSelection();
+  sel.regex = "conv[13]|fc.*";
+  w = select_layers(sel, net.layers);
+  REQUIRE(w.size() == 3);
+  REQUIRE(w[2].name == "fc6");
+}
+
+TEST_CASE("gradual pruner in iterations with an open end lands on final at the last step",
+          "[prune][scheduler]") {
+  // 3 epochs x 4 iterations = 12 steps; start 2, frequency 3, end open (12): steps 2, 5, 8, 11.
+  TestNet net(28);
+  PruningScheduler sched(config_of(R"({
+      "pruners": {"g": {"type": "gradual", "layers": ["fc6"], "final_sparsity": 0.8}},
+      "policies": [{"pruner": "g", "start": 2, "frequency": 3, "unit": "iteration"}]})"),
+                         net.layers, 3);
+  Loop loop(net, sched);
+  std::vector<int64_t> zeros;
+  loop.run(3, 4, nullptr, [&](int64_t, int64_t) { zeros.push_back(zeros_of_layer(net, "fc6")); });
+  std::vector<int64_t> want;
+  for (int64_t t = 0; t < 12; ++t)
+    want.push_back(t < 2 ? 0 : prune_count(agp_target(0.0, 0.8, 2, 12, 3, t), 640));
+  REQUIRE(zeros == want);
+  REQUIRE(zeros.back() == prune_count(0.8, 640));
+  REQUIRE(zeros[10] < zeros[11]);   // the final step is the last iteration, not earlier
+}
