@@ -330,3 +330,30 @@ TEST_CASE("gradual pruner in iterations with an open end lands on final at the l
   REQUIRE(zeros.back() == prune_count(0.8, 640));
   REQUIRE(zeros[10] < zeros[11]);   // the final step is the last iteration, not earlier
 }
+
+TEST_CASE("a resumed phase does not reopen a closed iteration-unit threshold window",
+          "[prune][scheduler]") {
+  // Window: iterations [0, 4) of a 3-epoch phase with 4 iterations per epoch, i.e. epoch 0.
+  TestNet net(29);
+  const std::string text = R"({
+      "pruners": {"t": {"type": "threshold", "layers": ["fc6"], "thr0": 0.05}},
+      "policies": [{"pruner": "t", "start": 0, "end": 4, "unit": "iteration"}]})";
+  {
+    PruningScheduler sched(config_of(text), net.layers, 3);
+    Loop loop(net, sched);
+    loop.run(1, 4, nullptr, nullptr);
+  }
+  Parameter& fc6 = net.weight("fc6");
+  REQUIRE(fc6.mask.defined());
+  const int64_t zeros = zeros_of(fc6.mask);
+  REQUIRE(zeros > 0);
+  // Resume at epoch 2: on_epoch_begin comes before the first minibatch hook tells the
+  // iterations per epoch; the mask must survive.
+  PruningScheduler resumed(config_of(text), net.layers, 3);
+  resumed.on_epoch_begin(2);
+  REQUIRE(fc6.mask.defined());
+  resumed.on_minibatch_begin(2, 0, 4);
+  REQUIRE(fc6.mask.defined());
+  REQUIRE(zeros_of(fc6.mask) == zeros);
+  REQUIRE(fc6.l1 == 0.0f);
+}
