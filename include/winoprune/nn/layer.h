@@ -43,7 +43,19 @@ class Layer {
   virtual std::vector<Parameter*> parameters() { return {}; }
   // Output shape for an input shape (with batch dimension); throws InputError if it does not fit.
   virtual Shape output_shape(const Shape& input) const = 0;
+  // Kind, tile, weight shape and groups; dense_flops_per_image is left 0 here (it needs the
+  // input size: Model::weight_layers() fills it from dense_flops_per_image(input)).
   virtual std::optional<WeightLayerInfo> weight_info() const { return std::nullopt; }
+  // Dense direct-convolution FLOPs (2 x multiply-adds) per image for an input of `input`
+  // ([1, C, H, W] or [1, in]); 0 for layers without weights.
+  virtual double dense_flops_per_image(const Shape& input) const {
+    (void)input;
+    return 0.0;
+  }
+  // Readies the no-grad forward with `kernel` (the Winograd layer packs its pruned weights for
+  // InferenceKernel::sparse). Call again after the weights change (training, pruning, loading):
+  // a packed copy is not refreshed automatically. No-op for other layers.
+  virtual void prepare_inference(InferenceKernel kernel) { (void)kernel; }
 
  private:
   std::string name_;

@@ -20,10 +20,22 @@ struct ModelConfig {
   float dropout = 0.5f;
   std::vector<std::string> winograd_layers;   // e.g. conv2..conv5: built as Winograd layers
   std::vector<std::pair<std::string, int>> winograd_m;   // per-layer output tile m (default 4)
-  int input_channels = 1, input_size = 28;
+  int input_channels = 0, input_size = 0;     // 0: the arch's (alexnet 3x227, small 1x28)
 };
 
-// Parses and validates the "model" object (unknown keys, ranges, layer names).
+// The arch's defaults filled in (widths, fc_widths, input size; winograd_m gets an entry for
+// every Winograd layer). parse_model_config returns a resolved config; build_model resolves too.
+ModelConfig resolve_model_config(ModelConfig config);
+// Output tile m of a Winograd layer (4 when not listed in winograd_m).
+int winograd_m_of(const ModelConfig& config, const std::string& layer);
+// The resolved config as the "model" JSON object (parse_model_config reads it back unchanged).
+json model_config_to_json(const ModelConfig& config);
+
+// Parses and validates the "model" object (unknown keys, ranges, layer names) and calls
+// reader.finish(). Keys: arch, classes, widths [5], fc_widths [2], groups, lrn, dropout,
+// input_channels, input_size, winograd { layers: [names] | "all", m: int | {layer: int} }.
+// "all" means every stride-1 conv (alexnet: conv2..conv5; alexnet-small: conv1..conv5).
+// Errors name the JSON path, e.g. "model.winograd.layers[0]: conv1 has stride 4; ...".
 ModelConfig parse_model_config(JsonReader& reader);
 
 class Model {
@@ -39,17 +51,30 @@ class Model {
   // The conv / winograd / fc layers in network order (report.json's "layers").
   std::vector<WeightLayerInfo> weight_layers() const;
   // Replaces a layer (e.g. a spatial conv by its Winograd conversion), keeping its position.
+  // Parameter pointers of the old layer die with it: rebuild optimizers afterwards.
   void replace(const std::string& name, std::unique_ptr<Layer> layer);
+  // The "convert" phase for one layer: a spatial conv becomes a Winograd layer with tile m
+  // (W = G g G^T, bias copied) and config().winograd_layers / winograd_m record it. A layer
+  // that already is Winograd is left as is. Throws InputError for stride != 1 or no such conv.
+  void convert_to_winograd(const std::string& name, int m);
+  // prepare_inference(kernel) on every layer (packs sparse Winograd weights).
+  void prepare_inference(InferenceKernel kernel);
   Shape input_shape(int64_t batch) const;   // [batch, C, H, W]
+  // Shape after every layer for an input of input_shape(batch); throws InputError naming the
+  // layer that does not fit.
+  Shape output_shape(int64_t batch) const;
 
  private:
   ModelConfig config_;
   std::vector<std::unique_ptr<Layer>> layers_;
 };
 
-// Builds and initializes the model (weights from `rng`, Caffe-style: gaussian/He for convs and
-// fc, zero or constant biases). Winograd layers are initialized from a spatial initialization
-// transformed by W = G g G^T, as the reference does.
+// Builds and initializes the model. Weights: He/Kaiming normal, std = sqrt(2 / fan_in) with
+// fan_in = (C/groups) r^2 or in (every conv and fc is followed by a ReLU), except fc8:
+// std = sqrt(1 / fan_in) (no ReLU after it, so no factor 2). Biases 0.
+// Winograd layers draw the same spatial g as the spatial layer would and store W = G g G^T, so
+// a spatial and a Winograd model built from the same seed compute the same function.
+// Draw order: layers in network order, weight elements in storage order of g.
 std::unique_ptr<Model> build_model(const ModelConfig& config, Rng& rng);
 
 }  // namespace wp

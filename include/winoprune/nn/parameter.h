@@ -14,6 +14,12 @@ struct Parameter {
   float lr_mult = 1.0f;    // Caffe's lr_mult / decay_mult (biases: decay_mult 0 by default)
   float decay_mult = 1.0f;
   bool prunable = false;   // weights of conv, winograd and fc layers
+  float l1 = 0.0f;         // L1 penalty strength: the optimizer adds l1 * sign(value) to the
+                           // gradient, so it is scaled like the gradient by the lr, lr_mult and
+                           // lr_scale (decay_mult does not apply); set by the pruner
+  Tensor lr_scale;         // optional [value.dim(0)]: lr multiplier of each slice along dim 0
+                           // (Winograd weights: one per position, see WinogradConv2dLayer);
+                           // applied when the optimizer's position_lr_scale is on
   Tensor momentum;         // SGD state, same shape as the value; undefined until first step
   Tensor mask;             // 0/1 floats, same shape; undefined = not pruned. Invariant after
                            // every optimizer step: value == value * mask, momentum == momentum * mask

@@ -1,0 +1,67 @@
+#pragma once
+// SGD with momentum (optionally Nesterov), weight decay and an L1 term with per-parameter
+// multipliers, and 0/1 masks that keep pruned entries exactly zero. The update is PyTorch's
+// torch.optim.SGD (dampening 0), per element of a parameter with learning rate lr:
+//   g  = grad * mask                                        (mask: when the parameter has one)
+//   g += weight_decay * decay_mult * w + l1 * sign(w)       (sign(0) = 0)
+//   v  = momentum * v + g                                   (v: Parameter::momentum, from 0)
+//   d  = nesterov ? g + momentum * v : v
+//   w -= lr * lr_mult * lr_scale[row] * d      (lr_scale: Parameter::lr_scale when defined and
+//                                                position_lr_scale is on; row = index along dim 0)
+//   w *= mask;  v *= mask
+// so a masked entry stays 0 through any number of steps (nothing regrows, not even through
+// momentum or decay). Note the velocity is in gradient units (PyTorch), not lr-scaled (Caffe):
+// the two agree at constant lr and differ by when an lr change takes effect.
+// Parameters whose gradient is undefined (nothing flowed into them) are skipped.
+// Every update is elementwise, so results do not depend on the thread count.
+#include <optional>
+#include <vector>
+
+#include "winoprune/io/json_reader.h"
+#include "winoprune/nn/parameter.h"
+
+namespace wp {
+
+struct SgdConfig {
+  double lr = 0.01;                       // base learning rate (schedules scale from it)
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 5e-4;
+  std::optional<double> bias_lr_mult;     // overrides lr_mult of every "*.bias" (Caffe: 2)
+  std::optional<double> bias_decay_mult;  // overrides decay_mult of every "*.bias" (default 0)
+  bool position_lr_scale = true;          // apply Parameter::lr_scale (Winograd positions)
+};
+
+// The "optimizer" object: {"type": "sgd", "lr", "momentum", "nesterov", "weight_decay",
+// "bias_lr_mult", "bias_decay_mult", "position_lr_scale"}; errors name the JSON path; calls reader.finish().
+SgdConfig parse_sgd_config(JsonReader& reader);
+json sgd_config_to_json(const SgdConfig& config);
+
+class Sgd {
+ public:
+  // Applies bias_lr_mult / bias_decay_mult to the ".bias" parameters, checks mask and momentum
+  // shapes, and masks every parameter that has a mask (value and momentum).
+  Sgd(std::vector<Parameter*> params, SgdConfig config);
+
+  // One update of every parameter with learning rate `lr` (the schedule's value now).
+  void step(float lr);
+  // Zeroes every parameter's gradient (keeps the buffers).
+  void zero_grad();
+
+  const SgdConfig& config() const { return config_; }
+  const std::vector<Parameter*>& parameters() const { return params_; }
+
+ private:
+  std::vector<Parameter*> params_;
+  SgdConfig config_;
+};
+
+// value *= mask and momentum *= mask (no-op without a mask); call after changing a mask.
+void apply_mask(Parameter& p);
+
+// One parameter's update (the formula above) on raw arrays; `mask` and `v` may be null
+// (no mask; momentum 0). Exposed for tests and for tools that update outside Sgd.
+void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
+                float momentum, bool nesterov, float decay, float l1);
+
+}  // namespace wp

@@ -1,0 +1,138 @@
+// SGD with momentum / Nesterov, weight decay, L1 and masks (formulas in optim/sgd.h).
+#include "winoprune/optim/sgd.h"
+
+#include <stdexcept>
+
+#include "winoprune/error.h"
+
+namespace wp {
+
+namespace {
+
+bool is_bias(const Parameter& p) {
+  const std::string suffix = ".bias";
+  return p.name.size() >= suffix.size() &&
+         p.name.compare(p.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void check_state_shape(const Parameter& p, const Tensor& t, const char* what) {
+  if (t.defined() && t.shape() != p.value().shape())
+    throw InputError(p.name + ": " + what + " has shape " + shape_str(t.shape()) +
+                     ", expected " + shape_str(p.value().shape()));
+}
+
+// Below this many elements the OpenMP fork costs more than the loop (biases, small layers).
+constexpr int64_t kParallelMin = 1 << 15;
+
+}  // namespace
+
+void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
+                float momentum, bool nesterov, float decay, float l1) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) {
+    const float m = mask ? mask[i] : 1.0f;
+    const float wi = w[i];
+    const float sign = wi > 0.0f ? 1.0f : (wi < 0.0f ? -1.0f : 0.0f);
+    const float g = grad[i] * m + decay * wi + l1 * sign;
+    float d = g;
+    if (v) {
+      const float vi = momentum * v[i] + g;
+      d = nesterov ? g + momentum * vi : vi;
+      v[i] = vi * m;
+    }
+    w[i] = (wi - lr * d) * m;
+  }
+}
+
+void apply_mask(Parameter& p) {
+  if (!p.mask.defined()) return;
+  check_state_shape(p, p.mask, "mask");
+  check_state_shape(p, p.momentum, "momentum");
+  const float* m = p.mask.data();
+  float* w = p.value().data();
+  const int64_t n = p.value().numel();
+  for (int64_t i = 0; i < n; ++i) w[i] *= m[i];
+  if (p.momentum.defined()) {
+    float* v = p.momentum.data();
+    for (int64_t i = 0; i < n; ++i) v[i] *= m[i];
+  }
+}
+
+SgdConfig parse_sgd_config(JsonReader& r) {
+  SgdConfig c;
+  (void)r.string("type", "sgd", {"sgd"});
+  c.lr = r.number("lr", c.lr, 0.0, 1e3, true, false);
+  c.momentum = r.number("momentum", c.momentum, 0.0, 1.0, false, true);
+  c.nesterov = r.boolean("nesterov", c.nesterov);
+  c.weight_decay = r.number("weight_decay", c.weight_decay, 0.0, 1.0);
+  c.bias_lr_mult = r.optional_number("bias_lr_mult", 0.0, 1e3);
+  c.bias_decay_mult = r.optional_number("bias_decay_mult", 0.0, 1e3);
+  c.position_lr_scale = r.boolean("position_lr_scale", c.position_lr_scale);
+  if (c.nesterov && c.momentum == 0.0)
+    r.fail("nesterov", "Nesterov momentum needs momentum > 0");
+  r.finish();
+  return c;
+}
+
+json sgd_config_to_json(const SgdConfig& c) {
+  json j{{"type", "sgd"},
+         {"lr", c.lr},
+         {"momentum", c.momentum},
+         {"nesterov", c.nesterov},
+         {"weight_decay", c.weight_decay},
+         {"position_lr_scale", c.position_lr_scale}};
+  if (c.bias_lr_mult) j["bias_lr_mult"] = *c.bias_lr_mult;
+  if (c.bias_decay_mult) j["bias_decay_mult"] = *c.bias_decay_mult;
+  return j;
+}
+
+Sgd::Sgd(std::vector<Parameter*> params, SgdConfig config)
+    : params_(std::move(params)), config_(config) {
+  for (Parameter* p : params_) {
+    if (!p || !p->var) throw std::logic_error("Sgd: null parameter");
+    check_state_shape(*p, p->mask, "mask");
+    check_state_shape(*p, p->momentum, "momentum");
+    if (p->lr_scale.defined() &&
+        (p->value().ndim() == 0 || p->lr_scale.shape() != Shape{p->value().dim(0)}))
+      throw InputError(p->name + ": lr_scale has shape " + shape_str(p->lr_scale.shape()) +
+                       ", expected [" + std::to_string(p->value().dim(0)) + "]");
+    apply_mask(*p);
+  }
+}
+
+void Sgd::step(float lr) {
+  const float mu = static_cast<float>(config_.momentum);
+  for (Parameter* p : params_) {
+    Tensor& grad = p->var->grad;
+    if (!grad.defined()) continue;
+    const bool bias = is_bias(*p);
+    const float lr_mult = bias && config_.bias_lr_mult ? float(*config_.bias_lr_mult) : p->lr_mult;
+    const float decay_mult =
+        bias && config_.bias_decay_mult ? float(*config_.bias_decay_mult) : p->decay_mult;
+    if (mu > 0.0f && !p->momentum.defined()) p->momentum = Tensor::zeros(p->value().shape());
+    check_state_shape(*p, p->mask, "mask");
+    const float decay = float(config_.weight_decay) * decay_mult;
+    float* w = p->value().data();
+    float* v = mu > 0.0f ? p->momentum.data() : nullptr;
+    const float* m = p->mask.defined() ? p->mask.data() : nullptr;
+    const int64_t n = p->value().numel();
+    if (config_.position_lr_scale && p->lr_scale.defined()) {
+      // One call per slice along dim 0 (a Winograd position: K * C/groups elements).
+      const int64_t rows = p->lr_scale.numel(), per = n / rows;
+      for (int64_t row = 0; row < rows; ++row) {
+        const int64_t o = row * per;
+        sgd_update(w + o, v ? v + o : nullptr, grad.data() + o, m ? m + o : nullptr, per,
+                   lr * lr_mult * p->lr_scale[row], mu, config_.nesterov, decay, p->l1);
+      }
+    } else {
+      sgd_update(w, v, grad.data(), m, n, lr * lr_mult, mu, config_.nesterov, decay, p->l1);
+    }
+  }
+}
+
+void Sgd::zero_grad() {
+  for (Parameter* p : params_)
+    if (p->var->grad.defined()) p->var->grad.zero();
+}
+
+}  // namespace wp

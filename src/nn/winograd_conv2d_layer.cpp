@@ -1,0 +1,152 @@
+// WinogradConv2dLayer: a stride-1 convolution computed in the Winograd domain, whose parameter
+// is the transformed kernel itself (REFERENCE.md section 1).
+//   x [N, C, H, W], weight W [t*t, K, C/groups], bias [K]
+//   y [N, K, H + 2 pad - r + 1, W + 2 pad - r + 1]
+//   conversion / init: W[:, k, c] = G g[k, c] G^T    (spatial_to_winograd)
+// Inference with InferenceKernel::sparse (grad mode off) runs the packed sparse kernel of
+// src/sparse; the pack is built by prepare_inference(sparse) (or on first use) and is NOT
+// refreshed when the weights change: call prepare_inference again after training or pruning.
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "winoprune/autograd.h"
+#include "winoprune/error.h"
+#include "winoprune/nn/layers.h"
+#include "winoprune/winograd/transform.h"
+#ifdef WINOPRUNE_HAVE_SPARSE
+#include "winoprune/sparse/sparse_winograd.h"
+#endif
+
+namespace wp {
+
+#ifdef WINOPRUNE_HAVE_SPARSE
+struct WinogradConv2dLayer::Packed {
+  SparseWinogradConv conv;
+};
+#else
+struct WinogradConv2dLayer::Packed {};
+#endif
+
+WinogradConv2dLayer::WinogradConv2dLayer(std::string name, int in_channels, int out_channels,
+                                         WinogradConvParams p)
+    : Layer(std::move(name)), in_channels_(in_channels), out_channels_(out_channels), params_(p) {
+  if (in_channels < 1 || out_channels < 1 || p.r < 1 || p.pad < 0 || p.groups < 1 ||
+      in_channels % p.groups || out_channels % p.groups)
+    throw InputError(this->name() + ": invalid Winograd convolution C=" +
+                     std::to_string(in_channels) + " K=" + std::to_string(out_channels) +
+                     " r=" + std::to_string(p.r) + " groups=" + std::to_string(p.groups) +
+                     " (groups must divide C and K)");
+  (void)winograd_transform(p.m, p.r);   // throws InputError for an unsupported F(m, r)
+  const int t = p.m + p.r - 1;
+  weight_ = make_parameter(this->name(), "weight",
+                           {int64_t(t) * t, out_channels, in_channels / p.groups}, true);
+  bias_ = make_parameter(this->name(), "bias", {out_channels}, false);
+  weight_.lr_scale = position_lr_scale(p.m, p.r);
+}
+
+WinogradConv2dLayer::~WinogradConv2dLayer() = default;
+
+Tensor WinogradConv2dLayer::position_lr_scale(int m, int r) {
+  const WinogradTransform& tr = winograd_transform(m, r);
+  const int t = tr.t;
+  std::vector<double> ab(t);   // a_p * b_p
+  for (int p = 0; p < t; ++p) {
+    double a2 = 0, b2 = 0;
+    for (int i = 0; i < m; ++i) a2 += tr.AT[size_t(i) * t + p] * tr.AT[size_t(i) * t + p];
+    for (int i = 0; i < t; ++i) b2 += tr.BT[size_t(p) * t + i] * tr.BT[size_t(p) * t + i];
+    ab[p] = std::sqrt(a2 * b2);
+  }
+  Tensor scale = Tensor::empty({int64_t(t) * t});
+  for (int p = 0; p < t; ++p)
+    for (int q = 0; q < t; ++q) {
+      const double x = double(m) / (ab[p] * ab[q]);
+      scale[p * t + q] = static_cast<float>(x * x);
+    }
+  return scale;
+}
+
+std::unique_ptr<WinogradConv2dLayer> WinogradConv2dLayer::from_conv(const Conv2dLayer& conv,
+                                                                     int m) {
+  const Conv2dParams& cp = conv.params();
+  if (cp.stride != 1)
+    throw InputError(conv.name() + ": cannot convert to a Winograd layer: stride " +
+                     std::to_string(cp.stride) + " (a Winograd layer needs stride 1)");
+  WinogradConvParams wp_params;
+  wp_params.m = m;
+  wp_params.r = conv.kernel();
+  wp_params.pad = cp.pad;
+  wp_params.groups = cp.groups;
+  auto layer = std::make_unique<WinogradConv2dLayer>(conv.name(), conv.in_channels(),
+                                                     conv.out_channels(), wp_params);
+  layer->set_from_spatial(conv.weight().value());
+  layer->bias_.value().copy_from(conv.bias().value());
+  layer->weight_.lr_mult = conv.weight().lr_mult;
+  layer->weight_.decay_mult = conv.weight().decay_mult;
+  layer->bias_.lr_mult = conv.bias().lr_mult;
+  layer->bias_.decay_mult = conv.bias().decay_mult;
+  return layer;
+}
+
+void WinogradConv2dLayer::set_from_spatial(const Tensor& g) {
+  Shape expect{out_channels_, in_channels_ / params_.groups, params_.r, params_.r};
+  if (g.shape() != expect)
+    throw InputError(name() + ": spatial kernel " + shape_str(g.shape()) + ", expected " +
+                     shape_str(expect));
+  weight_.value().copy_from(spatial_to_winograd(g, params_.m));
+  packed_.reset();
+}
+
+Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
+  if (ctx.kernel == InferenceKernel::sparse && !grad_enabled()) {
+    if (!packed_) prepare_inference(InferenceKernel::sparse);
+#ifdef WINOPRUNE_HAVE_SPARSE
+    return leaf(packed_->conv.forward(x->value, bias_.value().data(), false));
+#endif
+  }
+  return winograd_conv2d(x, weight_.var, bias_.var, params_);
+}
+
+void WinogradConv2dLayer::prepare_inference(InferenceKernel kernel) {
+  if (kernel == InferenceKernel::dense) {
+    packed_.reset();
+    return;
+  }
+#ifdef WINOPRUNE_HAVE_SPARSE
+  packed_ = std::make_unique<Packed>(Packed{SparseWinogradConv::pack(
+      weight_.value(), params_.m, params_.r, params_.pad, params_.groups)});
+#else
+  throw std::runtime_error(name() +
+                           ": InferenceKernel::sparse needs the sparse kernel (src/sparse), "
+                           "which this build does not have");
+#endif
+}
+
+Shape WinogradConv2dLayer::output_shape(const Shape& in) const {
+  if (in.size() != 4 || in[1] != in_channels_)
+    throw InputError(name() + ": expected input [N, " + std::to_string(in_channels_) +
+                     ", H, W], got " + shape_str(in));
+  if (in[2] + 2 * params_.pad < params_.r || in[3] + 2 * params_.pad < params_.r)
+    throw InputError(name() + ": input " + shape_str(in) + " is smaller than the " +
+                     std::to_string(params_.r) + "x" + std::to_string(params_.r) + " kernel");
+  return {in[0], out_channels_, in[2] + 2 * params_.pad - params_.r + 1,
+          in[3] + 2 * params_.pad - params_.r + 1};
+}
+
+std::optional<WeightLayerInfo> WinogradConv2dLayer::weight_info() const {
+  WeightLayerInfo info;
+  info.name = name();
+  info.kind = "winograd";
+  info.tile = winograd_transform(params_.m, params_.r).tile_name();
+  info.weight_shape = weight_.value().shape();
+  info.groups = params_.groups;
+  return info;
+}
+
+double WinogradConv2dLayer::dense_flops_per_image(const Shape& input) const {
+  Shape out = output_shape(input);
+  return 2.0 * out_channels_ * (in_channels_ / params_.groups) * params_.r * params_.r *
+         out[2] * out[3];
+}
+
+}  // namespace wp
