@@ -12,12 +12,6 @@
 
 namespace wp {
 
-int64_t sparse_winograd_row(int g, int k, int j, int Kg, int P, int kblock) {
-  const int b = k / kblock, kk = k % kblock;
-  const int nr = std::min(kblock, Kg - b * kblock);
-  return int64_t(g) * Kg * P + int64_t(b) * kblock * P + int64_t(j) * nr + kk;
-}
-
 SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int pad, int groups,
                                             int kblock) {
   const WinogradTransform& tr = winograd_transform(m, r);   // throws on unsupported (m, r)
@@ -32,9 +26,9 @@ SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int p
   if (pad < 0) throw InputError("sparse winograd pack: pad must be >= 0");
   if (W.dim(1) < 1 || W.dim(2) < 1)
     throw InputError("sparse winograd pack: empty weight " + shape_str(W.shape()));
-  if (W.numel() >= INT32_MAX || W.dim(2) * kSparseTileBlock >= INT32_MAX)
+  if (W.numel() >= INT32_MAX || W.dim(2) * kSparseTileBlock > UINT16_MAX + 1)
     throw InputError("sparse winograd pack: weight " + shape_str(W.shape()) +
-                     " too large for int32 indices");
+                     ": expected C/groups <= 4096 (16-bit V offsets) and < 2^31 entries");
 
   SparseWinogradConv s;
   s.m_ = m;
@@ -44,49 +38,76 @@ SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int p
   s.K_ = int(W.dim(1));
   s.Cg_ = int(W.dim(2));
   const int Kg = s.K_ / groups, Cg = s.Cg_;
-  // M of one k-block is P * kblock * 64 bytes: ~1024 / P rows keep it near 64 KB (L1/L2),
-  // e.g. 28 rows for F(4x4,3x3), 16 for F(4x4,5x5).
-  if (kblock <= 0) kblock = std::max(4, 1024 / P);
+  // M of one k-block is P * round8(kblock) * 64 bytes: ~1152 / P rows (a multiple of the
+  // slice height 8) keep it near 72 KB beside V in L2: 32 rows for F(4x4,3x3) (AlexNet's
+  // 384, 256, 192 and 128 channels per group are multiples of 32), 16 for F(4x4,5x5).
+  if (kblock <= 0)
+    kblock = std::max(kSparseSliceRows, 1152 / P / kSparseSliceRows * kSparseSliceRows);
   s.kblock_ = std::min(kblock, Kg);
   s.BT_ = tr.BTf;
   s.AT_ = tr.ATf;
 
+  const int kb = s.kblock_, nkb = (Kg + kb - 1) / kb, R = kSparseSliceRows;
   const float* w = W.data();
-  s.row_start_.assign(size_t(s.K_) * P + 1, 0);
+  s.chunk_slice_.reserve(size_t(groups) * nkb * P + 1);
+  s.chunk_slice_.push_back(0);
+  s.slice_start_.push_back(0);
+  std::vector<int> count(static_cast<size_t>(kb)), order(static_cast<size_t>(kb + R));
   for (int g = 0; g < groups; ++g)
-    for (int k = 0; k < Kg; ++k)
+    for (int b = 0; b < nkb; ++b) {
+      const int nr = std::min(kb, Kg - b * kb), ns = (nr + R - 1) / R;
       for (int j = 0; j < P; ++j) {
-        const float* row = w + (int64_t(j) * s.K_ + int64_t(g) * Kg + k) * Cg;
-        int32_t n = 0;
-        for (int c = 0; c < Cg; ++c) n += row[c] != 0.0f;
-        s.row_start_[size_t(sparse_winograd_row(g, k, j, Kg, P, s.kblock_)) + 1] = n;
-      }
-  for (size_t i = 1; i < s.row_start_.size(); ++i) s.row_start_[i] += s.row_start_[i - 1];
-  const size_t nnz = size_t(s.row_start_.back());
-  s.voff_.resize(nnz);
-  s.val_.resize(nnz);
-  for (int g = 0; g < groups; ++g)
-    for (int k = 0; k < Kg; ++k)
-      for (int j = 0; j < P; ++j) {
-        const float* row = w + (int64_t(j) * s.K_ + int64_t(g) * Kg + k) * Cg;
-        size_t e = size_t(s.row_start_[size_t(sparse_winograd_row(g, k, j, Kg, P, s.kblock_))]);
-        for (int c = 0; c < Cg; ++c)
-          if (row[c] != 0.0f) {
-            s.voff_[e] = c * kSparseTileBlock;
-            s.val_[e] = row[c];
-            ++e;
+        auto row = [&](int kk) {
+          return w + (int64_t(j) * s.K_ + int64_t(g) * Kg + int64_t(b) * kb + kk) * Cg;
+        };
+        for (int kk = 0; kk < nr; ++kk) {
+          const float* wr = row(kk);
+          count[size_t(kk)] = int(std::count_if(wr, wr + Cg, [](float v) { return v != 0; }));
+          s.nnz_ += count[size_t(kk)];
+        }
+        for (int i = 0; i < ns * R; ++i) order[size_t(i)] = i;   // dummies nr.. stay last
+        std::stable_sort(order.begin(), order.begin() + nr,
+                         [&](int p, int q) { return count[size_t(p)] > count[size_t(q)]; });
+        for (int sl = 0; sl < ns; ++sl) {
+          int len = 0;
+          for (int r = 0; r < R; ++r) {
+            const int kk = order[size_t(sl * R + r)];
+            s.slice_rows_.push_back(kk);
+            if (kk < nr) len = std::max(len, count[size_t(kk)]);
           }
+          const size_t e0 = s.val_.size();
+          s.val_.resize(e0 + size_t(len) * R, 0.0f);
+          s.voff_.resize(e0 + size_t(len) * R, 0);
+          for (int r = 0; r < R; ++r) {
+            const int kk = order[size_t(sl * R + r)];
+            if (kk >= nr) continue;
+            const float* wr = row(kk);
+            size_t e = e0 + size_t(r);
+            for (int c = 0; c < Cg; ++c)
+              if (wr[c] != 0.0f) {
+                s.val_[e] = wr[c];
+                s.voff_[e] = uint16_t(c * kSparseTileBlock);
+                e += size_t(R);
+              }
+          }
+          if (s.val_.size() >= size_t(INT32_MAX))
+            throw InputError("sparse winograd pack: weight " + shape_str(W.shape()) +
+                             " too large for int32 entry offsets");
+          s.slice_start_.push_back(int32_t(s.val_.size()));
+        }
+        s.chunk_slice_.push_back(int32_t(s.slice_start_.size() - 1));
       }
+    }
   return s;
 }
 
 double SparseWinogradConv::density() const {
   const double dense = double(t()) * t() * K_ * Cg_;
-  return dense > 0 ? double(val_.size()) / dense : 0.0;
+  return dense > 0 ? double(nnz_) / dense : 0.0;
 }
 
 SparseWinogradArgs SparseWinogradConv::args_for(const Tensor& x) const {
-  if (val_.empty() && row_start_.empty())
+  if (chunk_slice_.empty())
     throw InputError("sparse winograd forward: the layer was never packed");
   const int C = Cg_ * groups_;
   if (x.ndim() != 4 || x.dim(1) != C)
@@ -118,7 +139,9 @@ SparseWinogradArgs SparseWinogradConv::args_for(const Tensor& x) const {
   a.BT = BT_.data();
   a.AT = AT_.data();
   a.kblock = kblock_;
-  a.row_start = row_start_.data();
+  a.chunk_slice = chunk_slice_.data();
+  a.slice_start = slice_start_.data();
+  a.slice_rows = slice_rows_.data();
   a.voff = voff_.data();
   a.val = val_.data();
   return a;

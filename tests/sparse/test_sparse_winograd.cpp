@@ -223,47 +223,81 @@ TEST_CASE("sparse winograd results do not depend on the thread count or reused w
 }
 
 TEST_CASE("sparse winograd packed format invariants and round trip", "[sparse]") {
+  const int R = kSparseSliceRows;
   for (int groups : {1, 2}) {
     const int P = 36, K = 22, Cg = 13, Kg = K / groups;
     Tensor W = random_pruned_weight(P, K, Cg, 0.6, 21 + groups);
-    for (int kblock : {0, 1, 5, 64}) {
+    for (int kblock : {0, 1, 5, 8, 64}) {
       SparseWinogradConv s = SparseWinogradConv::pack(W, 4, 3, 1, groups, kblock);
       INFO("groups " << groups << " kblock " << s.kblock());
-      REQUIRE(s.kblock() >= 1);
-      REQUIRE(s.kblock() <= Kg);
-      const auto& rs = s.row_start();
-      REQUIRE(rs.size() == size_t(K) * P + 1);
-      REQUIRE(rs.front() == 0);
-      REQUIRE(rs.back() == s.nnz());
+      const int kb = s.kblock(), nkb = (Kg + kb - 1) / kb;
+      REQUIRE(kb >= 1);
+      REQUIRE(kb <= Kg);
+      const auto &cs = s.chunk_slice(), &ss = s.slice_start(), &rows = s.slice_rows();
+      REQUIRE(cs.size() == size_t(groups) * nkb * P + 1);
+      REQUIRE(cs.front() == 0);
+      REQUIRE(ss.size() == size_t(cs.back()) + 1);
+      REQUIRE(rows.size() == size_t(cs.back()) * R);
+      REQUIRE(ss.front() == 0);
+      REQUIRE(size_t(ss.back()) == s.val().size());
+      REQUIRE(s.voff().size() == s.val().size());
       int64_t zeros = 0;
       for (int64_t i = 0; i < W.numel(); ++i) zeros += W[i] == 0.0f;
       REQUIRE(s.nnz() == W.numel() - zeros);
       CHECK(s.density() == Approx(double(s.nnz()) / double(W.numel())));
-      // Rebuild W from the packed rows, walking (g, b, j, kk) in storage order.
+      // Rebuild W from the slices, walking chunks (g, b, j) in storage order.
       std::vector<float> back(size_t(W.numel()), 0.0f);
-      int64_t row = 0;
+      int64_t nonzeros = 0;
       for (int g = 0; g < groups; ++g)
-        for (int b = 0; b * s.kblock() < Kg; ++b) {
-          const int nr = std::min(s.kblock(), Kg - b * s.kblock());
-          for (int j = 0; j < P; ++j)
-            for (int kk = 0; kk < nr; ++kk, ++row) {
-              const int k = g * Kg + b * s.kblock() + kk;
-              REQUIRE(sparse_winograd_row(g, k - g * Kg, j, Kg, P, s.kblock()) == row);
-              REQUIRE(rs[size_t(row)] <= rs[size_t(row) + 1]);
-              int prev = -1;
-              for (int32_t e = rs[size_t(row)]; e < rs[size_t(row) + 1]; ++e) {
-                const int32_t off = s.voff()[size_t(e)];
-                REQUIRE(off % kSparseTileBlock == 0);
-                const int c = off / kSparseTileBlock;
-                REQUIRE(c > prev);
-                REQUIRE(c < Cg);
-                REQUIRE(s.val()[size_t(e)] != 0.0f);
-                back[(size_t(j) * K + k) * Cg + c] = s.val()[size_t(e)];
-                prev = c;
+        for (int b = 0; b < nkb; ++b) {
+          const int nr = std::min(kb, Kg - b * kb), ns = (nr + R - 1) / R;
+          for (int j = 0; j < P; ++j) {
+            const size_t ch = (size_t(g) * nkb + b) * P + j;
+            REQUIRE(cs[ch + 1] - cs[ch] == ns);
+            std::vector<int> seen(size_t(ns) * R, 0), len_of(size_t(ns) * R, 0);
+            int prev_len = 1 << 30;
+            for (int32_t sl = cs[ch]; sl < cs[ch + 1]; ++sl) {
+              REQUIRE(ss[size_t(sl) + 1] >= ss[size_t(sl)]);
+              REQUIRE((ss[size_t(sl) + 1] - ss[size_t(sl)]) % R == 0);
+              const int L = (ss[size_t(sl) + 1] - ss[size_t(sl)]) / R;
+              int longest = 0;
+              for (int r = 0; r < R; ++r) {
+                const int kk = rows[size_t(sl) * R + r];
+                REQUIRE(kk >= 0);
+                REQUIRE(kk < ns * R);
+                REQUIRE(seen[size_t(kk)]++ == 0);               // a permutation
+                int prev = -1, n = 0;
+                bool ended = false;
+                for (int i = 0; i < L; ++i) {
+                  const size_t e = size_t(ss[size_t(sl)]) + size_t(i) * R + r;
+                  const float v = s.val()[e];
+                  if (v == 0.0f) {                               // padding: to the end
+                    REQUIRE(s.voff()[e] == 0);
+                    ended = true;
+                    continue;
+                  }
+                  REQUIRE(!ended);
+                  REQUIRE(kk < nr);                              // dummies have no entries
+                  REQUIRE(s.voff()[e] % kSparseTileBlock == 0);
+                  const int c = s.voff()[e] / kSparseTileBlock;
+                  REQUIRE(c > prev);
+                  REQUIRE(c < Cg);
+                  back[(size_t(j) * K + g * Kg + b * kb + kk) * Cg + c] = v;
+                  prev = c;
+                  ++n;
+                }
+                nonzeros += n;
+                len_of[size_t(kk)] = n;
+                longest = std::max(longest, n);
               }
+              REQUIRE(longest == L);                             // no all-padding column
+              REQUIRE(L <= prev_len);                            // sorted by length
+              prev_len = L;
             }
+            for (int kk = nr; kk < ns * R; ++kk) REQUIRE(len_of[size_t(kk)] == 0);
+          }
         }
-      REQUIRE(row == int64_t(K) * P);
+      REQUIRE(nonzeros == s.nnz());
       REQUIRE(std::memcmp(back.data(), W.data(), back.size() * sizeof(float)) == 0);
     }
   }

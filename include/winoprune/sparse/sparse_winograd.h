@@ -15,18 +15,30 @@
 //   ~190 MB of traffic (~5.5 ms) saved (REFERENCE.md section 5). V for conv4 (Cg 384, t 6)
 //   is 885 KB, under the 1 MB L2; kblock keeps M near 64 KB.
 //
-// Packed format (the invariants every variant relies on; checked by pack and the tests).
+// Packed format (the invariants every variant relies on; checked by the tests): sliced ELL.
 // Notation: P = t*t positions j = p*t + q; Kg = K/groups, Cg = C/groups; kb = kblock;
-// k-block b of group g holds output channels g*Kg + b*kb + kk, kk in [0, nr(b)),
-// nr(b) = min(kb, Kg - b*kb).
-//   rows      one per (g, b, j, kk), stored in that order (kk fastest):
-//               row(g, b, j, kk) = g*Kg*P + b*kb*P + j*nr(b) + kk
-//             so the kernel reads the weights strictly sequentially within a k-block
-//   row_start int32 [K*P + 1]: row_start[0] = 0, nondecreasing, row_start[K*P] = nnz; the
-//             entries of row (g, b, j, kk) are [row_start[row], row_start[row + 1])
-//   voff      int32 [nnz]: c * kSparseTileBlock (16), c in [0, Cg) the input channel within
-//             the group, strictly increasing within a row: the float offset of row c of V_j
-//   val       float [nnz]: W[j][g*Kg + b*kb + kk][c], exactly, never 0 (zeros are dropped)
+// nkb = ceil(Kg / kb); k-block b of group g holds output channels g*Kg + b*kb + kk for
+// kk in [0, nr(b)), nr(b) = min(kb, Kg - b*kb).
+//   chunk        one per (g, b, j), index ch = (g*nkb + b)*P + j, in that order: the rows
+//                W_j[g*Kg + b*kb + kk][:] of one k-block at one position. The kernel walks a
+//                k-block's chunks j = 0..P-1 in storage order: the weights stream sequentially.
+//   slices       a chunk's rows sorted by nonzero count, descending (ties: smaller kk first),
+//                cut into ns = ceil(nr/8) slices of 8 rows, so the 8 rows of a slice have
+//                nearly equal lengths: 8 independent FMA chains with little padding. The lanes
+//                past nr in the last slice are dummy rows (no nonzeros) whose kk runs
+//                nr .. 8 ns - 1: their results land in M slots the output transform ignores.
+//   chunk_slice  int32 [groups*nkb*P + 1]: chunk ch owns slices [chunk_slice[ch],
+//                chunk_slice[ch + 1]); chunk_slice[0] = 0.
+//   slice_rows   int32 [8 * slices]: kk of lane r of slice s at 8 s + r; over a chunk's slices
+//                a permutation of [0, 8 ns).
+//   slice_start  int32 [slices + 1]: slice s owns entries [slice_start[s], slice_start[s+1]),
+//                a multiple of 8: L_s = (slice_start[s+1] - slice_start[s]) / 8 is the longest
+//                row of the slice; entry slice_start[s] + 8 i + r is the i-th nonzero (in
+//                increasing c) of lane r's row, or padding (val 0, voff 0) past its end.
+//   voff         uint16 [entries]: c * kSparseTileBlock (16), c in [0, Cg) the input channel
+//                within the group: the float offset of row c of V_j (so Cg <= 4096; 6 bytes
+//                per entry with val: conv4's W at 90% streams 2.3 MB per tile block).
+//   val          float [entries]: W[j][g*Kg + b*kb + kk][c] exactly; 0 only in padding.
 //   Tiles are numbered (n, ty, tx) row-major over the batch; block i holds tiles
 //   [16 i, 16 i + 16); lanes past the last tile compute on zeros and are never stored.
 #include <cstdint>
@@ -61,7 +73,8 @@ class SparseWinogradConv {
   SparseWinogradArgs args_for(const Tensor& x) const;
 
   double density() const;          // nnz / (t*t * K * C/groups)
-  int64_t nnz() const { return static_cast<int64_t>(val_.size()); }
+  int64_t nnz() const { return nnz_; }                        // nonzeros of W
+  int64_t entries() const { return int64_t(val_.size()); }    // nnz + slice padding
   int m() const { return m_; }
   int r() const { return r_; }
   int t() const { return m_ + r_ - 1; }
@@ -70,8 +83,10 @@ class SparseWinogradConv {
   int out_channels() const { return K_; }
   int in_channels() const { return Cg_ * groups_; }
   int kblock() const { return kblock_; }
-  const std::vector<int32_t>& row_start() const { return row_start_; }
-  const std::vector<int32_t>& voff() const { return voff_; }
+  const std::vector<int32_t>& chunk_slice() const { return chunk_slice_; }
+  const std::vector<int32_t>& slice_start() const { return slice_start_; }
+  const std::vector<int32_t>& slice_rows() const { return slice_rows_; }
+  const std::vector<uint16_t>& voff() const { return voff_; }
   const std::vector<float>& val() const { return val_; }
 
   // "sparse_winograd_f4x4_3x3__avx512": tile and the variant forward() uses, for logging.
@@ -79,12 +94,11 @@ class SparseWinogradConv {
 
  private:
   int m_ = 0, r_ = 0, pad_ = 0, groups_ = 1, K_ = 0, Cg_ = 0, kblock_ = 0;
+  int64_t nnz_ = 0;
   std::vector<float> BT_, AT_;
-  std::vector<int32_t> row_start_, voff_;
+  std::vector<int32_t> chunk_slice_, slice_start_, slice_rows_;
+  std::vector<uint16_t> voff_;
   std::vector<float> val_;
 };
-
-// The row index of (group g, output channel k within the group, position j): the formula above.
-int64_t sparse_winograd_row(int g, int k, int j, int Kg, int P, int kblock);
 
 }  // namespace wp

@@ -13,6 +13,8 @@ namespace wp {
 
 // Tiles per block: one zmm (two ymm) of tiles. V_j and M_j rows hold 16 tiles contiguously.
 constexpr int kSparseTileBlock = 16;
+// Rows per slice of the sliced-ELL weight format: 8 independent FMA chains per slice.
+constexpr int kSparseSliceRows = 8;
 
 // Plain data, no member initializers (no inline constructor an ISA file could emit): callers
 // value-initialize it, `SparseWinogradArgs a{};`.
@@ -30,9 +32,11 @@ struct SparseWinogradArgs {
 
   // Packed weights (format: sparse_winograd.h). kblock = output channels per k-block.
   int kblock;
-  const int32_t* row_start;   // [groups * (K / groups) * P + 1]
-  const int32_t* voff;        // [nnz]  c * kSparseTileBlock
-  const float* val;           // [nnz]
+  const int32_t* chunk_slice;   // [groups * nkb * P + 1]  first slice of chunk (g, b, j)
+  const int32_t* slice_start;   // [slices + 1]            first entry of slice s
+  const int32_t* slice_rows;    // [slices * 8]            kk (row within k-block) per lane
+  const uint16_t* voff;         // [entries]               c * kSparseTileBlock
+  const float* val;             // [entries]               W value, 0 in padding
 
   // Data. bias [K] may be null; relu != 0 applies max(0, .) after the bias.
   const float* x;

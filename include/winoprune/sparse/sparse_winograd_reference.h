@@ -5,7 +5,8 @@
 // argument block (its data pointers are ignored). Per image n, group g, tile (ty, tx):
 //   d_c[a][b] = x[n][g*Cg + c][ty*m - pad + a][tx*m - pad + b]     (0 outside the image)
 //   V_c       = BT d_c BT^T                                          (t x t, position j = p*t+q)
-//   M_k[j]    = sum over e in row(g, k, j) of val[e] * V_{voff[e] / 16}[j]
+//   M_k[j]    = sum over the entries e of k's lane in the slices of chunk (g, k / kb, j)
+//               of val[e] * V_{voff[e] / 16}[j]            (padding entries add 0)
 //   y[n][g*Kg + k][ty*m + i][tx*m + i'] = act(bias[g*Kg + k] + (AT M_k AT^T)[i][i'])
 // for the outputs inside Ho x Wo; act = ReLU if relu, else identity. Accumulates in T.
 #include <algorithm>
@@ -31,7 +32,7 @@ void sparse_winograd_conv__reference(const SparseWinogradArgs& a, const T* x, co
     const int ty = tile / a.tiles_w, tx = tile % a.tiles_w;
     const int y0 = ty * m - a.pad, x0 = tx * m - a.pad;
 
-    std::vector<T> V(size_t(Cg) * P), d(P), tmp(P), M(P), Z(size_t(m) * t);
+    std::vector<T> V(size_t(Cg) * P), d(P), tmp(P), M(size_t(Kg) * P), Z(size_t(m) * t);
     for (int c = 0; c < Cg; ++c) {
       const T* xc = x + (int64_t(n) * a.C + int64_t(g) * Cg + c) * HW;
       for (int i = 0; i < t; ++i)
@@ -54,20 +55,29 @@ void sparse_winograd_conv__reference(const SparseWinogradArgs& a, const T* x, co
         }
     }
 
-    for (int k = 0; k < Kg; ++k) {
-      const int b = k / a.kblock, kk = k % a.kblock;
+    // M [Kg][P]: every slice lane of every chunk of this group.
+    const int nkb = (Kg + a.kblock - 1) / a.kblock, R = kSparseSliceRows;
+    for (int b = 0; b < nkb; ++b) {
       const int nr = std::min(a.kblock, Kg - b * a.kblock);
       for (int j = 0; j < P; ++j) {
-        const int64_t row = int64_t(g) * Kg * P + int64_t(b) * a.kblock * P + int64_t(j) * nr + kk;
-        T s = 0;
-        for (int32_t e = a.row_start[row]; e < a.row_start[row + 1]; ++e)
-          s += T(a.val[e]) * V[size_t(a.voff[e] / kSparseTileBlock) * P + j];
-        M[j] = s;
+        const int64_t ch = (int64_t(g) * nkb + b) * P + j;
+        for (int32_t sl = a.chunk_slice[ch]; sl < a.chunk_slice[ch + 1]; ++sl)
+          for (int r = 0; r < R; ++r) {
+            const int kk = a.slice_rows[int64_t(sl) * R + r];
+            if (kk >= nr) continue;                     // a dummy lane
+            T s = 0;
+            for (int32_t e = a.slice_start[sl] + r; e < a.slice_start[sl + 1]; e += R)
+              s += T(a.val[e]) * V[size_t(a.voff[e] / kSparseTileBlock) * P + j];
+            M[size_t(b * a.kblock + kk) * P + j] = s;
+          }
       }
+    }
+    for (int k = 0; k < Kg; ++k) {
+      const T* Mk = M.data() + size_t(k) * P;
       for (int i = 0; i < m; ++i)            // Z = AT M
         for (int q = 0; q < t; ++q) {
           T s = 0;
-          for (int p = 0; p < t; ++p) s += AT[i * t + p] * M[p * t + q];
+          for (int p = 0; p < t; ++p) s += AT[i * t + p] * Mk[p * t + q];
           Z[i * t + q] = s;
         }
       const int ko = g * Kg + k;

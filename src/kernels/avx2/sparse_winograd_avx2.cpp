@@ -13,8 +13,6 @@ namespace wp {
 namespace {
 
 struct F16 { __m256 lo, hi; };
-struct I16 { __m256i lo, hi; };
-struct M16 { __m256 lo, hi; };   // all-ones lanes are selected
 
 inline F16 vzero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
 inline F16 vload(const float* p) { return {_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
@@ -33,41 +31,59 @@ inline F16 vfmadd_s(float s, F16 b, F16 c) {   // s * b + c
   __m256 k = _mm256_set1_ps(s);
   return {_mm256_fmadd_ps(k, b.lo, c.lo), _mm256_fmadd_ps(k, b.hi, c.hi)};
 }
+inline F16 vfmadd(F16 a, F16 b, F16 c) {
+  return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
+}
+// The weights stay in memory: one broadcast load per lane (it feeds both halves).
+struct W8 { const float* p; };
+inline W8 wload8(const float* p) { return {p}; }
+inline F16 wlane(W8 w, int r) {
+  __m256 k = _mm256_broadcast_ss(w.p + r);
+  return {k, k};
+}
 inline F16 vmax0(F16 a) {
   return {_mm256_max_ps(a.lo, _mm256_setzero_ps()), _mm256_max_ps(a.hi, _mm256_setzero_ps())};
 }
-inline I16 iload(const int32_t* p) {
-  return {_mm256_load_si256(reinterpret_cast<const __m256i*>(p)),
-          _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 8))};
-}
-inline I16 iadd(I16 a, int k) {
-  __m256i kk = _mm256_set1_epi32(k);
-  return {_mm256_add_epi32(a.lo, kk), _mm256_add_epi32(a.hi, kk)};
-}
-inline M16 mbits(uint32_t bits) {
-  const __m256i lo_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-  const __m256i hi_bits = _mm256_slli_epi32(lo_bits, 8);
-  const __m256i b = _mm256_set1_epi32(static_cast<int>(bits));
-  return {_mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(b, lo_bits), lo_bits)),
-          _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(b, hi_bits), hi_bits))};
-}
-// Lanes outside the mask read nothing and are 0.
-inline F16 vgather(const float* base, I16 idx, M16 m) {
-  return {_mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx.lo, m.lo, 4),
-          _mm256_mask_i32gather_ps(_mm256_setzero_ps(), base, idx.hi, m.hi, 4)};
-}
+
+// 4 lanes of a slice per pass: 8 ymm accumulators of the 16 registers.
+constexpr int kSlicePass = 4;
 
 struct BlockLanes;
-void store_tile_outputs(const float* S, int m, const BlockLanes& L, float* yk, int Wo);
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d);
+void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
+                      float* S);
 
 #include "../avx512/sparse_winograd_body.inc"
 
-// S [m*m][16] -> y: lane l's m x m outputs go to yk + yoff[l], rows vr[l], columns vc[l].
-void store_tile_outputs(const float* S, int m, const BlockLanes& L, float* yk, int Wo) {
+inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
+  const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  const __m256i b = _mm256_set1_epi32(static_cast<int>(bits));
+  return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(b, lane_bits), lane_bits));
+}
+
+// d[b] = element (i, b) of the t x t patch of every lane (tile), zero outside the image: two
+// masked gathers per column (masked-off lanes read nothing).
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d) {
+  const __m256i off_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff));
+  const __m256i off_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff + 8));
+  for (int b = 0; b < t; ++b) {
+    const uint32_t bits = L.rowbits[i] & L.colbits[b];
+    const __m256i k = _mm256_set1_epi32(i * W + b);
+    d[b].lo = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), xc, _mm256_add_epi32(off_lo, k),
+                                       lane_mask(bits), 4);
+    d[b].hi = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), xc, _mm256_add_epi32(off_hi, k),
+                                       lane_mask(bits >> 8), 4);
+  }
+}
+
+// Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y, through the scratch S.
+void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
+                      float* S) {
+  for (int i2 = 0; i2 < m; ++i2) vstore(S + i2 * 16, yrow[i2]);
   for (int l = 0; l < L.count; ++l) {
-    float* dst = yk + L.yoff[l];
-    for (int i = 0; i < L.vr[l]; ++i)
-      for (int i2 = 0; i2 < L.vc[l]; ++i2) dst[int64_t(i) * Wo + i2] = S[(i * m + i2) * 16 + l];
+    if (i >= L.vr[l]) continue;
+    float* dst = yk + L.yoff[l] + int64_t(i) * Wo;
+    for (int i2 = 0; i2 < L.vc[l]; ++i2) dst[i2] = S[i2 * 16 + l];
   }
 }
 

@@ -2,6 +2,11 @@
 // The algorithm is sparse_winograd_body.inc (shared with avx2); this file defines its 16-lane
 // vector operations and the output store. Everything has internal linkage except the two
 // exported entry points (ISA rule of src/kernels/CMakeLists.txt).
+// GCC 12's unmasked AVX-512 shuffle intrinsics pass _mm512_undefined_ps() as the merge source
+// and then warn about it at every use (fixed in GCC 13): silence those two warnings here only.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <immintrin.h>
 #include <omp.h>
 
@@ -13,8 +18,6 @@ namespace wp {
 namespace {
 
 struct F16 { __m512 v; };
-struct I16 { __m512i v; };
-struct M16 { __mmask16 v; };
 
 inline F16 vzero() { return {_mm512_setzero_ps()}; }
 inline F16 vload(const float* p) { return {_mm512_load_ps(p)}; }
@@ -26,27 +29,76 @@ inline F16 vmul_s(float s, F16 a) { return {_mm512_mul_ps(_mm512_set1_ps(s), a.v
 inline F16 vfmadd_s(float s, F16 b, F16 c) {   // s * b + c
   return {_mm512_fmadd_ps(_mm512_set1_ps(s), b.v, c.v)};
 }
-// maskz form: the unmasked _mm512_max_ps trips GCC 12 -Wmaybe-uninitialized (_mm512_undefined_ps).
-inline F16 vmax0(F16 a) { return {_mm512_maskz_max_ps(0xFFFF, a.v, _mm512_setzero_ps())}; }
-inline I16 iload(const int32_t* p) { return {_mm512_load_si512(p)}; }
-inline I16 iadd(I16 a, int k) { return {_mm512_add_epi32(a.v, _mm512_set1_epi32(k))}; }
-inline M16 mbits(uint32_t bits) { return {static_cast<__mmask16>(bits)}; }
-// Lanes outside the mask read nothing and are 0.
-inline F16 vgather(const float* base, I16 idx, M16 m) {
-  return {_mm512_mask_i32gather_ps(_mm512_setzero_ps(), m.v, idx.v, base, 4)};
-}
+inline F16 vfmadd(F16 a, F16 b, F16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline F16 vmax0(F16 a) { return {_mm512_max_ps(a.v, _mm512_setzero_ps())}; }
+
+// 8 weights in the low half of a zmm; lane r broadcast by vpermps (a register permute, not a
+// load: see slice_pass).
+struct W8 { __m512 v; };
+inline W8 wload8(const float* p) { return {_mm512_castps256_ps512(_mm256_loadu_ps(p))}; }
+inline F16 wlane(W8 w, int r) { return {_mm512_permutexvar_ps(_mm512_set1_epi32(r), w.v)}; }
+
+// 8 lanes of a slice per pass: 8 zmm accumulators.
+constexpr int kSlicePass = 8;
 
 struct BlockLanes;
-void store_tile_outputs(const float* S, int m, const BlockLanes& L, float* yk, int Wo);
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d);
+void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
+                      float* S);
 
 #include "sparse_winograd_body.inc"
 
-// S [m*m][16] -> y: lane l's m x m outputs go to yk + yoff[l], rows vr[l], columns vc[l].
-void store_tile_outputs(const float* S, int m, const BlockLanes& L, float* yk, int Wo) {
+// d[b] = element (i, b) of the t x t patch of every lane (tile), b < t <= 8, zero outside the
+// image. Each lane's row is contiguous in x: one masked load per lane puts tile l in elements
+// 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
+// unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
+// ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d) {
+  const float* row = xc + int64_t(i) * W;
+  const uint16_t* mk = L.inmask[i];
+  __m512 z[8];
+  for (int l = 0; l < 8; ++l) {
+    const __m512 v = _mm512_maskz_loadu_ps(mk[l], addr_at(row, L.xoff[l]));
+    z[l] = _mm512_mask_loadu_ps(v, mk[l + 8], addr_at(row, L.xoff[l + 8] - 8));
+  }
+  const __m512 t0 = _mm512_unpacklo_ps(z[0], z[1]), t1 = _mm512_unpackhi_ps(z[0], z[1]);
+  const __m512 t2 = _mm512_unpacklo_ps(z[2], z[3]), t3 = _mm512_unpackhi_ps(z[2], z[3]);
+  const __m512 t4 = _mm512_unpacklo_ps(z[4], z[5]), t5 = _mm512_unpackhi_ps(z[4], z[5]);
+  const __m512 t6 = _mm512_unpacklo_ps(z[6], z[7]), t7 = _mm512_unpackhi_ps(z[6], z[7]);
+  // s[b] per 128-bit lane: column b (lanes 0, 2) and b + 4 (lanes 1, 3) of 4 tiles.
+  const __m512 s[8] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                       _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE),
+                       _mm512_shuffle_ps(t4, t6, 0x44), _mm512_shuffle_ps(t4, t6, 0xEE),
+                       _mm512_shuffle_ps(t5, t7, 0x44), _mm512_shuffle_ps(t5, t7, 0xEE)};
+  const __m512i lo_cols = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+  const __m512i hi_cols = _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (int b = 0; b < 4 && b < t; ++b) d[b].v = _mm512_permutex2var_ps(s[b], lo_cols, s[b + 4]);
+  for (int b = 4; b < t; ++b) d[b].v = _mm512_permutex2var_ps(s[b - 4], hi_cols, s[b]);
+}
+
+// Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y. m = 4: a 4x4 transpose
+// per 128-bit lane (4 unpacks, 4 shuffles) leaves tile 4L+q's row in lane L of q[q]; one masked
+// store per tile writes its vc columns (yoff4 shifts the base so lane L lands at the tile).
+// Other m: through the scratch S, one scalar per output.
+void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
+                      float* S) {
+  if (m == 4) {
+    const __m512 t0 = _mm512_unpacklo_ps(yrow[0].v, yrow[1].v);
+    const __m512 t1 = _mm512_unpackhi_ps(yrow[0].v, yrow[1].v);
+    const __m512 t2 = _mm512_unpacklo_ps(yrow[2].v, yrow[3].v);
+    const __m512 t3 = _mm512_unpackhi_ps(yrow[2].v, yrow[3].v);
+    const __m512 q[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                         _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
+    float* row = yk + int64_t(i) * Wo;
+    for (int l = 0; l < 16; ++l)   // dead lanes and rows past vr have an empty mask
+      _mm512_mask_storeu_ps(addr_at(row, L.yoff4[l]), L.outmask[i][l], q[l & 3]);
+    return;
+  }
+  for (int i2 = 0; i2 < m; ++i2) vstore(S + i2 * 16, yrow[i2]);
   for (int l = 0; l < L.count; ++l) {
-    float* dst = yk + L.yoff[l];
-    for (int i = 0; i < L.vr[l]; ++i)
-      for (int i2 = 0; i2 < L.vc[l]; ++i2) dst[int64_t(i) * Wo + i2] = S[(i * m + i2) * 16 + l];
+    if (i >= L.vr[l]) continue;
+    float* dst = yk + L.yoff[l] + int64_t(i) * Wo;
+    for (int i2 = 0; i2 < L.vc[l]; ++i2) dst[i2] = S[i2 * 16 + l];
   }
 }
 

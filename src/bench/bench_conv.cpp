@@ -1,0 +1,245 @@
+// `winoprune bench --suite conv`: one whole-batch inference forward of AlexNet's conv2..conv5
+// (ImageNet shapes) by four algorithms, all measured in this process (DESIGN.md bench contract):
+//   sparse-winograd  SparseWinogradConv (this repository's kernel), pruned W at each sparsity
+//   dense-winograd   winograd_conv2d (the training layer's forward) under NoGradGuard
+//   onednn-direct    oneDNN 2.6 convolution_direct, blocked layouts of its choice (tag any)
+//   onednn-winograd  oneDNN convolution_winograd where oneDNN implements the shape (it has
+//                    F(4x4,3x3), groups 1 only); an unimplemented shape prints a note, no row
+// Every row: median of opts.repeats runs after opts.warmup untimed runs; weight packing and
+// layout reorders are outside the timer; all algorithms add the bias, none applies ReLU.
+// Dense algorithms' time does not depend on the weights' values, so they are measured once per
+// (layer, groups, batch), on weights pruned to the first requested sparsity, and report it.
+// Rows of sparse-winograd also carry the per-thread mean busy time of the kernel's phases
+// (input_transform_ms, product_ms, output_transform_ms) from a separate instrumented series.
+// effective_gflops = 2 K (C/g) r r Ho Wo N / time (dense direct-convolution FLOPs).
+#include <dnnl.hpp>
+#include <omp.h>
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "winoprune/autograd.h"
+#include "winoprune/bench/bench.h"
+#include "winoprune/bench/suites.h"
+#include "winoprune/rng.h"
+#include "winoprune/sparse/sparse_winograd.h"
+#include "winoprune/tensor.h"
+#include "winoprune/winograd/transform.h"
+#include "winoprune/winograd/winograd_conv2d.h"
+
+namespace wp {
+
+namespace {
+
+struct ConvLayer {
+  const char* name;
+  int C, K, H, r, pad, m;   // square H x H input, stride 1; m: Winograd output tile
+};
+
+// Caffe AlexNet on 227x227 ImageNet crops (REFERENCE.md section 4); tiles of section 1.
+const ConvLayer kLayers[] = {
+    {"conv2", 96, 256, 27, 5, 2, 4},
+    {"conv3", 256, 384, 13, 3, 1, 4},
+    {"conv4", 384, 384, 13, 3, 1, 4},
+    {"conv5", 384, 256, 13, 3, 1, 4},
+};
+
+// Uniform [-1, 1) values; exactly round(sparsity * n) of them zeroed at random places.
+std::vector<float> random_pruned(size_t n, double sparsity, uint64_t seed) {
+  Rng rng(seed, 11);
+  std::vector<float> v(n);
+  for (auto& x : v) {
+    x = rng.uniform(-1.0f, 1.0f);
+    if (x == 0.0f) x = 0.25f;
+  }
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  const size_t zeros = size_t(sparsity * double(n) + 0.5);
+  for (size_t i = 0; i < zeros; ++i) {   // partial Fisher-Yates: the first `zeros` picks
+    size_t k = i + rng.below(uint32_t(n - i));
+    std::swap(order[i], order[k]);
+    v[order[i]] = 0.0f;
+  }
+  return v;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// A oneDNN forward-inference convolution with its memories already in the primitive's layouts.
+struct OnednnConv {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream strm{eng};
+  dnnl::convolution_forward prim;
+  dnnl::memory src, wei, bias, dst;
+
+  // Throws dnnl::error (status unimplemented) when oneDNN has no implementation.
+  OnednnConv(dnnl::algorithm alg, int N, int C, int H, int K, int r, int pad, int groups,
+             const float* x, const float* w, const float* b) {
+    using dnnl::memory;
+    using tag = memory::format_tag;
+    const auto f32 = memory::data_type::f32;
+    const int Ho = H + 2 * pad - r + 1;
+    memory::dims src_d{N, C, H, H}, dst_d{N, K, Ho, Ho}, bias_d{K};
+    memory::dims wei_d = groups == 1 ? memory::dims{K, C, r, r}
+                                     : memory::dims{groups, K / groups, C / groups, r, r};
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, alg, memory::desc(src_d, f32, tag::any),
+        memory::desc(wei_d, f32, tag::any), memory::desc(bias_d, f32, tag::x),
+        memory::desc(dst_d, f32, tag::any), {1, 1}, {pad, pad}, {pad, pad});
+    dnnl::convolution_forward::primitive_desc pd(desc, eng);
+    auto import = [&](const memory::desc& want, memory::dims dims, tag user_tag,
+                      const float* data) {
+      memory user(memory::desc(dims, f32, user_tag), eng, const_cast<float*>(data));
+      memory own(want, eng);
+      dnnl::reorder(user, own).execute(strm, user, own);
+      return own;
+    };
+    src = import(pd.src_desc(), src_d, tag::nchw, x);
+    wei = import(pd.weights_desc(), wei_d, groups == 1 ? tag::oihw : tag::goihw, w);
+    bias = import(pd.bias_desc(), bias_d, tag::x, b);
+    dst = memory(pd.dst_desc(), eng);
+    strm.wait();
+    prim = dnnl::convolution_forward(pd);
+  }
+  void run() {
+    prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias},
+                        {DNNL_ARG_DST, dst}});
+    strm.wait();
+  }
+};
+
+struct Bench {
+  const BenchOptions& opts;
+  std::ostream& out;
+  TablePrinter table;
+  json rows = json::array();
+
+  Bench(const BenchOptions& o, std::ostream& os)
+      : opts(o),
+        out(os),
+        table(os, {"layer", "groups", "batch", "sparsity", "algo", "ms", "eff.GFLOP/s",
+                   "x direct", "product ms"},
+              {6, 6, 5, 8, 16, 9, 11, 8, 10}) {}
+
+  void add(const ConvLayer& L, int groups, int batch, double sparsity, const std::string& algo,
+           double ms, double flops, double direct_ms, json extra = json::object()) {
+    json row = {{"layer", L.name}, {"groups", groups}, {"batch", batch},
+                {"sparsity", sparsity}, {"algo", algo}, {"ms", ms},
+                {"effective_gflops", flops / (ms * 1e6)}};
+    for (auto& [k, v] : extra.items()) row[k] = v;
+    rows.push_back(row);
+    table.row({L.name, std::to_string(groups), std::to_string(batch), fmt_fixed(sparsity, 3),
+               algo, fmt_fixed(ms, 3), fmt_fixed(flops / (ms * 1e6), 1),
+               direct_ms > 0 ? fmt_fixed(direct_ms / ms, 2) : "-",
+               extra.contains("product_ms") ? fmt_fixed(extra["product_ms"].get<double>(), 3)
+                                            : "-"});
+  }
+
+  // All rows of one (layer, groups, batch).
+  void config(const ConvLayer& L, int groups, int batch, const std::vector<double>& sparsities) {
+    const int Cg = L.C / groups, Kg = L.K / groups;
+    const int Ho = L.H + 2 * L.pad - L.r + 1;
+    const double flops = 2.0 * L.K * Cg * L.r * L.r * double(Ho) * Ho * batch;
+    const int t = L.m + L.r - 1, P = t * t;
+    const uint64_t seed = mix(uint64_t(L.C), uint64_t(L.K), uint64_t(groups), uint64_t(batch));
+    Rng rng(seed, 1);
+    Tensor x = Tensor::empty({batch, L.C, L.H, L.H});
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(-1.0f, 1.0f);
+    std::vector<float> bias(size_t(L.K));
+    for (auto& b : bias) b = rng.uniform(-0.1f, 0.1f);
+    const double s0 = sparsities.front();
+    (void)Kg;
+
+    // --- dense algorithms, on weights of sparsity s0 ---
+    double direct_ms = 0;
+    {
+      std::vector<float> g = random_pruned(size_t(L.K) * Cg * L.r * L.r, s0, seed + 1);
+      for (auto alg : {dnnl::algorithm::convolution_direct,
+                       dnnl::algorithm::convolution_winograd}) {
+        const bool direct = alg == dnnl::algorithm::convolution_direct;
+        try {
+          OnednnConv conv(alg, batch, L.C, L.H, L.K, L.r, L.pad, groups, x.data(), g.data(),
+                          bias.data());
+          Timing tm = time_median([&] { conv.run(); }, opts.warmup, opts.repeats);
+          if (direct) direct_ms = tm.median_ms;
+          add(L, groups, batch, s0, direct ? "onednn-direct" : "onednn-winograd", tm.median_ms,
+              flops, direct_ms);
+        } catch (const dnnl::error& e) {
+          if (e.status != dnnl_unimplemented) throw;
+          out << "  (" << L.name << " groups " << groups << ": oneDNN has no "
+              << (direct ? "direct" : "Winograd") << " implementation for this shape, skipped)"
+              << std::endl;
+        }
+      }
+    }
+    {
+      std::vector<float> w = random_pruned(size_t(P) * L.K * Cg, s0, seed + 2);
+      NoGradGuard no_grad;
+      Var xv = leaf(x), wv = leaf(Tensor::from_vector({P, L.K, Cg}, w));
+      Var bv = leaf(Tensor::from_vector({L.K}, bias));
+      WinogradConvParams p;
+      p.m = L.m;
+      p.r = L.r;
+      p.pad = L.pad;
+      p.groups = groups;
+      Timing tm = time_median([&] { (void)winograd_conv2d(xv, wv, bv, p); }, opts.warmup,
+                              opts.repeats);
+      add(L, groups, batch, s0, "dense-winograd", tm.median_ms, flops, direct_ms);
+    }
+
+    // --- the sparse kernel at every sparsity ---
+    Tensor y;
+    for (double s : sparsities) {
+      Tensor W = Tensor::from_vector({P, L.K, Cg},
+                                     random_pruned(size_t(P) * L.K * Cg, s, seed + 3));
+      SparseWinogradConv conv = SparseWinogradConv::pack(W, L.m, L.r, L.pad, groups);
+      Timing tm = time_median([&] { conv.forward(x, bias.data(), false, y); }, opts.warmup,
+                              opts.repeats);
+      std::vector<double> ph[3];
+      for (int i = 0; i < std::max(opts.repeats, 1); ++i) {
+        double p3[3] = {0, 0, 0};
+        conv.forward_with(sparse_winograd_variant(), x, bias.data(), false, y, p3);
+        for (int k = 0; k < 3; ++k) ph[k].push_back(p3[k]);
+      }
+      json extra = {{"kernel", conv.kernel_name()}, {"density", conv.density()}};
+      if (sparse_winograd_variant().isa != Isa::ref) {
+        extra["input_transform_ms"] = median(ph[0]);
+        extra["product_ms"] = median(ph[1]);
+        extra["output_transform_ms"] = median(ph[2]);
+      }
+      add(L, groups, batch, s, "sparse-winograd", tm.median_ms, flops, direct_ms, extra);
+    }
+  }
+};
+
+}  // namespace
+
+json bench_conv(const BenchOptions& opts, std::ostream& out) {
+  json env = bench_envelope("conv");
+  std::vector<int> batches = opts.batches;
+  if (batches.empty()) batches = opts.quick ? std::vector<int>{1} : std::vector<int>{1, 64};
+  std::vector<double> sparsities = opts.sparsities;
+  if (sparsities.empty())
+    sparsities = opts.quick ? std::vector<double>{0.9}
+                            : std::vector<double>{0.0, 0.5, 0.8, 0.9, 0.95, 0.98};
+  // --quick: conv3 with groups 1 only (a smoke run); otherwise all layers, groups 1 and 2.
+  std::vector<int> group_list = opts.quick ? std::vector<int>{1} : std::vector<int>{1, 2};
+  out << "conv suite: " << omp_get_max_threads() << " threads, ISA " << isa_name(active_isa())
+      << ", median of " << opts.repeats << " after " << opts.warmup << " warm-up\n";
+  Bench bench(opts, out);
+  for (const ConvLayer& L : kLayers) {
+    if (opts.quick && std::string(L.name) != "conv3") continue;
+    for (int groups : group_list)
+      for (int batch : batches) bench.config(L, groups, batch, sparsities);
+  }
+  env["results"] = bench.rows;
+  return env;
+}
+
+}  // namespace wp
