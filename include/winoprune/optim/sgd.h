@@ -59,8 +59,8 @@ class Sgd {
 // value *= mask and momentum *= mask (no-op without a mask); call after changing a mask.
 void apply_mask(Parameter& p);
 
-// One parameter's update (the formula above) on raw arrays; `mask` and `v` may be null
-// (no mask; momentum 0). Exposed for tests and for tools that update outside Sgd.
+// One parameter's update (the formula above) on raw arrays, serial (Sgd::step runs chunks of
+// every parameter in one parallel loop); `mask` and `v` may be null (no mask; momentum 0).
 void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
                 float momentum, bool nesterov, float decay, float l1);
 
