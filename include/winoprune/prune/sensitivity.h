@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "winoprune/io/json_reader.h"
+#include "winoprune/io/report.h"
 #include "winoprune/prune/config.h"
 #include "winoprune/prune/scheduler.h"
 
@@ -26,11 +27,8 @@ SensitivityConfig parse_sensitivity_config(JsonReader& r);
 struct EvalMetrics {
   double top1 = 0, top5 = 0, loss = 0;
 };
-struct SensitivityRow {
-  std::string layer;
-  double sparsity = 0;       // the target; the measured exact-zero fraction can only be higher
-  double top1 = 0, top5 = 0, loss = 0;
-};
+// Rows are io's SensitivityRow (include/winoprune/io/report.h): the type sensitivity.csv is
+// written from and read back as.
 
 // For each layer (outer loop, in the given order) and each level (inner loop): prune a copy of
 // the weights to the level (mask and momentum untouched), call evaluate(), restore the value.

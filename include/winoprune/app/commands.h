@@ -1,0 +1,39 @@
+#pragma once
+// The subcommands of the winoprune CLI (tools/winoprune.cpp parses arguments and maps errors to
+// exit codes: InputError -> 2, other exceptions -> 1). Each returns the exit status.
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace wp {
+
+struct RunArgs {
+  std::string config_path;             // run CONFIG.json
+  std::optional<std::string> out_dir;  // --out
+  std::vector<std::string> sets;       // --set key.path=value (in order)
+  std::optional<std::string> resume;   // --resume RUN_DIR
+};
+int command_run(const RunArgs& args);
+
+struct EvalArgs {
+  std::string checkpoint;
+  std::optional<std::string> config_path;
+  std::optional<std::string> kernel;   // sparse | dense (default: sparse if any mask, else dense)
+  std::optional<std::string> json_path;
+  std::vector<std::string> sets;       // applied to the config (e.g. data.root)
+};
+int command_eval(const EvalArgs& args);
+
+struct BenchArgs {
+  std::string suite;                   // conv | layer | train | net | loader
+  std::vector<int> batches;
+  std::vector<double> sparsities;
+  std::optional<std::string> json_path;
+  int repeats = 0;                     // 0: the suite's default
+  bool quick = false;
+};
+int command_bench(const BenchArgs& args);
+
+int command_report(const std::string& run_dir);
+
+}  // namespace wp

@@ -1,0 +1,84 @@
+#pragma once
+// An experiment: one config file, phases run in order, one run directory (DESIGN.md).
+//
+//   { "name": "fmnist-prune-gradual", "seed": 1, "threads": 0,
+//     "data": {...}  (include/winoprune/data/dataset.h),
+//     "model": {...} (include/winoprune/nn/model.h),
+//     "log_every": 50, "checkpoint_every": 0, "keep_checkpoints": "last",
+//     "phases": [ {...}, ... ] }
+//
+// Phase keys (all phases: "type", "name" (default: the type, numbered if repeated), "init"):
+//   train | prune | finetune:
+//     "epochs" (required), "optimizer" {...}, "lr_schedule" {...} (include/winoprune/optim/),
+//     prune: "pruners" {...}, "policies" [...] (include/winoprune/prune/config.h)
+//     finetune: masks are frozen from the current zeros at its start (pruned entries stay 0)
+//     "eval_every": evaluate the validation split every N epochs (1; the last epoch always)
+//   convert: "layers" (default ["conv2", "conv3", "conv4", "conv5"]), "m" (4 or
+//     {"conv2": 2, ...}): spatial conv -> Winograd layer, W = G g G^T
+//   eval: "kernel": "sparse" | "dense" (default "sparse")
+//   sensitivity: "layers"/"regex", "range": [start, stop, step] (stop included), "kernel"
+// "init": a checkpoint whose parameters (and masks) are loaded into the model before the phase.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "winoprune/data/dataset.h"
+#include "winoprune/io/json_reader.h"
+#include "winoprune/nn/layer.h"
+#include "winoprune/nn/model.h"
+#include "winoprune/optim/lr_schedule.h"
+#include "winoprune/optim/sgd.h"
+#include "winoprune/prune/config.h"
+#include "winoprune/prune/sensitivity.h"
+
+namespace wp {
+
+enum class PhaseType { train, convert, prune, finetune, eval, sensitivity };
+const char* phase_type_name(PhaseType type);
+inline bool is_training_phase(PhaseType t) {
+  return t == PhaseType::train || t == PhaseType::prune || t == PhaseType::finetune;
+}
+
+struct PhaseConfig {
+  PhaseType type = PhaseType::train;
+  std::string name;                  // checkpoint names: checkpoints/<name>-<epoch>.safetensors
+  std::string path;                  // "phases[2]", for messages
+  std::string init;                  // checkpoint to load first ("" = none)
+  // train | prune | finetune
+  int epochs = 0;
+  int eval_every = 1;
+  SgdConfig optimizer;
+  LrSchedule lr_schedule;
+  PruningConfig pruning;             // prune only
+  // convert
+  std::vector<std::string> convert_layers;
+  std::vector<std::pair<std::string, int>> convert_m;   // m per converted layer
+  // eval | sensitivity
+  InferenceKernel kernel = InferenceKernel::sparse;
+  // sensitivity
+  std::optional<SensitivityConfig> sensitivity;
+};
+
+struct ExperimentConfig {
+  std::string file;                  // where it was read from ("" for an in-memory config)
+  std::string name = "experiment";
+  uint64_t seed = 1;
+  int threads = 0;                   // 0 = all cores (OMP_NUM_THREADS if set)
+  int log_every = 50;                // a metrics.jsonl train record every N iterations
+  int checkpoint_every = 0;          // also checkpoint every N iterations (0: epoch ends only)
+  std::string keep_checkpoints = "last";   // "last": each phase keeps its newest; "all"
+  DataConfig data;
+  ModelConfig model;
+  std::vector<PhaseConfig> phases;
+};
+
+// Validates everything up front (a bad value in the last phase fails before any training);
+// errors are InputError naming `file` and the JSON path.
+ExperimentConfig parse_experiment(const json& config, const std::string& file);
+// Reads, applies --set overrides, parses. InputError naming the file on a read or JSON error.
+json read_json_file(const std::string& path);
+// The resolved config: every default filled in (RUN_DIR/config.json); parse_experiment of it
+// gives the same experiment.
+json experiment_to_json(const ExperimentConfig& config);
+
+}  // namespace wp

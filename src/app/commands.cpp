@@ -1,0 +1,133 @@
+// The CLI subcommands: run, eval, bench, report (include/winoprune/app/commands.h).
+#include "winoprune/app/commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "winoprune/app/experiment.h"
+#include "winoprune/app/model_checkpoint.h"
+#include "winoprune/app/overrides.h"
+#include "winoprune/app/runner.h"
+#include "winoprune/bench/suites.h"
+#include "winoprune/cpu.h"
+#include "winoprune/error.h"
+#include "winoprune/io/atomic_file.h"
+#include "winoprune/io/run_dir.h"
+#include "winoprune/io/run_report.h"
+
+namespace wp {
+
+namespace {
+
+ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& sets) {
+  json raw = read_json_file(path);
+  for (const auto& s : sets) apply_override(raw, s);
+  return parse_experiment(raw, path);
+}
+
+void log_kernel_level() {
+  std::cerr << "kernels: " << isa_name(active_isa()) << " (cpu supports " << isa_name(cpu_isa())
+            << ")\n";
+}
+
+}  // namespace
+
+int command_run(const RunArgs& args) {
+  if (args.resume) {
+    RunDir dir = create_run_dir(*args.resume, /*resume=*/true);
+    ExperimentConfig cfg = load_experiment(dir.config_json(), {});
+    log_kernel_level();
+    RunOptions opt;
+    opt.resume = true;
+    run_experiment(cfg, dir, opt);
+    std::cerr << "report: " << dir.report_md() << "\n";
+    return 0;
+  }
+  ExperimentConfig cfg = load_experiment(args.config_path, args.sets);
+  std::string out = args.out_dir ? *args.out_dir : default_run_dir(cfg.name);
+  RunDir dir = create_run_dir(out, /*resume=*/false);
+  log_kernel_level();
+  run_experiment(cfg, dir, RunOptions{});
+  std::cerr << "report: " << dir.report_md() << "\n";
+  return 0;
+}
+
+int command_eval(const EvalArgs& args) {
+  SafeTensorsFile ckpt = read_safetensors(args.checkpoint);
+  ExperimentConfig cfg;
+  if (args.config_path) {
+    cfg = load_experiment(*args.config_path, args.sets);
+  } else {
+    json raw = json::parse(ckpt.meta("config"), nullptr, false);
+    if (raw.is_discarded()) throw InputError(args.checkpoint + ": __metadata__.config: not valid JSON");
+    for (const auto& s : args.sets) apply_override(raw, s);
+    cfg = parse_experiment(raw, args.checkpoint + " (__metadata__.config)");
+  }
+  // The architecture at the checkpoint (conversions included) comes from its metadata.
+  ModelConfig model_config = cfg.model;
+  if (ckpt.metadata.count("model")) model_config = checkpoint_model_config(ckpt);
+  Rng rng(1, 1);
+  std::unique_ptr<Model> model = build_model(model_config, rng);
+  load_checkpoint_into(ckpt, *model, /*with_momentum=*/false);
+
+  bool has_mask = false;
+  for (Parameter* p : model->parameters()) has_mask = has_mask || p->mask.defined();
+  std::string kernel = args.kernel ? *args.kernel
+                       : (has_mask && !model_config.winograd_layers.empty()) ? "sparse" : "dense";
+  log_kernel_level();
+  std::unique_ptr<Dataset> val = open_dataset(cfg.data, Split::val, [](const std::string& w) {
+    std::cerr << "warning: " << w << "\n";
+  });
+  Evaluation e = evaluate_model(*model, *val, cfg.data,
+                                kernel == "sparse" ? InferenceKernel::sparse : InferenceKernel::dense);
+  Report rep;
+  rep.name = cfg.name;
+  rep.dataset = cfg.data.dataset;
+  rep.model = model_config.arch;
+  rep.layers = layer_reports(*model);
+  compute_totals(rep);
+  print_layer_table(std::cout, rep);
+  std::printf("\n%s kernel: top-1 %.4f  top-5 %.4f  loss %.4f  (%lld images, %.2f s)\n",
+              kernel.c_str(), e.top1, e.top5, e.loss, static_cast<long long>(e.images), e.seconds);
+  if (args.json_path) {
+    json j = {{"checkpoint", args.checkpoint}, {"kernel", kernel}, {"isa", isa_name(active_isa())},
+              {"top1", e.top1}, {"top5", e.top5}, {"loss", e.loss}, {"images", e.images},
+              {"eval_seconds", e.seconds}, {"total", {{"params", rep.total.params},
+              {"nnz", rep.total.nnz}, {"sparsity", rep.total.sparsity}}}};
+    write_text_file_atomic(*args.json_path, j.dump(2) + "\n");
+  }
+  return 0;
+}
+
+int command_bench(const BenchArgs& args) {
+  BenchOptions opt;
+  opt.batches = args.batches;
+  opt.sparsities = args.sparsities;
+  opt.quick = args.quick;
+  if (args.repeats > 0) opt.repeats = args.repeats;
+  if (args.quick) opt.warmup = 1, opt.repeats = args.repeats > 0 ? args.repeats : 2;
+  log_kernel_level();
+  json result;
+  if (args.suite == "conv") result = bench_conv(opt, std::cout);
+  else if (args.suite == "layer") result = bench_layer(opt, std::cout);
+  else if (args.suite == "train") result = bench_train(opt, std::cout);
+  else if (args.suite == "net") result = bench_net(opt, std::cout);
+  else if (args.suite == "loader") result = bench_loader(opt, std::cout);
+  else throw InputError("--suite: expected one of conv, layer, train, net, loader, got '" + args.suite + "'");
+  if (args.json_path) {
+    write_text_file_atomic(*args.json_path, result.dump(2) + "\n");
+    std::cerr << "wrote " << *args.json_path << "\n";
+  }
+  return 0;
+}
+
+int command_report(const std::string& run_dir) {
+  std::vector<std::string> written = render_run_report(run_dir);
+  RunDir dir{run_dir};
+  Report rep = read_report(dir.report_json());
+  print_layer_table(std::cout, rep);
+  for (const auto& w : written) std::cerr << "wrote " << w << "\n";
+  return 0;
+}
+
+}  // namespace wp

@@ -1,0 +1,209 @@
+#include "winoprune/app/experiment.h"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "winoprune/error.h"
+
+namespace wp {
+
+const char* phase_type_name(PhaseType type) {
+  switch (type) {
+    case PhaseType::train: return "train";
+    case PhaseType::convert: return "convert";
+    case PhaseType::prune: return "prune";
+    case PhaseType::finetune: return "finetune";
+    case PhaseType::eval: return "eval";
+    case PhaseType::sensitivity: return "sensitivity";
+  }
+  return "?";
+}
+
+json read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open the file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return json::parse(ss.str());
+  } catch (const json::parse_error& e) {
+    throw InputError(path + ": not valid JSON: " + e.what());
+  }
+}
+
+namespace {
+
+PhaseType parse_phase_type(JsonReader& r) {
+  std::string t = r.string("type", "", {"train", "convert", "prune", "finetune", "eval",
+                                        "sensitivity"});
+  static const std::map<std::string, PhaseType> types = {
+      {"train", PhaseType::train},     {"convert", PhaseType::convert},
+      {"prune", PhaseType::prune},     {"finetune", PhaseType::finetune},
+      {"eval", PhaseType::eval},       {"sensitivity", PhaseType::sensitivity}};
+  return types.at(t);
+}
+
+InferenceKernel parse_kernel(JsonReader& r) {
+  return r.string("kernel", "sparse", {"sparse", "dense"}) == "sparse" ? InferenceKernel::sparse
+                                                                      : InferenceKernel::dense;
+}
+
+void parse_convert(JsonReader& r, PhaseConfig& phase) {
+  phase.convert_layers = r.string_list("layers", {"conv2", "conv3", "conv4", "conv5"});
+  if (phase.convert_layers.empty()) r.fail("layers", "expected at least one layer name");
+  int m_all = 4;
+  std::map<std::string, int> per_layer;
+  if (r.has("m")) {
+    const json& m = r.raw("m");
+    if (m.is_number_integer()) {
+      m_all = m.get<int>();
+      if (m_all < 1 || m_all > 6) r.fail("m", "expected an integer in [1, 6], got " + json_brief(m));
+    } else if (m.is_object()) {
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        std::string where = json_path_join(r.path("m"), it.key());
+        bool listed = false;
+        for (const auto& l : phase.convert_layers) listed = listed || l == it.key();
+        if (!listed) throw InputError(where + ": not one of this phase's layers");
+        if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 6)
+          throw InputError(where + ": expected an integer in [1, 6], got " + json_brief(*it));
+        per_layer[it.key()] = it->get<int>();
+      }
+    } else {
+      r.fail("m", "expected an integer or an object {\"conv2\": 2, ...}, got " + json_brief(m));
+    }
+  }
+  for (const auto& l : phase.convert_layers)
+    phase.convert_m.push_back({l, per_layer.count(l) ? per_layer[l] : m_all});
+}
+
+PhaseConfig parse_phase(const json& j, const std::string& path, const std::string& file,
+                        std::map<std::string, int>& name_counts) {
+  JsonReader r(j, path, file);
+  PhaseConfig phase;
+  phase.path = path;
+  phase.type = parse_phase_type(r);
+  phase.init = r.string("init", "");
+  std::string default_name = phase_type_name(phase.type);
+  phase.name = r.string("name", default_name);
+  if (phase.name.empty() || phase.name.find_first_of("/\\ ") != std::string::npos)
+    r.fail("name", "expected a non-empty name without '/', '\\' or spaces, got \"" + phase.name + "\"");
+  int seen = name_counts[phase.name]++;
+  if (seen > 0) {
+    if (r.has("name")) r.fail("name", "\"" + phase.name + "\" is the name of an earlier phase");
+    phase.name += std::to_string(seen + 1);   // "train", "train2", ...
+  }
+
+  if (is_training_phase(phase.type)) {
+    phase.epochs = static_cast<int>(r.integer("epochs", -1, 0, 100000));
+    if (phase.epochs < 0) r.fail("epochs", "is required for a " + default_name + " phase");
+    phase.eval_every = static_cast<int>(r.integer("eval_every", 1, 1, 100000));
+    JsonReader opt = r.object("optimizer");
+    phase.optimizer = parse_sgd_config(opt);
+    JsonReader sched = r.object("lr_schedule");
+    phase.lr_schedule = parse_lr_schedule(sched, phase.optimizer.lr, std::max(phase.epochs, 1));
+    if (phase.type == PhaseType::prune) {
+      phase.pruning = parse_pruning_config(r);
+      if (phase.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
+    }
+  } else if (phase.type == PhaseType::convert) {
+    parse_convert(r, phase);
+  } else if (phase.type == PhaseType::eval) {
+    phase.kernel = parse_kernel(r);
+  } else if (phase.type == PhaseType::sensitivity) {
+    phase.kernel = parse_kernel(r);
+    phase.sensitivity = parse_sensitivity_config(r);
+  }
+  r.finish();
+  return phase;
+}
+
+}  // namespace
+
+ExperimentConfig parse_experiment(const json& config, const std::string& file) {
+  JsonReader r(config, "", file);
+  ExperimentConfig x;
+  x.file = file;
+  x.name = r.string("name", "experiment");
+  if (x.name.empty()) r.fail("name", "expected a non-empty string");
+  x.seed = static_cast<uint64_t>(r.integer("seed", 1, 0, (int64_t(1) << 53)));
+  x.threads = static_cast<int>(r.integer("threads", 0, 0, 1024));
+  x.log_every = static_cast<int>(r.integer("log_every", 50, 1, 1000000000));
+  x.checkpoint_every = static_cast<int>(r.integer("checkpoint_every", 0, 0, 1000000000));
+  x.keep_checkpoints = r.string("keep_checkpoints", "last", {"last", "all"});
+  JsonReader data = r.object("data");
+  x.data = parse_data_config(data);
+  JsonReader model = r.object("model");
+  x.model = parse_model_config(model);
+
+  if (!r.has("phases")) r.fail("phases", "is required (a list of phases)");
+  const json& phases = r.raw("phases");
+  if (!phases.is_array() || phases.empty())
+    r.fail("phases", "expected a non-empty array of phases, got " + json_brief(phases));
+  std::map<std::string, int> name_counts;
+  for (size_t i = 0; i < phases.size(); ++i)
+    x.phases.push_back(parse_phase(phases[i], json_path_index("phases", i), file, name_counts));
+  r.finish();
+
+  // Cross-phase checks that need the order: a finetune needs something pruned before it, or
+  // an init checkpoint that carries masks (checked when loaded).
+  return x;
+}
+
+namespace {
+
+json selection_to_json(const LayerSelection& s) {
+  json j = json::object();
+  if (!s.regex.empty()) j["regex"] = s.regex;
+  else if (s.all_winograd) j["layers"] = "winograd";
+  else j["layers"] = s.names;
+  return j;
+}
+
+}  // namespace
+
+json experiment_to_json(const ExperimentConfig& x) {
+  json j;
+  j["name"] = x.name;
+  j["seed"] = x.seed;
+  j["threads"] = x.threads;
+  j["log_every"] = x.log_every;
+  j["checkpoint_every"] = x.checkpoint_every;
+  j["keep_checkpoints"] = x.keep_checkpoints;
+  j["data"] = data_config_to_json(x.data);
+  j["model"] = model_config_to_json(x.model);
+  j["phases"] = json::array();
+  for (const auto& p : x.phases) {
+    json pj;
+    pj["type"] = phase_type_name(p.type);
+    pj["name"] = p.name;
+    if (!p.init.empty()) pj["init"] = p.init;
+    if (is_training_phase(p.type)) {
+      pj["epochs"] = p.epochs;
+      pj["eval_every"] = p.eval_every;
+      pj["optimizer"] = sgd_config_to_json(p.optimizer);
+      json sched = lr_schedule_to_json(p.lr_schedule);
+      pj["lr_schedule"] = sched;
+      if (p.type == PhaseType::prune) {
+        json pr = pruning_config_to_json(p.pruning);
+        for (auto it = pr.begin(); it != pr.end(); ++it) pj[it.key()] = it.value();
+      }
+    } else if (p.type == PhaseType::convert) {
+      pj["layers"] = p.convert_layers;
+      json m = json::object();
+      for (const auto& [layer, mm] : p.convert_m) m[layer] = mm;
+      pj["m"] = m;
+    } else if (p.type == PhaseType::eval || p.type == PhaseType::sensitivity) {
+      pj["kernel"] = p.kernel == InferenceKernel::sparse ? "sparse" : "dense";
+      if (p.sensitivity) {
+        json s = selection_to_json(p.sensitivity->layers);
+        for (auto it = s.begin(); it != s.end(); ++it) pj[it.key()] = it.value();
+        pj["range"] = {p.sensitivity->start, p.sensitivity->stop, p.sensitivity->step};
+      }
+    }
+    j["phases"].push_back(pj);
+  }
+  return j;
+}
+
+}  // namespace wp

@@ -1,0 +1,468 @@
+#include "winoprune/app/runner.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include "winoprune/app/model_checkpoint.h"
+#include "winoprune/data/loader.h"
+#include "winoprune/error.h"
+#include "winoprune/io/atomic_file.h"
+#include "winoprune/io/metrics.h"
+#include "winoprune/io/progress.h"
+#include "winoprune/io/run_report.h"
+#include "winoprune/nn/model.h"
+#include "winoprune/ops/ops.h"
+#include "winoprune/optim/lr_schedule.h"
+#include "winoprune/optim/sgd.h"
+#include "winoprune/prune/scheduler.h"
+#include "winoprune/prune/sensitivity.h"
+
+namespace fs = std::filesystem;
+
+namespace wp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+json eval_to_json(const Evaluation& e) {
+  return json{{"top1", e.top1}, {"top5", e.top5}, {"loss", e.loss}, {"seconds", e.seconds}};
+}
+
+Evaluation eval_from_json(const json& j) {
+  Evaluation e;
+  e.top1 = j.value("top1", 0.0);
+  e.top5 = j.value("top5", 0.0);
+  e.loss = j.value("loss", 0.0);
+  e.seconds = j.value("seconds", 0.0);
+  return e;
+}
+
+class Runner {
+ public:
+  Runner(const ExperimentConfig& config, const RunDir& dir, const RunOptions& options)
+      : cfg_(config), dir_(dir), log_(options.log ? *options.log : std::cerr),
+        resolved_(experiment_to_json(config)), rng_(mix(config.seed, 0xd50), 1) {}
+
+  Report run(bool resume);
+
+ private:
+  double elapsed() const {
+    return seconds_base_ + std::chrono::duration<double>(Clock::now() - start_).count();
+  }
+  const Dataset& train_data();
+  const Dataset& val_data();
+  Evaluation evaluate(InferenceKernel kernel);
+  std::map<std::string, double> sparsity_by_layer();
+  void log_val(const PhaseConfig& phase, int index, int64_t epoch, int64_t iter,
+               const Evaluation& e);
+  void save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
+            bool phase_done);
+  void init_from(const PhaseConfig& phase);
+
+  void run_training(const PhaseConfig& phase, int index, int64_t start_epoch, int64_t start_iter);
+  void run_convert(const PhaseConfig& phase, int index);
+  void run_eval(const PhaseConfig& phase, int index);
+  void run_sensitivity(const PhaseConfig& phase, int index);
+  Report make_report(double wall);
+
+  const ExperimentConfig& cfg_;
+  RunDir dir_;
+  std::ostream& log_;
+  json resolved_;
+  std::unique_ptr<Model> model_;
+  Rng rng_;                                  // dropout
+  std::unique_ptr<Dataset> train_, val_;
+  std::unique_ptr<MetricsLog> metrics_;
+  Clock::time_point start_ = Clock::now();
+  double seconds_base_ = 0;
+  int64_t step_ = 0;
+  // What the report needs across resumes (stored in RunState::extra).
+  std::optional<Evaluation> baseline_, final_, last_val_;
+  std::string final_kernel_;
+  bool last_val_fresh_ = false;              // no weight changed since last_val_
+  json phases_done_ = json::array();         // [{"index", "type", "epochs", "seconds"}]
+};
+
+const Dataset& Runner::train_data() {
+  if (!train_) {
+    train_ = open_dataset(cfg_.data, Split::train,
+                          [this](const std::string& w) { log_ << "warning: " << w << "\n"; });
+    auto s = train_->stats();
+    log_ << "data: train " << s.images << " images, " << s.classes << " classes (" << s.root
+         << ")\n";
+  }
+  return *train_;
+}
+
+const Dataset& Runner::val_data() {
+  if (!val_) {
+    val_ = open_dataset(cfg_.data, Split::val,
+                        [this](const std::string& w) { log_ << "warning: " << w << "\n"; });
+    auto s = val_->stats();
+    log_ << "data: val " << s.images << " images, " << s.classes << " classes\n";
+  }
+  return *val_;
+}
+
+Evaluation Runner::evaluate(InferenceKernel kernel) {
+  Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, kernel);
+  last_val_ = e;
+  last_val_fresh_ = true;
+  return e;
+}
+
+std::map<std::string, double> Runner::sparsity_by_layer() {
+  std::map<std::string, double> out;
+  for (const LayerSparsity& s : layer_sparsities(prunable_layers(*model_))) out[s.name] = s.sparsity;
+  return out;
+}
+
+void Runner::log_val(const PhaseConfig& phase, int index, int64_t epoch, int64_t iter,
+                     const Evaluation& e) {
+  MetricsRecord r;
+  r.phase = phase_type_name(phase.type);
+  r.phase_index = index;
+  r.split = "val";
+  r.epoch = epoch;
+  r.iter = iter;
+  r.step = step_;
+  r.loss = e.loss;
+  r.top1 = e.top1;
+  r.top5 = e.top5;
+  r.sparsity = sparsity_by_layer();
+  r.seconds = elapsed();
+  metrics_->append(r);
+}
+
+void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
+                  bool phase_done) {
+  RunState s;
+  s.phase_index = index;
+  s.phase_done = phase_done;
+  s.epoch = epochs_done;
+  s.iteration = iter;
+  s.step = step_;
+  s.seconds = elapsed();
+  s.rng_state = rng_.state();
+  s.rng_inc = rng_.inc();
+  json extra;
+  if (baseline_) extra["baseline"] = eval_to_json(*baseline_);
+  if (final_) extra["final"] = eval_to_json(*final_), extra["final_kernel"] = final_kernel_;
+  if (last_val_) extra["last_val"] = eval_to_json(*last_val_);
+  extra["last_val_fresh"] = last_val_fresh_;
+  extra["phases_done"] = phases_done_;
+  s.extra = extra;
+
+  // A mid-epoch checkpoint only refreshes latest; an epoch end also keeps <phase>-<epoch>.
+  std::string latest = dir_.latest_checkpoint();
+  if (iter == 0) {
+    std::string path = dir_.checkpoint(phase.name, epochs_done);
+    save_checkpoint(path, *model_, s, resolved_);
+    // latest = a hard link to the same file, swapped in atomically (no second 40 MB write).
+    std::string tmp = latest + ".tmp";
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    fs::create_hard_link(path, tmp, ec);
+    if (ec) fs::copy_file(path, tmp, fs::copy_options::overwrite_existing);
+    fs::rename(tmp, latest);
+    if (cfg_.keep_checkpoints == "last" && epochs_done > 0) {
+      for (int64_t e = epochs_done - 1; e >= 0; --e) {
+        std::string older = dir_.checkpoint(phase.name, e);
+        if (!fs::exists(older)) break;
+        fs::remove(older, ec);
+      }
+    }
+  } else {
+    save_checkpoint(latest, *model_, s, resolved_);
+  }
+}
+
+void Runner::init_from(const PhaseConfig& phase) {
+  if (phase.init.empty()) return;
+  SafeTensorsFile file = read_safetensors(phase.init);
+  load_checkpoint_into(file, *model_, /*with_momentum=*/false);
+  last_val_fresh_ = false;
+  log_ << phase.path << ": initialized from " << phase.init << "\n";
+}
+
+void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epoch,
+                          int64_t start_iter) {
+  const Dataset& data = train_data();
+  if (start_epoch == 0 && start_iter == 0)
+    for (Parameter* p : model_->parameters()) p->momentum = Tensor();
+  std::optional<PruningScheduler> pruning;
+  if (phase.type == PhaseType::prune)
+    pruning.emplace(phase.pruning, prunable_layers(*model_), phase.epochs);
+  else if (phase.type == PhaseType::finetune)
+    freeze_masks(prunable_layers(*model_));
+  Sgd sgd(model_->parameters(), phase.optimizer);
+
+  LoaderOptions probe = train_loader_options(cfg_.data, cfg_.seed, 0);
+  int64_t iters = BatchLoader(data, [&] { auto o = probe; o.workers = 0; return o; }())
+                      .batches_per_epoch();
+  if (iters == 0) throw InputError(cfg_.file + ": data.batch: larger than the training split");
+  ForwardContext ctx;
+  ctx.training = true;
+  ctx.rng = &rng_;
+  ProgressOptions popt;
+  popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();
+  ProgressReporter progress(log_, popt);
+
+  for (int64_t epoch = start_epoch; epoch < phase.epochs; ++epoch) {
+    int64_t first = epoch == start_epoch ? start_iter : 0;
+    if (pruning) pruning->on_epoch_begin(epoch);
+    BatchLoader loader(data, train_loader_options(cfg_.data, cfg_.seed, epoch, first));
+    Batch batch;
+    double loss_sum = 0, top1_sum = 0;
+    int64_t seen = 0, images = 0;
+    double epoch_loss = 0, epoch_top1 = 0;
+    int64_t epoch_seen = 0, epoch_images = 0;
+    progress.begin(phase.name, epoch + 1, phase.epochs, iters);
+    for (int64_t iter = first; loader.next(batch); ++iter) {
+      if (pruning) pruning->on_minibatch_begin(epoch, iter, iters);
+      sgd.zero_grad();
+      Var x = leaf(batch.images);
+      Var logits = model_->forward(x, ctx);
+      Var loss = softmax_cross_entropy(logits, batch.labels);
+      backward(loss);
+      if (pruning) pruning->after_backward(epoch, iter, iters);
+      double lr = lr_at(phase.lr_schedule, static_cast<int>(epoch), iter, iters);
+      sgd.step(static_cast<float>(lr));
+      if (pruning) pruning->after_optimizer_step(epoch, iter, iters);
+      last_val_fresh_ = false;
+      ++step_;
+
+      double l = loss->value[0];
+      if (!std::isfinite(l))
+        throw std::runtime_error(phase.path + ": the loss became " + std::to_string(l) +
+                                 " at epoch " + std::to_string(epoch + 1) + " iteration " +
+                                 std::to_string(iter + 1) + " (learning rate too high?)");
+      double acc = double(count_topk_correct(logits->value, batch.labels, 1)) / batch.size();
+      loss_sum += l, top1_sum += acc, ++seen, images += batch.size();
+      epoch_loss += l, epoch_top1 += acc, ++epoch_seen, epoch_images += batch.size();
+      progress.update(iter + 1, epoch_loss / epoch_seen, epoch_top1 / epoch_seen, epoch_images);
+
+      if ((iter + 1) % cfg_.log_every == 0) {
+        MetricsRecord r;
+        r.phase = phase_type_name(phase.type);
+        r.phase_index = index;
+        r.epoch = epoch + 1;
+        r.iter = epoch * iters + iter + 1;
+        r.step = step_;
+        r.lr = lr;
+        r.loss = loss_sum / seen;
+        r.top1 = top1_sum / seen;
+        r.sparsity = sparsity_by_layer();
+        r.seconds = elapsed();
+        metrics_->append(r);
+        loss_sum = top1_sum = 0;
+        seen = 0;
+      }
+      if (cfg_.checkpoint_every > 0 && (iter + 1) % cfg_.checkpoint_every == 0 && iter + 1 < iters)
+        save(phase, index, epoch, iter + 1, false);
+    }
+    if (pruning) pruning->on_epoch_end(epoch);
+    bool last = epoch + 1 == phase.epochs;
+    EpochSummary summary;
+    summary.images = epoch_images;
+    if (epoch_seen) summary.train_loss = epoch_loss / epoch_seen, summary.train_top1 = epoch_top1 / epoch_seen;
+    if (last || (epoch + 1) % phase.eval_every == 0) {
+      progress.clear();
+      Evaluation ev = evaluate(InferenceKernel::dense);
+      log_val(phase, index, epoch + 1, (epoch + 1) * iters, ev);
+      summary.val_loss = ev.loss, summary.val_top1 = ev.top1, summary.val_top5 = ev.top5;
+    }
+    if (phase.type != PhaseType::train) {
+      char buf[64];
+      for (const auto& [name, s] : sparsity_by_layer()) {
+        if (s <= 0) continue;
+        std::snprintf(buf, sizeof buf, "%s%s %.1f%%", summary.extra.empty() ? "sparsity " : ", ",
+                      name.c_str(), 100 * s);
+        summary.extra += buf;
+      }
+    }
+    progress.end_epoch(summary);
+    save(phase, index, epoch + 1, 0, last);
+  }
+}
+
+void Runner::run_convert(const PhaseConfig& phase, int index) {
+  for (const auto& [layer, m] : phase.convert_m) {
+    if (!model_->find_layer(layer))
+      throw InputError(phase.path + ".layers: the model has no layer " + layer);
+    model_->convert_to_winograd(layer, m);
+  }
+  last_val_fresh_ = false;
+  Evaluation e = evaluate(InferenceKernel::dense);
+  log_val(phase, index, 0, 0, e);
+  log_ << phase.name << ": converted";
+  for (const auto& [layer, m] : phase.convert_m) log_ << " " << layer << " (m=" << m << ")";
+  log_ << "; val top-1 " << e.top1 << ", top-5 " << e.top5 << ", loss " << e.loss << "\n";
+  save(phase, index, 0, 0, true);
+}
+
+void Runner::run_eval(const PhaseConfig& phase, int index) {
+  Evaluation e = evaluate(phase.kernel);
+  final_ = e;
+  final_kernel_ = phase.kernel == InferenceKernel::sparse ? "sparse" : "dense";
+  log_val(phase, index, 0, 0, e);
+  log_ << phase.name << " (" << final_kernel_ << " kernel): val top-1 " << e.top1 << ", top-5 "
+       << e.top5 << ", loss " << e.loss << ", " << e.images << " images in " << e.seconds
+       << " s\n";
+}
+
+void Runner::run_sensitivity(const PhaseConfig& phase, int index) {
+  const SensitivityConfig& sc = *phase.sensitivity;
+  std::vector<PrunableLayer> layers = select_layers(sc.layers, prunable_layers(*model_));
+  std::vector<double> levels = sc.levels();
+  log_ << phase.name << ": " << layers.size() << " layers x " << levels.size() << " levels\n";
+  size_t done = 0, total = layers.size() * levels.size();
+  auto rows = sensitivity_analysis(layers, levels, [&]() {
+    Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, phase.kernel);
+    ++done;
+    log_ << "  [" << done << "/" << total << "] top-1 " << e.top1 << "\n";
+    return EvalMetrics{e.top1, e.top5, e.loss};
+  });
+  write_text_file_atomic(dir_.sensitivity_csv(), render_sensitivity_csv(rows));
+  (void)index;
+}
+
+Report Runner::make_report(double wall) {
+  Report rep;
+  rep.name = cfg_.name;
+  rep.dataset = cfg_.data.dataset;
+  rep.model = model_->config().arch;
+  auto summary = [](const Evaluation& e) { return EvalSummary{e.top1, e.top5, e.loss}; };
+  if (final_) {
+    rep.final_eval.top1 = final_->top1;
+    rep.final_eval.top5 = final_->top5;
+    rep.final_eval.loss = final_->loss;
+    rep.final_eval.kernel = final_kernel_;
+    rep.final_eval.eval_seconds = final_->seconds;
+  }
+  rep.baseline = baseline_ ? summary(*baseline_)
+                           : EvalSummary{rep.final_eval.top1, rep.final_eval.top5, rep.final_eval.loss};
+  rep.layers = layer_reports(*model_);
+  rep.wall_seconds = wall;
+  for (const json& p : phases_done_) {
+    PhaseReport pr;
+    pr.index = p.value("index", 0);
+    pr.type = p.value("type", "");
+    pr.epochs = p.value("epochs", 0);
+    pr.seconds = p.value("seconds", kNoValue);
+    rep.phases.push_back(pr);
+  }
+  for (const Dataset* d : {train_.get(), val_.get()}) {
+    if (!d) continue;
+    DatasetStats s = d->stats();
+    rep.data.push_back(SplitStats{s.split, s.images, s.classes, s.corrupt});
+  }
+  compute_totals(rep);
+  return rep;
+}
+
+Report Runner::run(bool resume) {
+  int threads = cfg_.threads > 0 ? cfg_.threads : omp_get_max_threads();
+  omp_set_num_threads(threads);
+  int first_phase = 0;
+  int64_t start_epoch = 0, start_iter = 0;
+  RunState state;
+  ModelConfig model_config = cfg_.model;
+  std::optional<SafeTensorsFile> ckpt;
+  if (resume) {
+    std::string path = resume_checkpoint(dir_);
+    ckpt = read_safetensors(path);
+    state = run_state_from_json(json::parse(ckpt->meta("state")), path);
+    model_config = checkpoint_model_config(*ckpt);
+    first_phase = state.phase_done ? state.phase_index + 1 : state.phase_index;
+    if (!state.phase_done) start_epoch = state.epoch, start_iter = state.iteration;
+    step_ = state.step;
+    seconds_base_ = state.seconds;
+    rng_.set_state(state.rng_state, state.rng_inc);
+    const json& x = state.extra;
+    if (x.contains("baseline")) baseline_ = eval_from_json(x["baseline"]);
+    if (x.contains("final")) final_ = eval_from_json(x["final"]), final_kernel_ = x.value("final_kernel", "");
+    if (x.contains("last_val")) last_val_ = eval_from_json(x["last_val"]);
+    last_val_fresh_ = x.value("last_val_fresh", false);
+    phases_done_ = x.value("phases_done", json::array());
+    // Drop metrics logged after the checkpoint: the resumed run logs them again.
+    size_t dropped = truncate_metrics(dir_.metrics_jsonl(),
+                                      [&](const MetricsRecord& r) { return r.step <= step_; });
+    log_ << "resuming " << dir_.root << " from " << path << " (phase " << first_phase + 1
+         << ", epoch " << start_epoch + 1 << ", iteration " << start_iter << "; " << dropped
+         << " later metrics records dropped)\n";
+  } else {
+    write_text_file_atomic(dir_.config_json(), resolved_.dump(2) + "\n");
+  }
+  metrics_ = std::make_unique<MetricsLog>(dir_.metrics_jsonl());
+
+  Rng init_rng(mix(cfg_.seed, 0x1417), 2);
+  model_ = build_model(model_config, init_rng);
+  if (ckpt) load_checkpoint_into(*ckpt, *model_, /*with_momentum=*/true);
+  log_ << "model: " << model_config.arch << ", " << model_->parameters().size()
+       << " parameter tensors; " << threads << " threads; run directory " << dir_.root << "\n";
+
+  for (int i = first_phase; i < static_cast<int>(cfg_.phases.size()); ++i) {
+    const PhaseConfig& phase = cfg_.phases[i];
+    double t0 = elapsed();
+    bool fresh = i != first_phase || (start_epoch == 0 && start_iter == 0);
+    log_ << "== phase " << i + 1 << "/" << cfg_.phases.size() << ": " << phase.name << " ("
+         << phase_type_name(phase.type) << ")\n";
+    if (fresh) init_from(phase);
+    if (phase.type == PhaseType::prune && !baseline_) {
+      baseline_ = last_val_fresh_ && last_val_ ? *last_val_ : evaluate(InferenceKernel::dense);
+      log_ << "baseline (before pruning): val top-1 " << baseline_->top1 << "\n";
+    }
+    switch (phase.type) {
+      case PhaseType::train:
+      case PhaseType::prune:
+      case PhaseType::finetune:
+        run_training(phase, i, fresh ? 0 : start_epoch, fresh ? 0 : start_iter);
+        break;
+      case PhaseType::convert: run_convert(phase, i); break;
+      case PhaseType::eval: run_eval(phase, i); break;
+      case PhaseType::sensitivity: run_sensitivity(phase, i); break;
+    }
+    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type)},
+                                {"epochs", phase.epochs}, {"seconds", elapsed() - t0}});
+    if (!is_training_phase(phase.type) && phase.type != PhaseType::convert)
+      save(phase, i, 0, 0, true);
+  }
+
+  // The final evaluation: the last eval phase's, unless weights changed after it.
+  bool last_is_eval = !cfg_.phases.empty() && cfg_.phases.back().type == PhaseType::eval;
+  if (!final_ || !last_is_eval) {
+    bool winograd = !model_->config().winograd_layers.empty();
+    InferenceKernel k = winograd ? InferenceKernel::sparse : InferenceKernel::dense;
+    final_ = evaluate(k);
+    final_kernel_ = winograd ? "sparse" : "dense";
+    log_ << "final (" << final_kernel_ << " kernel): val top-1 " << final_->top1 << ", top-5 "
+         << final_->top5 << ", loss " << final_->loss << "\n";
+  }
+
+  Report rep = make_report(elapsed());
+  write_report_json(dir_.report_json(), rep);
+  render_run_report(dir_.root);
+  log_ << "\n";
+  print_layer_table(log_, rep);
+  log_ << "\nbaseline top-1 " << rep.baseline.top1 << ", final top-1 " << rep.final_eval.top1
+       << " (" << rep.final_eval.kernel << " kernel), total sparsity " << rep.total.sparsity
+       << ", " << rep.wall_seconds << " s\n";
+  return rep;
+}
+
+}  // namespace
+
+Report run_experiment(const ExperimentConfig& config, const RunDir& dir, const RunOptions& options) {
+  Runner runner(config, dir, options);
+  return runner.run(options.resume);
+}
+
+}  // namespace wp

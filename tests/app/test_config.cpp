@@ -1,0 +1,100 @@
+#include "support.h"
+#include "winoprune/app/experiment.h"
+#include "winoprune/app/overrides.h"
+
+using namespace wp;
+
+namespace {
+
+json minimal_config() {
+  return json::parse(R"({
+    "name": "t", "seed": 3,
+    "data": {"dataset": "fashion-mnist", "batch": 32},
+    "model": {"arch": "alexnet-small", "widths": [8, 8, 8, 8, 8], "fc_widths": [16, 16]},
+    "phases": [
+      {"type": "train", "epochs": 1, "optimizer": {"lr": 0.01}},
+      {"type": "convert", "layers": ["conv2", "conv3"], "m": {"conv2": 2}},
+      {"type": "prune", "epochs": 1,
+       "pruners": {"p": {"type": "magnitude", "layers": "winograd", "sparsity": 0.5}}},
+      {"type": "finetune", "epochs": 1},
+      {"type": "eval", "kernel": "dense"}
+    ]})");
+}
+
+std::string error_of(const json& j) {
+  try {
+    parse_experiment(j, "x.json");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("--set overrides parse JSON values, fall back to strings, create keys", "[app]") {
+  json j = minimal_config();
+  apply_override(j, "seed=7");
+  apply_override(j, "data.root=/some/path");
+  apply_override(j, "phases[0].epochs=3");
+  apply_override(j, "phases.2.pruners.p.sparsity=0.75");
+  apply_override(j, "model.widths=[4,4,4,4,4]");
+  REQUIRE(j["seed"] == 7);
+  REQUIRE(j["data"]["root"] == "/some/path");
+  REQUIRE(j["phases"][0]["epochs"] == 3);
+  REQUIRE(j["phases"][2]["pruners"]["p"]["sparsity"] == 0.75);
+  REQUIRE(j["model"]["widths"].size() == 5);
+  REQUIRE_THROWS_WITH(apply_override(j, "phases[9].epochs=1"), Catch::Contains("phases[9]"));
+  REQUIRE_THROWS_AS(apply_override(j, "noequals"), InputError);
+  REQUIRE_THROWS_WITH(apply_override(j, "seed.x=1"), Catch::Contains("not an object"));
+}
+
+TEST_CASE("experiment config: defaults, names and the resolved round trip", "[app]") {
+  ExperimentConfig x = parse_experiment(minimal_config(), "x.json");
+  REQUIRE(x.phases.size() == 5);
+  REQUIRE(x.phases[1].convert_m == std::vector<std::pair<std::string, int>>{{"conv2", 2}, {"conv3", 4}});
+  REQUIRE(x.phases[4].kernel == InferenceKernel::dense);
+  REQUIRE(x.phases[2].name == "prune");
+  json resolved = experiment_to_json(x);
+  ExperimentConfig y = parse_experiment(resolved, "config.json");
+  REQUIRE(experiment_to_json(y) == resolved);
+
+  json twice = minimal_config();
+  twice["phases"].push_back(twice["phases"][0]);
+  REQUIRE(parse_experiment(twice, "x.json").phases.back().name == "train2");
+}
+
+TEST_CASE("experiment config errors name the file and the JSON path", "[app]") {
+  json j = minimal_config();
+  j["phases"][3]["epochz"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::StartsWith("x.json: phases[3].epochz: unknown key"));
+
+  j = minimal_config();
+  j["phases"][2]["pruners"]["p"]["sparsity"] = 1.5;
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[2].pruners.p.sparsity") &&
+                                Catch::Contains("1.5"));
+
+  j = minimal_config();
+  j["phases"][0].erase("epochs");
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[0].epochs: is required"));
+
+  j = minimal_config();
+  j["phases"][4]["kernel"] = "fast";
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[4].kernel: expected one of"));
+
+  j = minimal_config();
+  j["phases"][1]["m"] = "four";
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[1].m"));
+
+  j = minimal_config();
+  j["data"]["batch"] = -1;
+  REQUIRE_THAT(error_of(j), Catch::Contains("data.batch"));
+
+  j = minimal_config();
+  j["phases"] = json::array();
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases: expected a non-empty array"));
+
+  j = minimal_config();
+  j["bogus"] = true;
+  REQUIRE_THAT(error_of(j), Catch::Contains("bogus: unknown key"));
+}

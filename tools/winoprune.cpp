@@ -1,0 +1,227 @@
+// winoprune: train Winograd-layer CNNs, prune them natively, evaluate with a sparse kernel.
+// This file only parses arguments and maps errors to exit codes (DESIGN.md, CLI contract):
+//   0 success, 1 runtime failure, 2 bad usage or bad input.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "winoprune/app/commands.h"
+#include "winoprune/error.h"
+
+namespace {
+
+const char* kMainHelp = R"(winoprune: sparse Winograd-domain CNN training, native pruning and sparse inference
+
+Usage:
+  winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...]
+  winoprune run --resume RUN_DIR
+  winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
+                            [--set key.path=value ...]
+  winoprune bench --suite conv|layer|train|net|loader [--batch N[,N]] [--sparsity S[,S]]
+                  [--repeats N] [--quick] [--json FILE]
+  winoprune report RUN_DIR
+  winoprune COMMAND --help      help for one command
+  winoprune --version
+
+Environment:
+  WINOPRUNE_ISA=ref|avx2|avx512   force a lower kernel level than the CPU's best
+  OMP_NUM_THREADS                 compute threads when the config says "threads": 0
+
+Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.
+)";
+
+const char* kRunHelp = R"(winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...]
+winoprune run --resume RUN_DIR
+
+Runs the experiment a config describes: its phases (train, convert, prune, finetune, eval,
+sensitivity) in order, writing everything into one run directory:
+  config.json (resolved), metrics.jsonl, checkpoints/*.safetensors, report.json, report.md,
+  layers.csv, plots/*.svg
+
+Options:
+  --out RUN_DIR        output directory (default runs/<name>-<YYYYmmdd-HHMMSS>); an existing
+                       non-empty directory is refused
+  --set key.path=value override a config value before validation; the value is parsed as JSON,
+                       or taken as a string if that fails (--set data.root=/data/imagenet,
+                       --set phases[0].epochs=2, --set seed=3); repeatable
+  --resume RUN_DIR     continue a killed run from its newest checkpoint (uses RUN_DIR/config.json)
+)";
+
+const char* kEvalHelp = R"(winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
+
+Evaluates a checkpoint on the validation split (top-1, top-5, loss) and prints the per-layer
+sparsity table.
+
+Options:
+  --config CONFIG.json  model and data from this config (default: the config stored in the
+                        checkpoint's metadata)
+  --kernel sparse|dense sparse: the packed sparse Winograd inference kernel (default when the
+                        checkpoint has masks); dense: the training path
+  --json FILE           also write the result as JSON
+  --set key.path=value  override the config (e.g. --set data.root=PATH); repeatable
+)";
+
+const char* kBenchHelp = R"(winoprune bench --suite SUITE [--batch N[,N]] [--sparsity S[,S]] [--repeats N] [--quick] [--json FILE]
+
+Measures in one process, medians of repeated runs after warm-up, and prints a table:
+  conv    AlexNet conv2..conv5: sparse-winograd vs dense-winograd vs oneDNN direct and Winograd
+  layer   Winograd layers vs spatial conv2d, forward and forward+backward
+  train   a full training step (forward, backward, update) and peak memory
+  net     whole-network inference, sparse vs dense kernel
+  loader  images per second of decode + augmentation
+
+Options:
+  --batch N[,N]        batch sizes (default: the suite's)
+  --sparsity S[,S]     weight sparsities in [0, 1) (conv, net)
+  --repeats N          timed repetitions per row (default: the suite's)
+  --quick              fewer rows and repetitions (a smoke test)
+  --json FILE          write {"suite", "isa", "threads", "results": [...]} to FILE
+)";
+
+const char* kReportHelp = R"(winoprune report RUN_DIR
+
+Re-renders RUN_DIR/report.md, layers.csv and plots/*.svg from report.json, metrics.jsonl and
+sensitivity.csv, and prints the per-layer table.
+)";
+
+struct UsageError : wp::InputError {
+  using wp::InputError::InputError;
+};
+
+bool is_help(const std::string& a) { return a == "--help" || a == "-h"; }
+
+// Value of an option that takes one argument: "--out X" or "--out=X".
+std::string option_value(const std::vector<std::string>& args, size_t& i, const std::string& name) {
+  const std::string& a = args[i];
+  if (a.size() > name.size() && a.compare(0, name.size() + 1, name + "=") == 0)
+    return a.substr(name.size() + 1);
+  if (i + 1 >= args.size()) throw UsageError(name + ": expected a value");
+  return args[++i];
+}
+
+bool matches(const std::string& a, const std::string& name) {
+  return a == name || a.rfind(name + "=", 0) == 0;
+}
+
+template <typename T>
+std::vector<T> parse_list(const std::string& text, const std::string& option) {
+  std::vector<T> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      double v = std::stod(item, &used);
+      if (used != item.size()) throw std::invalid_argument(item);
+      out.push_back(static_cast<T>(v));
+      if (static_cast<double>(out.back()) != v) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw UsageError(option + ": expected a comma-separated list of numbers, got '" + text + "'");
+    }
+  }
+  if (out.empty()) throw UsageError(option + ": expected at least one value");
+  return out;
+}
+
+int run_main(const std::vector<std::string>& args) {
+  if (args.empty()) {
+    std::fputs(kMainHelp, stderr);
+    return 2;
+  }
+  const std::string& cmd = args[0];
+  if (is_help(cmd) || cmd == "help") {
+    std::fputs(kMainHelp, stdout);
+    return 0;
+  }
+  if (cmd == "--version") {
+    std::puts("winoprune 0.1.0");
+    return 0;
+  }
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const auto& a : rest) {
+    if (!is_help(a)) continue;
+    const char* text = cmd == "run" ? kRunHelp : cmd == "eval" ? kEvalHelp
+                     : cmd == "bench" ? kBenchHelp : cmd == "report" ? kReportHelp : kMainHelp;
+    std::fputs(text, stdout);
+    return 0;
+  }
+
+  if (cmd == "run") {
+    wp::RunArgs ra;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const std::string& a = rest[i];
+      if (matches(a, "--out")) ra.out_dir = option_value(rest, i, "--out");
+      else if (matches(a, "--set")) ra.sets.push_back(option_value(rest, i, "--set"));
+      else if (matches(a, "--resume")) ra.resume = option_value(rest, i, "--resume");
+      else if (a.rfind("--", 0) == 0) throw UsageError("run: unknown option " + a + " (see winoprune run --help)");
+      else if (ra.config_path.empty()) ra.config_path = a;
+      else throw UsageError("run: unexpected argument " + a);
+    }
+    if (ra.resume && (!ra.config_path.empty() || ra.out_dir || !ra.sets.empty()))
+      throw UsageError("run --resume RUN_DIR takes no config, --out or --set (it uses RUN_DIR/config.json)");
+    if (!ra.resume && ra.config_path.empty()) throw UsageError("run: expected CONFIG.json (see winoprune run --help)");
+    return wp::command_run(ra);
+  }
+  if (cmd == "eval") {
+    wp::EvalArgs ea;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const std::string& a = rest[i];
+      if (matches(a, "--config")) ea.config_path = option_value(rest, i, "--config");
+      else if (matches(a, "--kernel")) {
+        ea.kernel = option_value(rest, i, "--kernel");
+        if (*ea.kernel != "sparse" && *ea.kernel != "dense")
+          throw UsageError("--kernel: expected sparse or dense, got '" + *ea.kernel + "'");
+      } else if (matches(a, "--json")) ea.json_path = option_value(rest, i, "--json");
+      else if (matches(a, "--set")) ea.sets.push_back(option_value(rest, i, "--set"));
+      else if (a.rfind("--", 0) == 0) throw UsageError("eval: unknown option " + a + " (see winoprune eval --help)");
+      else if (ea.checkpoint.empty()) ea.checkpoint = a;
+      else throw UsageError("eval: unexpected argument " + a);
+    }
+    if (ea.checkpoint.empty()) throw UsageError("eval: expected CHECKPOINT (see winoprune eval --help)");
+    return wp::command_eval(ea);
+  }
+  if (cmd == "bench") {
+    wp::BenchArgs ba;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const std::string& a = rest[i];
+      if (matches(a, "--suite")) ba.suite = option_value(rest, i, "--suite");
+      else if (matches(a, "--batch")) ba.batches = parse_list<int>(option_value(rest, i, "--batch"), "--batch");
+      else if (matches(a, "--sparsity")) {
+        ba.sparsities = parse_list<double>(option_value(rest, i, "--sparsity"), "--sparsity");
+        for (double s : ba.sparsities)
+          if (s < 0 || s >= 1) throw UsageError("--sparsity: expected values in [0, 1), got " + std::to_string(s));
+      } else if (matches(a, "--json")) ba.json_path = option_value(rest, i, "--json");
+      else if (matches(a, "--repeats")) ba.repeats = parse_list<int>(option_value(rest, i, "--repeats"), "--repeats").at(0);
+      else if (a == "--quick") ba.quick = true;
+      else throw UsageError("bench: unknown argument " + a + " (see winoprune bench --help)");
+    }
+    for (int b : ba.batches)
+      if (b < 1) throw UsageError("--batch: expected positive batch sizes");
+    if (ba.suite.empty()) throw UsageError("bench: expected --suite conv|layer|train|net|loader");
+    return wp::command_bench(ba);
+  }
+  if (cmd == "report") {
+    if (rest.size() != 1) throw UsageError("report: expected exactly RUN_DIR (see winoprune report --help)");
+    return wp::command_report(rest[0]);
+  }
+  throw UsageError("unknown command '" + cmd + "' (expected run, eval, bench or report; see winoprune --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    return run_main(args);
+  } catch (const wp::InputError& e) {
+    std::fprintf(stderr, "winoprune: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "winoprune: failed: %s\n", e.what());
+    return 1;
+  }
+}
