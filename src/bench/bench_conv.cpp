@@ -22,7 +22,6 @@
 
 #include "winoprune/autograd.h"
 #include "winoprune/bench/bench.h"
-#include "winoprune/bench/suites.h"
 #include "winoprune/rng.h"
 #include "winoprune/sparse/sparse_winograd.h"
 #include "winoprune/tensor.h"

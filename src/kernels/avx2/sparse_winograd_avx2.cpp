@@ -49,7 +49,7 @@ inline F16 vmax0(F16 a) {
 constexpr int kSlicePass = 4;
 
 struct BlockLanes;
-void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d);
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d);
 void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
                       float* S);
 
@@ -63,12 +63,12 @@ inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
 
 // d[b] = element (i, b) of the t x t patch of every lane (tile), zero outside the image: two
 // masked gathers per column (masked-off lanes read nothing).
-void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d) {
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
   const __m256i off_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff));
   const __m256i off_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff + 8));
   for (int b = 0; b < t; ++b) {
     const uint32_t bits = L.rowbits[i] & L.colbits[b];
-    const __m256i k = _mm256_set1_epi32(i * W + b);
+    const __m256i k = _mm256_set1_epi32(i * L.W + b);
     d[b].lo = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), xc, _mm256_add_epi32(off_lo, k),
                                        lane_mask(bits), 4);
     d[b].hi = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), xc, _mm256_add_epi32(off_hi, k),

@@ -42,7 +42,7 @@ inline F16 wlane(W8 w, int r) { return {_mm512_permutexvar_ps(_mm512_set1_epi32(
 constexpr int kSlicePass = 8;
 
 struct BlockLanes;
-void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d);
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d);
 void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
                       float* S);
 
@@ -53,13 +53,13 @@ void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float*
 // 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
 // unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
 // ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
-void load_patch_row(const float* xc, const BlockLanes& L, int i, int W, int t, F16* d) {
-  const float* row = xc + int64_t(i) * W;
+void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
   const uint16_t* mk = L.inmask[i];
+  const int64_t* off = L.inoff[i];
   __m512 z[8];
   for (int l = 0; l < 8; ++l) {
-    const __m512 v = _mm512_maskz_loadu_ps(mk[l], addr_at(row, L.xoff[l]));
-    z[l] = _mm512_mask_loadu_ps(v, mk[l + 8], addr_at(row, L.xoff[l + 8] - 8));
+    const __m512 v = _mm512_maskz_loadu_ps(mk[l], addr_at(xc, off[l]));
+    z[l] = _mm512_mask_loadu_ps(v, mk[l + 8], addr_at(xc, off[l + 8]));
   }
   const __m512 t0 = _mm512_unpacklo_ps(z[0], z[1]), t1 = _mm512_unpackhi_ps(z[0], z[1]);
   const __m512 t2 = _mm512_unpacklo_ps(z[2], z[3]), t3 = _mm512_unpackhi_ps(z[2], z[3]);
