@@ -21,6 +21,9 @@ const std::vector<GridCase> kGrids = {
     {2, 5, 13, 13, 3, 1, 4, 3},  {1, 3, 7, 7, 2, 1, 4, 3},   {3, 2, 9, 11, 4, 1, 2, 3},
     {2, 3, 27, 27, 2, 2, 4, 5},  {1, 2, 14, 14, 3, 2, 2, 5}, {2, 2, 3, 5, 2, 1, 4, 3},
     {1, 4, 10, 6, 3, 0, 6, 3},   {2, 3, 5, 4, 2, 2, 4, 5},   {1, 2, 2, 2, 2, 1, 2, 3},
+    {3, 2, 13, 13, 3, 1, 4, 3},  {1, 2, 30, 9, 2, 2, 4, 5},
+    // Tiles without a compile-time kernel (the generic runtime-size path).
+    {1, 3, 8, 9, 2, 1, 3, 3},    {2, 2, 6, 5, 3, 2, 3, 5},   {1, 2, 5, 5, 2, 0, 2, 2},
 };
 
 // The t x t input patch of (c, tile) in double, zeros outside the image.

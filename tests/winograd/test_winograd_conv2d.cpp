@@ -269,10 +269,14 @@ TEST_CASE("layer is deterministic and validates shapes", "[winograd][layer]") {
   auto w = test::random_vector<float>(w_size(s), 2);
   auto R = test::random_vector<float>(y_size(s), 3);
   std::vector<std::vector<float>> runs;
-  for (int rep = 0; rep < 2; ++rep) {
+  // Runs 0 and 1: the whole batch in one chunk; run 2: one image per chunk (a chunk bound
+  // below one image's V), which changes only the rounding of dW's sum.
+  for (int rep = 0; rep < 3; ++rep) {
     Var xv = leaf(tensor({s.N, s.C, s.H, s.W}, x), true);
     Var wv = leaf(tensor({36, s.K, s.C / s.groups}, w), true);
-    Var y = winograd_conv2d(xv, wv, nullptr, params(s));
+    WinogradConvParams p = params(s);
+    if (rep == 2) p.chunk_bytes = 1000;
+    Var y = winograd_conv2d(xv, wv, nullptr, p);
     backward(dot_loss(y, tensor(y->value.shape(), R)));
     std::vector<float> all = y->value.to_vector();
     for (float v : xv->grad.to_vector()) all.push_back(v);
@@ -280,6 +284,8 @@ TEST_CASE("layer is deterministic and validates shapes", "[winograd][layer]") {
     runs.push_back(all);
   }
   CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)) == 0);
+  CHECK(test::relative_error(runs[2].data(), runs[0].data(), runs[0].size(), 1e-6, "chunks") <
+        1e-6);
 
   Var x4 = leaf(Tensor::zeros({1, 4, 8, 8}));
   WinogradConvParams p;  // F(4,3), pad 1
