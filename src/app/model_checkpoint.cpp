@@ -1,6 +1,8 @@
 #include "winoprune/app/model_checkpoint.h"
 
 #include <cmath>
+#include <filesystem>
+#include <tuple>
 #include <set>
 
 #include "winoprune/error.h"
@@ -146,6 +148,24 @@ void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_m
       throw InputError(file.path + ": tensor " + t.name +
                        ": the model has no such parameter (does the checkpoint match the model "
                        "config? a spatial checkpoint needs a convert phase)");
+}
+
+std::string newest_checkpoint(const std::string& checkpoints_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(checkpoints_dir, ec)) return "";
+  std::string best;
+  std::tuple<int64_t, int, bool> best_key{-1, -1, false};
+  for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
+    if (entry.path().extension() != ".safetensors") continue;
+    std::string path = entry.path().string();
+    SafeTensorsFile header = read_safetensors_header(path);
+    RunState s = run_state_from_json(json::parse(header.meta("state")), path);
+    std::tuple<int64_t, int, bool> key{s.step, s.phase_index, s.phase_done};
+    if (best.empty() || key > best_key || (key == best_key && path > best))
+      best = path, best_key = key;
+  }
+  return best;
 }
 
 ModelConfig checkpoint_model_config(const SafeTensorsFile& file) {

@@ -376,8 +376,14 @@ Report Runner::run(bool resume) {
   RunState state;
   ModelConfig model_config = cfg_.model;
   std::optional<SafeTensorsFile> ckpt;
-  if (resume) {
-    std::string path = resume_checkpoint(dir_);
+  std::string resume_from = resume ? newest_checkpoint(dir_.checkpoints()) : "";
+  if (resume && resume_from.empty()) {
+    // Killed before its first checkpoint: nothing to keep, start over in the same directory.
+    truncate_metrics(dir_.metrics_jsonl(), [](const MetricsRecord&) { return false; });
+    log_ << "resuming " << dir_.root << ": no checkpoint yet, starting from the beginning\n";
+  }
+  if (!resume_from.empty()) {
+    const std::string& path = resume_from;
     ckpt = read_safetensors(path);
     state = run_state_from_json(json::parse(ckpt->meta("state")), path);
     model_config = checkpoint_model_config(*ckpt);
@@ -394,11 +400,14 @@ Report Runner::run(bool resume) {
     phases_done_ = x.value("phases_done", json::array());
     // Drop metrics logged after the checkpoint: the resumed run logs them again.
     size_t dropped = truncate_metrics(dir_.metrics_jsonl(),
-                                      [&](const MetricsRecord& r) { return r.step <= step_; });
+                                      [&](const MetricsRecord& r) {
+                                        return r.phase_index <= state.phase_index && r.step <= step_;
+                                      });
     log_ << "resuming " << dir_.root << " from " << path << " (phase " << first_phase + 1
          << ", epoch " << start_epoch + 1 << ", iteration " << start_iter << "; " << dropped
          << " later metrics records dropped)\n";
-  } else {
+  }
+  if (!resume) {
     write_text_file_atomic(dir_.config_json(), resolved_.dump(2) + "\n");
   }
   metrics_ = std::make_unique<MetricsLog>(dir_.metrics_jsonl());

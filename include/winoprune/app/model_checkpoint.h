@@ -49,6 +49,12 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
 // except Winograd transforms, which are checked against this build's matrices.
 void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_momentum);
 
+// The checkpoint a killed run resumes from: of every RUN_DIR/checkpoints/*.safetensors (temp
+// files of interrupted writes never end so), the one furthest along (largest step, then phase,
+// then phase_done). A run killed between writing <phase>-<epoch> and relinking latest still
+// resumes from the newer file. Empty if there is none.
+std::string newest_checkpoint(const std::string& checkpoints_dir);
+
 // The model config stored in a checkpoint's metadata.
 ModelConfig checkpoint_model_config(const SafeTensorsFile& file);
 
