@@ -180,6 +180,11 @@ TEST_CASE("sparse winograd matches dense double Winograd on named edge cases", "
       {"F(4x4,5x5) conv2-like",     1, 24, 27, 27, 20, 4, 5, 2, 2, 0.9},
       {"F(2x2,5x5)",                2, 7, 9, 9, 11, 2, 5, 2, 1, 0.5},
       {"many tiles, K 1",           4, 3, 29, 31, 1, 4, 3, 1, 1, 0.3},
+      // 4 tiles per tile row and W + pad <= 16: the AVX-512 "quad rows" path
+      {"quad rows, W + pad = 16",   2, 9, 13, 15, 11, 4, 3, 1, 1, 0.8},
+      {"quad rows, W 16 no pad",    1, 7, 9, 16, 5, 4, 3, 0, 1, 0.5, true},
+      {"quad rows, half block",     3, 10, 6, 14, 12, 4, 3, 1, 2, 0.9},
+      {"quad rows, F(4x4,5x5)",     2, 8, 13, 13, 9, 4, 5, 2, 1, 0.7},
   };
   uint64_t seed = 100;
   for (const Case& cs : cases) check_case(cs, seed += 10);

@@ -53,7 +53,27 @@ void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float*
 // 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
 // unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
 // ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
+// Quad rows (BlockLanes::quads): R[Q] = the 16 floats of patch row i of quad Q; tile tx of the
+// quad needs R[Q][4 tx + b]. Per column b, two two-source permutes gather quads 0,1 and 2,3
+// into 8 lanes each and one 128-bit-lane shuffle joins them: 4 loads + 3t shuffles per row.
+// Elements 4 tx + b > 15 lie at x >= W (W + pad <= 16): zeroed by the permute mask.
+WP_SPARSE_INLINE void load_patch_row_quads(const float* xc, const BlockLanes& L, int i, int t,
+                                           F16* d) {
+  __m512 R[4];
+  for (int q = 0; q < 4; ++q)
+    R[q] = _mm512_maskz_loadu_ps(L.qinmask[i][q], addr_at(xc, L.qin[i][q]));
+  const __m512i stride4 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (int b = 0; b < t; ++b) {
+    const __m512i idx = _mm512_add_epi32(stride4, _mm512_set1_epi32(b));
+    const __mmask16 keep = b < 4 ? 0xFF : 0x77;
+    const __m512 t01 = _mm512_maskz_permutex2var_ps(keep, R[0], idx, R[1]);
+    const __m512 t23 = _mm512_maskz_permutex2var_ps(keep, R[2], idx, R[3]);
+    d[b].v = _mm512_shuffle_f32x4(t01, t23, 0x44);
+  }
+}
+
 void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
+  if (L.quads) return load_patch_row_quads(xc, L, i, t, d);
   const uint16_t* mk = L.inmask[i];
   const int64_t* off = L.inoff[i];
   __m512 z[8];
@@ -90,6 +110,19 @@ void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float*
     const __m512 q[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
                          _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
     float* row = yk + int64_t(i) * Wo;
+    if (L.quads) {
+      // Quad Q's output row is [q[0] | q[1] | q[2] | q[3]] at 128-bit lane Q: a 4x4 transpose of
+      // 128-bit lanes (4 + 4 shuffles), then one store of 16 contiguous floats per quad.
+      const __m512 u0 = _mm512_shuffle_f32x4(q[0], q[1], 0x44);
+      const __m512 u1 = _mm512_shuffle_f32x4(q[0], q[1], 0xEE);
+      const __m512 u2 = _mm512_shuffle_f32x4(q[2], q[3], 0x44);
+      const __m512 u3 = _mm512_shuffle_f32x4(q[2], q[3], 0xEE);
+      const __m512 o[4] = {_mm512_shuffle_f32x4(u0, u2, 0x88), _mm512_shuffle_f32x4(u0, u2, 0xDD),
+                           _mm512_shuffle_f32x4(u1, u3, 0x88), _mm512_shuffle_f32x4(u1, u3, 0xDD)};
+      for (int qq = 0; qq < 4; ++qq)
+        _mm512_mask_storeu_ps(addr_at(row, L.qout[qq]), L.qoutmask[i][qq], o[qq]);
+      return;
+    }
     for (int l = 0; l < 16; ++l)   // dead lanes and rows past vr have an empty mask
       _mm512_mask_storeu_ps(addr_at(row, L.yoff4[l]), L.outmask[i][l], q[l & 3]);
     return;
