@@ -56,9 +56,10 @@ void output_transform_transposed_tiles(const TileGrid& g, const float* dy, int k
                                        int64_t ldm_position, int64_t ldm_channel);
 
 // Backward of input_transform_tiles: dx[n, c, patch] += B dV_{c,tile} B^T, ADDED over the
-// overlapping patches (entries falling in the padding are dropped). Tiles are added in
-// increasing order, so the result is deterministic; concurrent calls must touch disjoint
-// (image, channel) planes, e.g. split by channel range.
+// overlapping patches (entries falling in the padding are dropped). The order of the sums is
+// fixed by the call's ranges (tiles in increasing order, by groups of up to 128), so the
+// result is deterministic; concurrent calls must touch disjoint (image, channel) planes, e.g.
+// split by channel range.
 void input_transform_transposed_tiles(const TileGrid& g, const float* dV, int64_t ldv_position,
                                       int64_t ldv_channel, int c_begin, int c_end,
                                       int64_t tile_begin, int64_t tile_end, float* dx);
