@@ -2,6 +2,7 @@
 // The algorithm is sparse_winograd_body.inc (shared with avx2); this file defines its 16-lane
 // vector operations and the output store. Everything has internal linkage except the two
 // exported entry points (ISA rule of src/kernels/CMakeLists.txt).
+//
 // GCC 12's unmasked AVX-512 shuffle intrinsics pass _mm512_undefined_ps() as the merge source
 // and then warn about it at every use (fixed in GCC 13): silence those two warnings here only.
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -48,11 +49,6 @@ void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float*
 
 #include "sparse_winograd_body.inc"
 
-// d[b] = element (i, b) of the t x t patch of every lane (tile), b < t <= 8, zero outside the
-// image. Each lane's row is contiguous in x: one masked load per lane puts tile l in elements
-// 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
-// unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
-// ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
 // Quad rows (BlockLanes::quads): R[Q] = the 16 floats of patch row i of quad Q; tile tx of the
 // quad needs R[Q][4 tx + b]. Per column b, two two-source permutes gather quads 0,1 and 2,3
 // into 8 lanes each and one 128-bit-lane shuffle joins them: 4 loads + 3t shuffles per row.
@@ -72,6 +68,11 @@ WP_SPARSE_INLINE void load_patch_row_quads(const float* xc, const BlockLanes& L,
   }
 }
 
+// d[b] = element (i, b) of the t x t patch of every lane (tile), b < t <= 8, zero outside the
+// image. Each lane's row is contiguous in x: one masked load per lane puts tile l in elements
+// 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
+// unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
+// ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
 void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
   if (L.quads) return load_patch_row_quads(xc, L, i, t, d);
   const uint16_t* mk = L.inmask[i];
