@@ -53,6 +53,7 @@ namespace {
 
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
+using ops_detail::Buffer;
 using ops_detail::Reorder;
 
 // Below 16 input channels per group, oneDNN's blocked backward-data pads C to 16 and runs 3-7x
@@ -149,13 +150,13 @@ ConvPlan& conv_plan(const Conv2dShape& s, bool has_bias) {
 // y = conv(x, w) + b   (b may be null)
 void conv2d_forward_fast(ConvPlan& P, float* y, const float* x, const float* w, const float* b) {
   using namespace ops_detail;
-  memory yu = wrap(P.y_md, y);
-  memory xm = to_layout(P.x_to_fwd, wrap(P.x_md, x), P.fwd_pd.src_desc());
-  memory wm = to_layout(P.w_to_fwd, wrap(P.w_md, w), P.fwd_pd.weights_desc());
-  memory ym = output_buffer(P.fwd_to_y, yu, P.fwd_pd.dst_desc());
+  const Buffer yu = wrap(P.y_md, y);
+  const Buffer xm = to_layout(P.x_to_fwd, wrap(P.x_md, x), P.fwd_pd.src_desc());
+  const Buffer wm = to_layout(P.w_to_fwd, wrap(P.w_md, w), P.fwd_pd.weights_desc());
+  const Buffer ym = output_buffer(P.fwd_to_y, yu, P.fwd_pd.dst_desc());
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
-  if (b) args[DNNL_ARG_BIAS] = wrap(P.b_md, b);
+      {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_WEIGHTS, wm.mem}, {DNNL_ARG_DST, ym.mem}};
+  if (b) args[DNNL_ARG_BIAS] = wrap(P.b_md, b).mem;
   P.fwd.execute(cpu_stream(), args);
   from_layout(P.fwd_to_y, ym, yu);
   cpu_stream().wait();
@@ -167,35 +168,35 @@ void conv2d_backward_fast(ConvPlan& P, float* dx, float* dw, float* db, const fl
   using namespace ops_detail;
   std::call_once(P.backward_once, [&] { init_backward(P); });
   ConvBackwardPlan& B = *P.bwd;
-  memory dyu = wrap(P.y_md, dy);
-  memory dy_data;  // dy in backward-data's layout, shared with backward-weights when equal
+  const Buffer dyu = wrap(P.y_md, dy);
+  Buffer dy_data;  // dy in backward-data's layout, shared with backward-weights when equal
   if (dx) {
     dy_data = to_layout(B.dy_to_data, dyu, B.data_pd.diff_dst_desc());
-    memory wm = to_layout(B.w_to_data, wrap(P.w_md, w), B.data_pd.weights_desc());
-    memory dxm(B.data_pd.diff_src_desc(), cpu_engine());
-    B.data.execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, dy_data},
-                                  {DNNL_ARG_WEIGHTS, wm},
-                                  {DNNL_ARG_DIFF_SRC, dxm}});
+    const Buffer wm = to_layout(B.w_to_data, wrap(P.w_md, w), B.data_pd.weights_desc());
+    const Buffer dxm = scratch(B.data_pd.diff_src_desc());
+    B.data.execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, dy_data.mem},
+                                  {DNNL_ARG_WEIGHTS, wm.mem},
+                                  {DNNL_ARG_DIFF_SRC, dxm.mem}});
     from_layout(B.data_to_dx, dxm, wrap(P.x_md, dx));
   }
   if (dw || db) {
-    memory dy_w = dx && B.data_pd.diff_dst_desc() == B.weights_pd.diff_dst_desc()
-                      ? dy_data
-                      : to_layout(B.dy_to_weights, dyu, B.weights_pd.diff_dst_desc());
-    memory xm = to_layout(B.x_to_weights, wrap(P.x_md, x), B.weights_pd.src_desc());
-    memory dwm(B.weights_pd.diff_weights_desc(), cpu_engine());
+    const Buffer dy_w = dx && B.data_pd.diff_dst_desc() == B.weights_pd.diff_dst_desc()
+                            ? dy_data
+                            : to_layout(B.dy_to_weights, dyu, B.weights_pd.diff_dst_desc());
+    const Buffer xm = to_layout(B.x_to_weights, wrap(P.x_md, x), B.weights_pd.src_desc());
+    const Buffer dwm = scratch(B.weights_pd.diff_weights_desc());
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dy_w}, {DNNL_ARG_DIFF_WEIGHTS, dwm}};
-    memory dbm;
+        {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_DIFF_DST, dy_w.mem}, {DNNL_ARG_DIFF_WEIGHTS, dwm.mem}};
+    Buffer dbm;
     if (P.has_bias) {
-      dbm = memory(B.weights_pd.diff_bias_desc(), cpu_engine());
-      args[DNNL_ARG_DIFF_BIAS] = dbm;
+      dbm = scratch(B.weights_pd.diff_bias_desc());
+      args[DNNL_ARG_DIFF_BIAS] = dbm.mem;
     }
     B.weights.execute(cpu_stream(), args);
     if (dw) from_layout(B.weights_to_dw, dwm, wrap(P.w_md, dw));
     cpu_stream().wait();
     if (db) {
-      const float* src = static_cast<const float*>(dbm.get_data_handle());
+      const float* src = static_cast<const float*>(dbm.mem.get_data_handle());
       for (int k = 0; k < P.s.K; ++k) db[k] += src[k];
     }
   }

@@ -17,6 +17,7 @@
 // (one more copy of x: 74 MB for lrn1 at batch 64, against converting it again in backward:
 // 148 MB of traffic, ~4 ms at ~35 GB/s).
 #include <string>
+#include <unordered_map>
 
 #include "dnnl_util.h"
 #include "winoprune/error.h"
@@ -38,6 +39,7 @@ namespace {
 
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
+using ops_detail::Buffer;
 using ops_detail::Reorder;
 
 struct LrnPlan {
@@ -90,13 +92,13 @@ Var lrn(const Var& x, int size, float alpha, float beta, float k) {
   LrnPlan& P = lrn_plan(xv.shape(), size, alpha, beta, k, training);
   using namespace ops_detail;
   Tensor y = Tensor::empty(xv.shape());
-  memory xb = to_layout(P.to_blocked, wrap(P.x_md, xv.data()), P.blocked_md);
-  memory yb(P.blocked_md, cpu_engine());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb}, {DNNL_ARG_DST, yb}};
-  memory workspace;
+  const Buffer xb = to_layout(P.to_blocked, wrap(P.x_md, xv.data()), P.blocked_md);
+  const Buffer yb = scratch(P.blocked_md);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb.mem}, {DNNL_ARG_DST, yb.mem}};
+  Buffer workspace;
   if (training) {
-    workspace = memory(P.fwd_pd.workspace_desc(), cpu_engine());
-    args[DNNL_ARG_WORKSPACE] = workspace;
+    workspace = scratch(P.fwd_pd.workspace_desc());
+    args[DNNL_ARG_WORKSPACE] = workspace.mem;
   }
   P.fwd.execute(cpu_stream(), args);
   from_layout(P.from_blocked, yb, wrap(P.x_md, y.data()));
@@ -105,12 +107,13 @@ Var lrn(const Var& x, int size, float alpha, float beta, float k) {
   LrnPlan* plan = &P;
   return make_result(std::move(y), {x}, [plan, xb, workspace](Node& self) {
     Node& x = *self.inputs[0];
-    memory dyb = to_layout(plan->to_blocked, wrap(plan->x_md, self.grad.data()), plan->blocked_md);
-    memory dxb(plan->blocked_md, cpu_engine());
-    plan->bwd.execute(cpu_stream(), {{DNNL_ARG_SRC, xb},
-                                     {DNNL_ARG_DIFF_DST, dyb},
-                                     {DNNL_ARG_WORKSPACE, workspace},
-                                     {DNNL_ARG_DIFF_SRC, dxb}});
+    const Buffer dyb =
+        to_layout(plan->to_blocked, wrap(plan->x_md, self.grad.data()), plan->blocked_md);
+    const Buffer dxb = scratch(plan->blocked_md);
+    plan->bwd.execute(cpu_stream(), {{DNNL_ARG_SRC, xb.mem},
+                                     {DNNL_ARG_DIFF_DST, dyb.mem},
+                                     {DNNL_ARG_WORKSPACE, workspace.mem},
+                                     {DNNL_ARG_DIFF_SRC, dxb.mem}});
     from_layout(plan->add_into_dx, dxb, wrap(plan->x_md, x.grad_buffer().data()));
     cpu_stream().wait();
   });

@@ -18,6 +18,7 @@
 // dx through a sum reorder. Its jit kernel updates the maximum only on a strictly greater value,
 // so it keeps the first maximum, as the reference (tests check this on ReLU-style zero ties).
 #include <string>
+#include <unordered_map>
 
 #include "dnnl_util.h"
 #include "winoprune/error.h"
@@ -92,23 +93,23 @@ Var max_pool2d(const Var& x, int kernel, int stride) {
   Tensor y = Tensor::empty({xv.dim(0), xv.dim(1), (xv.dim(2) - kernel) / stride + 1,
                             (xv.dim(3) - kernel) / stride + 1});
   using ops_detail::wrap;
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(P.x_md, xv.data())},
-                                       {DNNL_ARG_DST, wrap(P.y_md, y.data())}};
-  memory workspace;
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(P.x_md, xv.data()).mem},
+                                       {DNNL_ARG_DST, wrap(P.y_md, y.data()).mem}};
+  ops_detail::Buffer workspace;
   if (training) {
-    workspace = memory(P.fwd_pd.workspace_desc(), ops_detail::cpu_engine());
-    args[DNNL_ARG_WORKSPACE] = workspace;
+    workspace = ops_detail::scratch(P.fwd_pd.workspace_desc());
+    args[DNNL_ARG_WORKSPACE] = workspace.mem;
   }
   P.fwd.execute(ops_detail::cpu_stream(), args);
   ops_detail::cpu_stream().wait();
   PoolPlan* plan = &P;
   return make_result(std::move(y), {x}, [plan, workspace](Node& self) {
     Node& x = *self.inputs[0];
-    memory dx_tmp(plan->x_md, ops_detail::cpu_engine());
+    const ops_detail::Buffer dx_tmp = ops_detail::scratch(plan->x_md);
     plan->bwd.execute(ops_detail::cpu_stream(),
-                      {{DNNL_ARG_DIFF_DST, wrap(plan->y_md, self.grad.data())},
-                       {DNNL_ARG_WORKSPACE, workspace},
-                       {DNNL_ARG_DIFF_SRC, dx_tmp}});
+                      {{DNNL_ARG_DIFF_DST, wrap(plan->y_md, self.grad.data()).mem},
+                       {DNNL_ARG_WORKSPACE, workspace.mem},
+                       {DNNL_ARG_DIFF_SRC, dx_tmp.mem}});
     ops_detail::from_layout(plan->add_into_dx, dx_tmp, wrap(plan->x_md, x.grad_buffer().data()));
     ops_detail::cpu_stream().wait();
   });
