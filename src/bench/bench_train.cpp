@@ -1,7 +1,8 @@
 // `winoprune bench --suite train`: one whole training step (forward with dropout, softmax
 // cross-entropy, backward, SGD momentum update, zero_grad) on a synthetic batch.
 // Rows (DESIGN.md bench contract): {model, batch, variant: spatial|winograd, step_ms,
-// peak_rss_mb} plus images_per_s, runs, winograd_layers and rss_scope.
+// peak_rss_mb} plus step_ms_min (the fastest run: on a shared machine the least disturbed),
+// images_per_s, runs, winograd_layers and rss_scope.
 //   alexnet-small (28x28x1), batch 128        PyTorch 1.13 on this machine: 416 ms
 //   alexnet (227x227x3, groups 1, LRN), 64    PyTorch: 9.1 s per step, peak RSS 2.0 GB
 // (REFERENCE.md section 5). variant winograd = conv2..conv5 as F(4x4, r) Winograd layers and
@@ -102,6 +103,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
               {"batch", row.batch},
               {"variant", row.winograd ? "winograd" : "spatial"},
               {"step_ms", t.median_ms},
+              {"step_ms_min", t.min_ms},
               {"peak_rss_mb", peak_rss_mb()},
               {"images_per_s", 1000.0 * row.batch / t.median_ms},
               {"runs", t.runs},
@@ -122,12 +124,13 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
     for (int b : batches)
       for (bool winograd : {false, true}) rows.push_back({model, b, winograd});
   }
-  TablePrinter table(out, {"model", "batch", "variant", "step_ms", "img/s", "peak_rss_mb", "rss"},
-                     {14, 5, 9, 10, 8, 11, 10});
+  TablePrinter table(out,
+                     {"model", "batch", "variant", "step_ms", "min_ms", "img/s", "peak_rss_mb", "rss"},
+                     {14, 5, 9, 10, 10, 8, 11, 10});
   for (const TrainRow& row : rows) {
     json r = run_row(row, opts, out);
     table.row({row.model, std::to_string(row.batch), r["variant"], fmt_fixed(r["step_ms"], 1),
-               fmt_fixed(r["images_per_s"], 1), fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]});
+               fmt_fixed(r["step_ms_min"], 1), fmt_fixed(r["images_per_s"], 1), fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]});
     result["results"].push_back(r);
   }
   return result;

@@ -40,21 +40,41 @@ struct Chunk {
 
 }  // namespace
 
-void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
-                float momentum, bool nesterov, float decay, float l1) {
+namespace {
+
+// The update loop with the per-parameter choices hoisted out, so each variant is a branch-free
+// loop the compiler vectorizes (the L1 sign is (w > 0) - (w < 0)).
+template <bool kMask, bool kMomentum, bool kNesterov>
+void update_loop(float* __restrict w, float* __restrict v, const float* __restrict grad,
+                 const float* __restrict mask, int64_t n, float lr, float momentum, float decay,
+                 float l1) {
   for (int64_t i = 0; i < n; ++i) {
-    const float m = mask ? mask[i] : 1.0f;
+    const float m = kMask ? mask[i] : 1.0f;
     const float wi = w[i];
-    const float sign = wi > 0.0f ? 1.0f : (wi < 0.0f ? -1.0f : 0.0f);
+    const float sign = float(wi > 0.0f) - float(wi < 0.0f);
     const float g = grad[i] * m + decay * wi + l1 * sign;
     float d = g;
-    if (v) {
+    if (kMomentum) {
       const float vi = momentum * v[i] + g;
-      d = nesterov ? g + momentum * vi : vi;
-      v[i] = vi * m;
+      d = kNesterov ? g + momentum * vi : vi;
+      v[i] = kMask ? vi * m : vi;
     }
-    w[i] = (wi - lr * d) * m;
+    w[i] = kMask ? (wi - lr * d) * m : wi - lr * d;
   }
+}
+
+}  // namespace
+
+void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
+                float momentum, bool nesterov, float decay, float l1) {
+  using Fn = void (*)(float*, float*, const float*, const float*, int64_t, float, float, float,
+                      float);
+  static const Fn table[2][2][2] = {
+      {{update_loop<false, false, false>, update_loop<false, false, true>},
+       {update_loop<false, true, false>, update_loop<false, true, true>}},
+      {{update_loop<true, false, false>, update_loop<true, false, true>},
+       {update_loop<true, true, false>, update_loop<true, true, true>}}};
+  table[mask != nullptr][v != nullptr][nesterov](w, v, grad, mask, n, lr, momentum, decay, l1);
 }
 
 void apply_mask(Parameter& p) {
