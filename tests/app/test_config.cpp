@@ -32,7 +32,7 @@ std::string error_of(const json& j) {
 
 }  // namespace
 
-TEST_CASE("--set overrides parse JSON values, fall back to strings, create keys", "[app]") {
+TEST_CASE("set overrides parse JSON values, fall back to strings, create keys", "[app]") {
   json j = minimal_config();
   apply_override(j, "seed=7");
   apply_override(j, "data.root=/some/path");
