@@ -9,8 +9,9 @@
 // layout reorders are outside the timer; all algorithms add the bias, none applies ReLU.
 // Dense algorithms' time does not depend on the weights' values, so they are measured once per
 // (layer, groups, batch), on weights pruned to the first requested sparsity, and report it.
-// Rows of sparse-winograd also carry the per-thread mean busy time of the kernel's phases
-// (input_transform_ms, product_ms, output_transform_ms) from a separate instrumented series.
+// Rows of sparse-winograd also carry the per-thread mean CPU time of the kernel's phases
+// (input_transform_ms, product_ms, output_transform_ms) and their sum (busy_ms), medians of a
+// separate instrumented series: on a loaded machine they still estimate the idle-machine time.
 // effective_gflops = 2 K (C/g) r r Ho Wo N / time (dense direct-convolution FLOPs).
 #include <dnnl.hpp>
 #include <omp.h>
@@ -113,6 +114,10 @@ struct OnednnConv {
   }
 };
 
+std::string cell(const json& row, const char* key) {
+  return row.contains(key) ? fmt_fixed(row[key].get<double>(), 3) : "-";
+}
+
 struct Bench {
   const BenchOptions& opts;
   std::ostream& out;
@@ -123,8 +128,8 @@ struct Bench {
       : opts(o),
         out(os),
         table(os, {"layer", "groups", "batch", "sparsity", "algo", "ms", "eff.GFLOP/s",
-                   "x direct", "product ms"},
-              {6, 6, 5, 8, 16, 9, 11, 8, 10}) {}
+                   "x direct", "busy ms", "product ms"},
+              {6, 6, 5, 8, 16, 9, 11, 8, 8, 10}) {}
 
   void add(const ConvLayer& L, int groups, int batch, double sparsity, const std::string& algo,
            double ms, double flops, double direct_ms, json extra = json::object()) {
@@ -135,9 +140,8 @@ struct Bench {
     rows.push_back(row);
     table.row({L.name, std::to_string(groups), std::to_string(batch), fmt_fixed(sparsity, 3),
                algo, fmt_fixed(ms, 3), fmt_fixed(flops / (ms * 1e6), 1),
-               direct_ms > 0 ? fmt_fixed(direct_ms / ms, 2) : "-",
-               extra.contains("product_ms") ? fmt_fixed(extra["product_ms"].get<double>(), 3)
-                                            : "-"});
+               direct_ms > 0 ? fmt_fixed(direct_ms / ms, 2) : "-", cell(extra, "busy_ms"),
+               cell(extra, "product_ms")});
   }
 
   // All rows of one (layer, groups, batch).
@@ -211,6 +215,9 @@ struct Bench {
         extra["input_transform_ms"] = median(ph[0]);
         extra["product_ms"] = median(ph[1]);
         extra["output_transform_ms"] = median(ph[2]);
+        std::vector<double> busy(ph[0].size());
+        for (size_t i = 0; i < busy.size(); ++i) busy[i] = ph[0][i] + ph[1][i] + ph[2][i];
+        extra["busy_ms"] = median(busy);
       }
       add(L, groups, batch, s, "sparse-winograd", tm.median_ms, flops, direct_ms, extra);
     }

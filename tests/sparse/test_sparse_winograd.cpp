@@ -185,6 +185,12 @@ TEST_CASE("sparse winograd matches dense double Winograd on named edge cases", "
       {"quad rows, W 16 no pad",    1, 7, 9, 16, 5, 4, 3, 0, 1, 0.5, true},
       {"quad rows, half block",     3, 10, 6, 14, 12, 4, 3, 1, 2, 0.9},
       {"quad rows, F(4x4,5x5)",     2, 8, 13, 13, 9, 4, 5, 2, 1, 0.7},
+      // several k-blocks (kblock 64 for t = 6, 32 for t = 8; a short last one with dummy
+      // slice lanes); many blocks: one pass over all k-blocks; batch 1: k-blocks split
+      {"3 k-blocks, many blocks",   9, 12, 13, 13, 150, 4, 3, 1, 1, 0.9},
+      {"3 k-blocks, batch 1",       1, 12, 13, 13, 150, 4, 3, 1, 1, 0.9},
+      {"k-blocks, groups 2",        16, 16, 11, 9, 140, 4, 3, 1, 2, 0.8, true},
+      {"k-blocks, F(4x4,5x5)",      9, 6, 15, 15, 70, 4, 5, 2, 1, 0.9},
   };
   uint64_t seed = 100;
   for (const Case& cs : cases) check_case(cs, seed += 10);

@@ -8,13 +8,13 @@
 //   for each block of 16 tiles (across images) and each group, OpenMP-parallel over blocks
 //   (batch 1: over the k-blocks of the one block instead):
 //     input transform of the block       -> V [P][Cg][16]            (L2: P*Cg*64 bytes)
-//     for each pair of k-blocks (kblock output channels each), position-major:
-//       for each position j, each slice:  M[j][k][0:16] = sum_e val[e] * V_j[c_e][0:16]
-//                                          (V_j = Cg*64 bytes, reloaded into L1 once per j)
-//       output transform of the k-blocks  -> y (+ bias, ReLU)
+//     for each position j, each k-block (kblock output channels), each slice of 8 rows:
+//                                           M[j][k][0:16] = sum_e val[e] * V_j[c_e][0:16]
+//                                           (V_j = Cg*64 bytes: into L1 once per j)
+//     output transform of each k-block    -> y (+ bias, ReLU)
 //   so the transformed data never goes to memory: per conv3 (C 256, K 384, batch 64) that is
 //   ~190 MB of traffic (~5.5 ms) saved (REFERENCE.md section 5). V for conv4 (Cg 384, t 6)
-//   is 887 KB, under the 1 MB L2; two k-blocks of M are 300 KB.
+//   is 887 KB, under the 1 MB L2; M (885 KB) lives in L2 and L3.
 // Measured on this machine (one core, CPU time, conv3 batch 64 at 90%): input transform
 // 1.4 ms, products 5.9 ms (4.1 G FMA/s of 16 lanes), output transform 1.8 ms; oneDNN direct
 // 64 ms on the same core.
@@ -70,7 +70,7 @@ class SparseWinogradConv {
   void forward(const Tensor& x, const float* bias, bool relu, Tensor& y) const;
   Tensor forward(const Tensor& x, const float* bias, bool relu) const;
   // The same with an explicit variant (tests, benchmarks); phase_ms (3 doubles or null)
-  // receives the per-thread mean time of {input transform, products, output transform}.
+  // receives the per-thread mean CPU time of {input transform, products, output transform}.
   void forward_with(const SparseWinogradVariant& variant, const Tensor& x, const float* bias,
                     bool relu, Tensor& y, double* phase_ms = nullptr) const;
 

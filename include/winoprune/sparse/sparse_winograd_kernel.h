@@ -49,8 +49,9 @@ struct SparseWinogradArgs {
   int threads;
   float* workspace;
 
-  // Optional instrumentation: when non-null, receives the mean busy milliseconds per thread of
-  // the three phases {input transform, products, output transform}.
+  // Optional instrumentation: when non-null, receives the mean per-thread CPU milliseconds of
+  // the three phases {input transform, products, output transform} (CPU time: a loaded machine
+  // does not inflate them; their sum estimates the wall time of an idle machine).
   double* phase_ms;
 };
 

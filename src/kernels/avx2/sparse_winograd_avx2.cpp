@@ -6,6 +6,7 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <ctime>
 
 #include "winoprune/sparse/sparse_winograd_kernel.h"
 

@@ -12,6 +12,7 @@
 #include <omp.h>
 
 #include <cstdint>
+#include <ctime>
 
 #include "winoprune/sparse/sparse_winograd_kernel.h"
 
