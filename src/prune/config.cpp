@@ -34,6 +34,7 @@ MagnitudeSpec parse_magnitude(JsonReader& r, LayerSelection& layers) {
     spec.sparsity = r.number("sparsity", 0, 0, 1, false, true);
   }
   spec.global = r.boolean("global", false);
+  spec.position_scale = parse_position_scale_key(r);
   if (spec.global && !spec.per_layer.empty())
     r.fail("global", "one global threshold needs one \"sparsity\" number, not one per layer");
   return spec;
@@ -49,6 +50,7 @@ GradualSpec parse_gradual(JsonReader& r) {
     r.fail("final_sparsity", "must be >= initial_sparsity (" + json(spec.initial_sparsity).dump() +
                                  "), got " + json(spec.final_sparsity).dump());
   spec.global = r.boolean("global", false);
+  spec.position_scale = parse_position_scale_key(r);
   return spec;
 }
 
@@ -79,6 +81,7 @@ StepsSpec parse_steps(JsonReader& r) {
     spec.schedule.emplace_back(t, sp);
   }
   spec.global = r.boolean("global", false);
+  spec.position_scale = parse_position_scale_key(r);
   return spec;
 }
 
@@ -157,6 +160,19 @@ LayerSelection parse_layer_selection(JsonReader& r) {
     }
   }
   return sel;
+}
+
+PositionScale parse_position_scale_key(JsonReader& r) {
+  const std::string name = r.string("position_scale", position_scale_name(kDefaultPositionScale),
+                                    {"none", "output", "output_input"});
+  return *parse_position_scale(name);
+}
+
+PositionScale pruner_position_scale(const PrunerSpec& spec) {
+  if (auto* m = std::get_if<MagnitudeSpec>(&spec)) return m->position_scale;
+  if (auto* g = std::get_if<GradualSpec>(&spec)) return g->position_scale;
+  if (auto* s = std::get_if<StepsSpec>(&spec)) return s->position_scale;
+  return PositionScale::none;
 }
 
 const char* pruner_type_name(const PrunerSpec& spec) {
@@ -240,15 +256,18 @@ json pruning_config_to_json(const PruningConfig& config) {
         j["sparsity"] = per;
       }
       j["global"] = m->global;
+      j["position_scale"] = position_scale_name(m->position_scale);
     } else if (auto* g = std::get_if<GradualSpec>(&pc.spec)) {
       j["initial_sparsity"] = g->initial_sparsity;
       j["final_sparsity"] = g->final_sparsity;
       j["global"] = g->global;
+      j["position_scale"] = position_scale_name(g->position_scale);
     } else if (auto* st = std::get_if<StepsSpec>(&pc.spec)) {
       json sched = json::array();
       for (auto& [t, s] : st->schedule) sched.push_back(json::array({t, s}));
       j["schedule"] = sched;
       j["global"] = st->global;
+      j["position_scale"] = position_scale_name(st->position_scale);
     } else if (auto* th = std::get_if<ThresholdSpec>(&pc.spec)) {
       j["l1"] = th->l1;
       j["thr0"] = th->thr0;

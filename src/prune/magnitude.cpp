@@ -1,14 +1,17 @@
 // Magnitude pruning to an exact count (include/winoprune/prune/magnitude.h).
 //
-// Key of an entry: the IEEE-754 bits of |w| (sign cleared). For non-negative floats the bits
-// order like the values, so selecting the count-th smallest key is a radix select: one pass
-// histograms the high 16 bits (65,536 bins), a second pass the low 16 bits inside the one bin
-// that holds the cut. Two reads of the weights, no copy, no sort.
+// Key of an entry: the IEEE-754 bits of its score, |w| or float(double(|w|) * s_j) (sign
+// cleared). For non-negative floats the bits order like the values, so selecting the
+// count-th smallest key is a radix select: one pass histograms the high 16 bits (65,536 bins),
+// a second pass the low 16 bits inside the one bin that holds the cut. Two reads of the
+// weights, no copy, no sort; the scaled key costs one multiply per entry and read.
 #include "winoprune/prune/magnitude.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "winoprune/error.h"
 
@@ -22,7 +25,53 @@ inline uint32_t magnitude_key(float w) {
   return bits & 0x7fffffffu;
 }
 
-constexpr uint32_t kAllKeys = 0xffffffffu;   // above every |w| key: "prune everything"
+// Exact zeros keep key 0; a non-zero whose product underflows to 0 gets key 1 (the smallest
+// denormal), so zeros rank strictly first and re-pruning never drops an earlier zero.
+inline uint32_t scaled_key(float w, double s) {
+  if (w == 0.0f) return 0;
+  const uint32_t k = magnitude_key(float(std::fabs(double(w)) * s));
+  return k == 0 ? 1u : k;
+}
+
+// Calls f(key) for every entry of the span, in index order.
+template <class F>
+void for_each_key(const WeightSpan& s, F&& f) {
+  if (!s.scale) {
+    for (int64_t i = 0; i < s.n; ++i) f(magnitude_key(s.w[i]));
+    return;
+  }
+  for (int64_t j = 0, begin = 0; begin < s.n; ++j, begin += s.block) {
+    const double sj = s.scale[j];
+    const int64_t end = std::min(s.n, begin + s.block);
+    for (int64_t i = begin; i < end; ++i) f(scaled_key(s.w[i], sj));
+  }
+}
+
+constexpr uint32_t kAllKeys = 0xffffffffu;   // above every key: "prune everything"
+
+// The spans of params with their factors (checked against dim 0).
+std::vector<WeightSpan> make_spans(const std::vector<Parameter*>& params,
+                                   const PositionScales& scales) {
+  if (!scales.empty() && scales.size() != params.size())
+    throw std::invalid_argument("magnitude pruning: one position-scale list per parameter");
+  std::vector<WeightSpan> spans;
+  for (size_t i = 0; i < params.size(); ++i) {
+    const Tensor& v = params[i]->value();
+    WeightSpan s{v.data(), v.numel()};
+    if (!scales.empty() && !scales[i].empty()) {
+      const int64_t positions = v.ndim() > 0 ? v.dim(0) : 0;
+      if (positions != int64_t(scales[i].size()) || positions == 0)
+        throw std::invalid_argument(params[i]->name + ": " + std::to_string(scales[i].size()) +
+                                    " position factors for a weight with " +
+                                    std::to_string(positions) + " slices along dim 0");
+      s.scale = scales[i].data();
+      s.block = v.numel() / positions;
+      if (s.block == 0) s.scale = nullptr;   // an empty weight: nothing to scale
+    }
+    spans.push_back(s);
+  }
+  return spans;
+}
 
 Tensor& ensure_mask(Parameter& p) {
   if (!p.mask.defined() || p.mask.numel() != p.value().numel())
@@ -56,18 +105,17 @@ MagnitudeCut magnitude_cut(const std::vector<WeightSpan>& spans, int64_t count) 
   // The cut key T is the key of rank count-1 (the last pruned entry, 0-based).
   const int64_t rank = count - 1;
   std::vector<int64_t> hist(65536);
-  for (auto& s : spans)
-    for (int64_t i = 0; i < s.n; ++i) ++hist[magnitude_key(s.w[i]) >> 16];
+  int64_t* h = hist.data();
+  for (auto& s : spans) for_each_key(s, [h](uint32_t k) { ++h[k >> 16]; });
   int64_t below = 0;
   uint32_t high = 0;
   while (below + hist[high] <= rank) below += hist[high++];
 
   std::fill(hist.begin(), hist.end(), 0);
   for (auto& s : spans)
-    for (int64_t i = 0; i < s.n; ++i) {
-      uint32_t k = magnitude_key(s.w[i]);
-      if ((k >> 16) == high) ++hist[k & 0xffffu];
-    }
+    for_each_key(s, [h, high](uint32_t k) {
+      if ((k >> 16) == high) ++h[k & 0xffffu];
+    });
   uint32_t low = 0;
   while (below + hist[low] <= rank) below += hist[low++];
 
@@ -76,41 +124,43 @@ MagnitudeCut magnitude_cut(const std::vector<WeightSpan>& spans, int64_t count) 
   return cut;
 }
 
-int64_t apply_cut(const float* w, int64_t n, float* mask, MagnitudeCut& cut) {
-  int64_t pruned = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    uint32_t k = magnitude_key(w[i]);
+int64_t apply_cut(const WeightSpan& span, float* mask, MagnitudeCut& cut) {
+  int64_t pruned = 0, i = 0;
+  for_each_key(span, [&](uint32_t k) {
     bool prune = k < cut.threshold_key || (k == cut.threshold_key && cut.ties > 0);
     if (prune && k == cut.threshold_key) --cut.ties;
-    mask[i] = prune ? 0.0f : 1.0f;
+    mask[i++] = prune ? 0.0f : 1.0f;
     pruned += prune;
-  }
+  });
   return pruned;
 }
 
-void magnitude_prune(const std::vector<Parameter*>& params, const std::vector<double>& targets) {
+int64_t apply_cut(const float* w, int64_t n, float* mask, MagnitudeCut& cut) {
+  return apply_cut(WeightSpan{w, n}, mask, cut);
+}
+
+void magnitude_prune(const std::vector<Parameter*>& params, const std::vector<double>& targets,
+                     const PositionScales& position_scales) {
   if (params.size() != targets.size())
     throw std::invalid_argument("magnitude_prune: one target per parameter");
+  const std::vector<WeightSpan> spans = make_spans(params, position_scales);
   for (size_t i = 0; i < params.size(); ++i) {
     Parameter& p = *params[i];
-    const int64_t n = p.value().numel();
-    MagnitudeCut cut = magnitude_cut({{p.value().data(), n}}, prune_count(targets[i], n));
-    apply_cut(p.value().data(), n, ensure_mask(p).data(), cut);
+    MagnitudeCut cut = magnitude_cut({spans[i]}, prune_count(targets[i], spans[i].n));
+    apply_cut(spans[i], ensure_mask(p).data(), cut);
     apply_mask(p);
   }
 }
 
-void magnitude_prune_global(const std::vector<Parameter*>& params, double sparsity) {
-  std::vector<WeightSpan> spans;
+void magnitude_prune_global(const std::vector<Parameter*>& params, double sparsity,
+                            const PositionScales& position_scales) {
+  const std::vector<WeightSpan> spans = make_spans(params, position_scales);
   int64_t total = 0;
-  for (Parameter* p : params) {
-    spans.push_back({p->value().data(), p->value().numel()});
-    total += p->value().numel();
-  }
+  for (const WeightSpan& s : spans) total += s.n;
   MagnitudeCut cut = magnitude_cut(spans, prune_count(sparsity, total));
-  for (Parameter* p : params) {
-    apply_cut(p->value().data(), p->value().numel(), ensure_mask(*p).data(), cut);
-    apply_mask(*p);
+  for (size_t i = 0; i < params.size(); ++i) {
+    apply_cut(spans[i], ensure_mask(*params[i]).data(), cut);
+    apply_mask(*params[i]);
   }
 }
 

@@ -31,6 +31,7 @@ struct Pruner {
   PrunerConfig config;
   std::vector<size_t> layers;          // indices into the scheduler's layers, network order
   std::vector<double> layer_targets;   // magnitude with per-layer sparsities: one per layer
+  PositionScales position_scales;      // mask-based pruners: one factor list per layer
   std::vector<ThresholdLayer> threshold;
   std::vector<size_t> policies;
   bool is_threshold() const { return std::holds_alternative<ThresholdSpec>(config.spec); }
@@ -146,8 +147,10 @@ struct PruningScheduler::Impl {
           per_layer.push_back(pr.layer_targets.empty() ? *target : pr.layer_targets[i]);
           set_target(targets, layers[pr.layers[i]].name, per_layer.back());
         }
-        if (is_global(pr.config.spec)) magnitude_prune_global(params, *target);
-        else magnitude_prune(params, per_layer);
+        if (is_global(pr.config.spec))
+          magnitude_prune_global(params, *target, pr.position_scales);
+        else
+          magnitude_prune(params, per_layer, pr.position_scales);
         break;   // one pruning per pruner and step, even if two of its policies fire
       }
     }
@@ -177,6 +180,15 @@ PruningScheduler::PruningScheduler(const PruningConfig& config, std::vector<Prun
         throw InputError(pc.path + ": layer \"" + l.name + "\" is already pruned by pruner \"" +
                          it->second + "\" (one pruner per layer and phase)");
       pr.layers.push_back(li);
+    }
+    if (!pr.is_threshold()) {
+      // Winograd layers get their positions' factors (conv and fc: none, an empty list).
+      const PositionScale ps = pruner_position_scale(pc.spec);
+      for (size_t li : pr.layers) {
+        const PrunableLayer& l = layers_[li];
+        pr.position_scales.push_back(l.kind == "winograd" ? position_scale_factors(ps, l.m, l.r)
+                                                          : std::vector<double>());
+      }
     }
     if (auto* m = std::get_if<MagnitudeSpec>(&pc.spec); m && !m->per_layer.empty()) {
       for (auto& [name, s] : m->per_layer) {

@@ -1,6 +1,9 @@
 // Sensitivity sweeps (include/winoprune/prune/sensitivity.h).
 #include "winoprune/prune/sensitivity.h"
 
+#include <stdexcept>
+#include <string>
+
 #include "winoprune/error.h"
 #include "winoprune/prune/magnitude.h"
 #include "winoprune/prune/schedule.h"
@@ -28,7 +31,18 @@ SensitivityConfig parse_sensitivity_config(JsonReader& r) {
     }
     if (!ok) r.fail("range", expect + v.dump());
   }
+  c.position_scale = parse_position_scale_key(r);
   return c;
+}
+
+json sensitivity_config_to_json(const SensitivityConfig& c) {
+  json j = json::object();
+  if (c.layers.all_winograd) j["layers"] = "winograd";
+  else if (!c.layers.regex.empty()) j["regex"] = c.layers.regex;
+  else j["layers"] = c.layers.names;
+  j["range"] = {c.start, c.stop, c.step};
+  j["position_scale"] = position_scale_name(c.position_scale);
+  return j;
 }
 
 namespace {
@@ -42,19 +56,32 @@ struct RestoreValue {
 
 std::vector<SensitivityRow> sensitivity_analysis(const std::vector<PrunableLayer>& layers,
                                                  const std::vector<double>& levels,
-                                                 const std::function<EvalMetrics()>& evaluate) {
+                                                 const std::function<EvalMetrics()>& evaluate,
+                                                 PositionScale position_scale) {
   std::vector<SensitivityRow> rows;
   for (const PrunableLayer& layer : layers) {
     Parameter& p = *layer.weight;
     RestoreValue restore{p, p.value().clone()};
     const int64_t n = p.value().numel();
     std::vector<float> scratch_mask(static_cast<size_t>(n));
+    const std::vector<double> factors =
+        layer.kind == "winograd" ? position_scale_factors(position_scale, layer.m, layer.r)
+                                 : std::vector<double>();
+    WeightSpan span{restore.saved.data(), n};
+    if (!factors.empty()) {
+      const int64_t positions = restore.saved.dim(0);
+      if (positions != int64_t(factors.size()) || n % positions != 0)
+        throw std::logic_error(layer.name + ": weight has " + std::to_string(positions) +
+                               " positions, its tile needs " + std::to_string(factors.size()));
+      span.scale = factors.data();
+      span.block = n / positions;
+    }
     for (double level : levels) {
       p.value().copy_from(restore.saved);
       // The cut is computed on the saved weights, zeros applied to the live ones; the mask and
       // momentum of the parameter are not touched.
-      MagnitudeCut cut = magnitude_cut({{restore.saved.data(), n}}, prune_count(level, n));
-      apply_cut(restore.saved.data(), n, scratch_mask.data(), cut);
+      MagnitudeCut cut = magnitude_cut({span}, prune_count(level, n));
+      apply_cut(span, scratch_mask.data(), cut);
       float* w = p.value().data();
       for (int64_t i = 0; i < n; ++i)
         if (scratch_mask[size_t(i)] == 0.0f) w[i] = 0.0f;

@@ -18,6 +18,12 @@
 //   steps      "schedule": [[t, s], ...] (required; t strictly increasing, s non-decreasing, in
 //              the policy's unit), "global": false. At each policy step the target is the s of
 //              the last entry with t' <= t (none yet: no pruning).
+//   magnitude, gradual and steps also take
+//              "position_scale": "none" | "output" | "output_input" (default "output_input"):
+//              Winograd coefficients are ranked by |W_j[k][c]| * s_j, s_j the factor of their
+//              position j = (p, q) (position_scale.h: none 1, output ||A_p|| ||A_q||,
+//              output_input ||A_p|| ||A_q|| ||B^T_p|| ||B^T_q|| / m); conv and fc layers by |w|.
+//              "global": true puts one threshold on these scaled scores across layers.
 //   threshold  "l1": 5e-5 (L1 lambda: Parameter::l1, the optimizer adds l1*sign(W)), "thr0": 1e-4,
 //              "per_position": true (thr_j = thr0 / (||A_p|| ||A_q||) on Winograd layers),
 //              "adaptive": false, "factor": 10 (thr = 1 / (|dL/dW|/thr_j + 1/(factor*thr_j))).
@@ -32,6 +38,7 @@
 #include <vector>
 
 #include "winoprune/io/json_reader.h"
+#include "winoprune/prune/position_scale.h"
 
 namespace wp {
 
@@ -50,14 +57,17 @@ struct MagnitudeSpec {
   double sparsity = 0;                                       // every selected layer, unless
   std::vector<std::pair<std::string, double>> per_layer;    // non-empty: one target per layer
   bool global = false;
+  PositionScale position_scale = kDefaultPositionScale;
 };
 struct GradualSpec {
   double initial_sparsity = 0, final_sparsity = 0;
   bool global = false;
+  PositionScale position_scale = kDefaultPositionScale;
 };
 struct StepsSpec {
   std::vector<std::pair<int64_t, double>> schedule;   // (t, sparsity)
   bool global = false;
+  PositionScale position_scale = kDefaultPositionScale;
 };
 struct ThresholdSpec {
   double l1 = 5e-5;           // the reference recipe's weight decay, used as an L1 term
@@ -102,5 +112,12 @@ PruningConfig parse_pruning_config(JsonReader& phase);
 json pruning_config_to_json(const PruningConfig& config);
 
 const char* pruner_type_name(const PrunerSpec& spec);   // "magnitude", ...
+
+// The "position_scale" key of `r` (default kDefaultPositionScale); an unknown name is an
+// InputError naming the path and the choices. Shared by the pruners and sensitivity sweeps.
+PositionScale parse_position_scale_key(JsonReader& r);
+
+// The position scale of a mask-based pruner (magnitude, gradual, steps); none for threshold.
+PositionScale pruner_position_scale(const PrunerSpec& spec);
 
 }  // namespace wp

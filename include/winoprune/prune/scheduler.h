@@ -22,7 +22,8 @@
 // momentum masked after every step and to add Parameter::l1 * sign(W) to the gradient.
 //
 // Mask-based pruners (magnitude, gradual, steps) set Parameter::mask at their events and zero
-// value and momentum where it is 0, so nothing regrows. The threshold pruner (the reference's
+// value and momentum where it is 0, so nothing regrows. They rank Winograd coefficients by
+// |W| times their position's factor (the pruner's "position_scale", position_scale.h). The threshold pruner (the reference's
 // method) keeps NO mask while its policy is active (any existing mask of its layers is removed:
 // weights may regrow), sets Parameter::l1 = its l1, and after every optimizer step sets W := 0
 // where |W| <= thr; when its window closes the mask is frozen from the zeros (mask = W != 0,
