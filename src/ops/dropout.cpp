@@ -38,10 +38,10 @@ Var dropout(const Var& x, float p, bool training, Rng& rng) {
     out[i] = in[i] * m[i];
   }
   return make_result(std::move(y), {x}, [mask, n](Node& self) {
-    float* dx = self.inputs[0]->grad_buffer().data();
-    const float* dy = self.grad.data();
-    const float* m = mask.data();
-#pragma omp parallel for schedule(static)
+    float* __restrict dx = self.inputs[0]->grad_buffer().data();
+    const float* __restrict dy = self.grad.data();
+    const float* __restrict m = mask.data();
+#pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * m[i];
   });
 }

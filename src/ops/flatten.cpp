@@ -13,10 +13,10 @@ Var flatten(const Var& x) {
   const int64_t n = x->value.dim(0);
   Tensor y = x->value.reshape({n, n ? x->value.numel() / n : 0});
   return make_result(std::move(y), {x}, [](Node& self) {
-    float* dx = self.inputs[0]->grad_buffer().data();
-    const float* dy = self.grad.data();
+    float* __restrict dx = self.inputs[0]->grad_buffer().data();
+    const float* __restrict dy = self.grad.data();
     const int64_t count = self.grad.numel();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < count; ++i) dx[i] += dy[i];
   });
 }
