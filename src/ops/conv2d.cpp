@@ -16,18 +16,27 @@
 //   small conv2 64->128 5x5 14 311   323    301        549    550    524          252  308  223
 //   small conv3 128->192 3x3 7 365   282    378        508    516    470          305  346  270
 //   small conv4 192->192 3x3 7 373   284    351        512    521    474          301  345  272
+//   small conv5 192->128 3x3 7 344   254    303        509    519    466          271  300  243
 //   AlexNet conv1 11x11/4 227  286   256    197        408     75    375          174  229   72
 //   AlexNet conv2 5x5 g1 27    383   360    303        517    507    457          281  313  271
 //   AlexNet conv2 5x5 g2 27    326   334    269        516    487    482          254  310  220
+//   AlexNet conv3 3x3 13       419   411    371        381    411    477          386  362  310
 //   AlexNet conv4 3x3 13       378   334    392        499    476    482          352  327  257
-// (small: batch 128; AlexNet: batch 64.) oneDNN with layouts left to the primitive
-// (jit:avx512_core on blocked nChw16c) wins every pass by 1.3-2x, reorders included, except
-// backward-data with few input channels, where its blocked diff_src pads C up to 16 (C=1: 28 vs
-// 196 GFLOP/s); there the plain-layout primitive (x64:gemm:jit) is used: rule Cg < 16.
+//   AlexNet conv5 3x3 13       386   384    384        503    483    481          323  306  232
+// (small: batch 128; AlexNet: batch 64; measured on an idle machine.) oneDNN with layouts left
+// to the primitive (jit:avx512_core on blocked nChw16c) wins or ties every pass, by up to 1.8x
+// with reorders included (one loss, AlexNet conv3 forward 381 vs 419, did not repeat: this op
+// ran it at 540 later), except backward-data with few input channels, where its blocked
+// diff_src pads C up to 16 (C=1: 28 vs 196 GFLOP/s); there the plain-layout primitive
+// (x64:gemm:jit) is used: rule Cg < 16.
+// This op as built (/tmp throwaway program through conv2d(), output allocation and gradient
+// accumulation included, min of 5): alexnet-small conv2-5 at 2 threads 521-562 GFLOP/s forward
+// and 513-559 backward (data + weights); per core (1 thread, CPU time) 263-291 and 255-279,
+// AlexNet conv2-5 235-269 and 250-274.
 // Primitives and reorders are built once per shape and thread count (ops_detail::cached_plan).
 // oneDNN primitives overwrite their outputs; gradients are ADDED through reorders with a sum
-// post-op. Same inputs and thread count give bitwise the same results (no atomics in oneDNN's
-// reductions; tests/ops/test_conv2d.cpp checks it).
+// post-op. Same inputs and thread count give bitwise the same results (checked by
+// tests/ops/test_conv2d.cpp and test_determinism.cpp).
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -100,7 +109,8 @@ void init_plan(ConvPlan& P, const Conv2dShape& s, bool has_bias) {
   const memory::dims strides{s.stride, s.stride}, pads{s.pad, s.pad};
   dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_training,
                                     dnnl::algorithm::convolution_direct, any_like(P.x_md),
-                                    any_like(P.w_md), P.b_md, any_like(P.y_md), strides, pads, pads);
+                                    any_like(P.w_md), P.b_md, any_like(P.y_md), strides, pads,
+                                    pads);
   P.fwd_pd = dnnl::convolution_forward::primitive_desc(d, ops_detail::cpu_engine());
   P.fwd = dnnl::convolution_forward(P.fwd_pd);
   P.x_to_fwd = ops_detail::make_reorder(P.x_md, P.fwd_pd.src_desc());
@@ -218,7 +228,8 @@ Conv2dShape check_conv2d(const Tensor& x, const Tensor& w, const Tensor* b,
   };
   if (x.ndim() != 4) fail("expected input [N, C, H, W]");
   if (w.ndim() != 4) fail("expected weight [K, C/groups, R, S]");
-  if (p.stride < 1 || p.pad < 0 || p.groups < 1) fail("expected stride >= 1, pad >= 0, groups >= 1");
+  if (p.stride < 1 || p.pad < 0 || p.groups < 1)
+    fail("expected stride >= 1, pad >= 0, groups >= 1");
   for (int i = 0; i < 4; ++i)
     if (x.dim(i) < 1 || w.dim(i) < 1) fail("expected every dimension >= 1");
   Conv2dShape s;

@@ -15,8 +15,8 @@
 // hand-written backward is faster, but needs the hand-written forward's argmax indices, and the
 // sums (fwd + bwd) are within 1-4 ms of each other per layer, against ~1 s of convolutions per
 // AlexNet step. So oneDNN for both, with primitives cached per shape and its backward ADDED into
-// dx through a sum reorder. Its jit kernel updates the maximum only on a strictly greater value,
-// so it keeps the first maximum, as the reference (tests check this on ReLU-style zero ties).
+// dx through a sum reorder. On ties oneDNN routes the gradient to the first maximum of the
+// window, as the reference does (tests check it on ReLU-style all-zero windows).
 #include <string>
 #include <unordered_map>
 

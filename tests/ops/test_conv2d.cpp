@@ -80,7 +80,7 @@ TEST_CASE("conv2d fast path matches the reference: forward and both gradients",
       conv_shape(1, 64, 14, 14, 128, 5, 5, 1, 2, 1),  // alexnet-small conv2
       conv_shape(2, 128, 7, 7, 192, 3, 3, 1, 1, 1),   // alexnet-small conv3
       conv_shape(1, 3, 227, 227, 96, 11, 11, 4, 0, 1),  // AlexNet conv1
-      conv_shape(1, 96, 15, 15, 256, 5, 5, 1, 2, 2),  // AlexNet conv2 (15x15, not 27x27: test time), groups 2
+      conv_shape(1, 96, 15, 15, 256, 5, 5, 1, 2, 2),  // AlexNet conv2 groups 2 (15x15: test time)
       conv_shape(1, 192, 13, 13, 192, 3, 3, 1, 1, 2),  // AlexNet conv4 halved, groups 2
   };
   for (const Conv2dShape& s : shapes) {
@@ -103,7 +103,8 @@ TEST_CASE("conv2d fast path matches the reference: forward and both gradients",
       CHECK(relative_error(run.output.data(), y.data(), y.size(), 1e-5, "y") < 1e-5);
       CHECK(relative_error(run.grads[0].data(), dx.data(), dx.size(), 1e-5, "dx") < 1e-5);
       CHECK(relative_error(run.grads[1].data(), dw.data(), dw.size(), 1e-5, "dw") < 1e-5);
-      if (with_bias) CHECK(relative_error(run.grads[2].data(), db.data(), db.size(), 1e-5, "db") < 1e-5);
+      if (with_bias)
+        CHECK(relative_error(run.grads[2].data(), db.data(), db.size(), 1e-5, "db") < 1e-5);
     }
   }
 }

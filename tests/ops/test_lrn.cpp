@@ -11,14 +11,16 @@ struct LrnCase { int N, C, H, W, size; float alpha, beta, k; };
 
 TEST_CASE("lrn reference gradient matches central differences", "[ops][lrn]") {
   // alpha large enough that the cross-channel term matters (at Caffe's 1e-4 it is ~1e-4 of dx).
-  for (LrnCase c : {LrnCase{1, 7, 3, 2, 5, 0.5f, 0.75f, 1.0f}, LrnCase{2, 3, 2, 3, 5, 1.0f, 0.75f, 2.0f},
+  for (LrnCase c : {LrnCase{1, 7, 3, 2, 5, 0.5f, 0.75f, 1.0f},
+                    LrnCase{2, 3, 2, 3, 5, 1.0f, 0.75f, 2.0f},
                     LrnCase{1, 9, 1, 5, 3, 0.8f, 0.6f, 1.0f}}) {
     INFO("N" << c.N << " C" << c.C << " size " << c.size << " alpha " << c.alpha);
     RefOp op;
     op.inputs = {to_double(random_vector<float>(int64_t(c.N) * c.C * c.H * c.W, 1, -2.f, 2.f))};
     op.forward = [c](const std::vector<std::vector<double>>& in) {
       std::vector<double> y(in[0].size());
-      lrn_forward_reference(y.data(), in[0].data(), c.N, c.C, c.H, c.W, c.size, c.alpha, c.beta, c.k);
+      lrn_forward_reference(y.data(), in[0].data(), c.N, c.C, c.H, c.W, c.size, c.alpha, c.beta,
+                            c.k);
       return y;
     };
     op.backward = [c](std::vector<std::vector<double>>& g, const std::vector<double>& dy,
@@ -34,10 +36,14 @@ TEST_CASE("lrn reference gradient matches central differences", "[ops][lrn]") {
 }
 
 TEST_CASE("lrn fast path matches the reference", "[ops][lrn]") {
-  for (LrnCase c : {LrnCase{1, 7, 5, 3, 5, 1e-4f, 0.75f, 1.0f}, LrnCase{2, 17, 9, 9, 5, 1e-4f, 0.75f, 1.0f},
-                    LrnCase{2, 96, 13, 13, 5, 1e-4f, 0.75f, 1.0f}, LrnCase{1, 96, 55, 55, 5, 1e-4f, 0.75f, 1.0f},
-                    LrnCase{3, 3, 6, 7, 5, 1e-4f, 0.75f, 1.0f}, LrnCase{2, 20, 5, 5, 5, 0.5f, 0.75f, 1.0f},
-                    LrnCase{2, 20, 5, 5, 3, 2.0f, 0.6f, 2.0f}}) {
+  // Caffe's parameters on AlexNet-like and awkward shapes (C < size, C not a multiple of 16),
+  // then large alpha and other beta / k / size so the cross-channel term is exercised.
+  const std::vector<LrnCase> cases = {
+      {1, 7, 5, 3, 5, 1e-4f, 0.75f, 1.0f},    {2, 17, 9, 9, 5, 1e-4f, 0.75f, 1.0f},
+      {2, 96, 13, 13, 5, 1e-4f, 0.75f, 1.0f}, {1, 96, 55, 55, 5, 1e-4f, 0.75f, 1.0f},
+      {3, 3, 6, 7, 5, 1e-4f, 0.75f, 1.0f},    {2, 20, 5, 5, 5, 0.5f, 0.75f, 1.0f},
+      {2, 20, 5, 5, 3, 2.0f, 0.6f, 2.0f}};
+  for (LrnCase c : cases) {
     INFO("N" << c.N << " C" << c.C << " " << c.H << "x" << c.W << " size " << c.size << " alpha "
               << c.alpha << " beta " << c.beta << " k " << c.k);
     // Scale like AlexNet's conv1 output (values up to ~50) so that the normalization bites.

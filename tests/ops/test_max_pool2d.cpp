@@ -10,7 +10,9 @@ using namespace wp::test;
 namespace {
 struct PoolDims { int N, C, H, W, kernel, stride; };
 int out_size(int in, const PoolDims& d) { return (in - d.kernel) / d.stride + 1; }
-int64_t y_size(const PoolDims& d) { return int64_t(d.N) * d.C * out_size(d.H, d) * out_size(d.W, d); }
+int64_t y_size(const PoolDims& d) {
+  return int64_t(d.N) * d.C * out_size(d.H, d) * out_size(d.W, d);
+}
 }  // namespace
 
 TEST_CASE("max_pool2d reference gradient matches central differences away from ties",

@@ -16,7 +16,8 @@ void linear_forward_reference(T* out, const T* inp, const T* weight, const T* bi
   for (int n = 0; n < N; ++n)
     for (int o = 0; o < O; ++o) {
       double acc = bias ? double(bias[o]) : 0.0;
-      for (int i = 0; i < I; ++i) acc += double(inp[int64_t(n) * I + i]) * weight[int64_t(o) * I + i];
+      for (int i = 0; i < I; ++i)
+        acc += double(inp[int64_t(n) * I + i]) * weight[int64_t(o) * I + i];
       out[int64_t(n) * O + o] = T(acc);
     }
 }
@@ -32,14 +33,16 @@ void linear_backward_reference(T* dinp, T* dweight, T* dbias, const T* dout, con
     for (int n = 0; n < N; ++n)
       for (int i = 0; i < I; ++i) {
         double acc = 0;
-        for (int o = 0; o < O; ++o) acc += double(dout[int64_t(n) * O + o]) * weight[int64_t(o) * I + i];
+        for (int o = 0; o < O; ++o)
+          acc += double(dout[int64_t(n) * O + o]) * weight[int64_t(o) * I + i];
         dinp[int64_t(n) * I + i] += T(acc);
       }
   if (dweight)
     for (int o = 0; o < O; ++o)
       for (int i = 0; i < I; ++i) {
         double acc = 0;
-        for (int n = 0; n < N; ++n) acc += double(dout[int64_t(n) * O + o]) * inp[int64_t(n) * I + i];
+        for (int n = 0; n < N; ++n)
+          acc += double(dout[int64_t(n) * O + o]) * inp[int64_t(n) * I + i];
         dweight[int64_t(o) * I + i] += T(acc);
       }
   if (dbias)
