@@ -49,10 +49,14 @@ inline F16 vmax0(F16 a) {
 // 4 lanes of a slice per pass: 8 ymm accumulators of the 16 registers.
 constexpr int kSlicePass = 4;
 
+// Data movement, defined after the body; always inlined into the transform loops (a call per
+// patch row kept d[] in memory: 4% of the input transform).
 struct BlockLanes;
-void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d);
-void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
-                      float* S);
+inline __attribute__((always_inline)) void load_patch_row(const float* xc, const BlockLanes& L,
+                                                          int i, int t, F16* d);
+inline __attribute__((always_inline)) void store_output_row(const F16* yrow, int m, int i,
+                                                            const BlockLanes& L, float* yk,
+                                                            int Wo, float* S);
 
 #include "../avx512/sparse_winograd_body.inc"
 
@@ -64,7 +68,7 @@ inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
 
 // d[b] = element (i, b) of the t x t patch of every lane (tile), zero outside the image: two
 // masked gathers per column (masked-off lanes read nothing).
-void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
+inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
   const __m256i off_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff));
   const __m256i off_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff + 8));
   for (int b = 0; b < t; ++b) {
@@ -78,8 +82,8 @@ void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) 
 }
 
 // Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y, through the scratch S.
-void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk, int Wo,
-                      float* S) {
+inline void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk,
+                             int Wo, float* S) {
   for (int i2 = 0; i2 < m; ++i2) vstore(S + i2 * 16, yrow[i2]);
   for (int l = 0; l < L.count; ++l) {
     if (i >= L.vr[l]) continue;
