@@ -16,6 +16,8 @@
 // (SSE2), is 2x slower forward. The blocked input is kept for backward with the workspace
 // (one more copy of x: 74 MB for lrn1 at batch 64, against converting it again in backward:
 // 148 MB of traffic, ~4 ms at ~35 GB/s).
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 
@@ -52,9 +54,15 @@ struct LrnPlan {
 };
 
 LrnPlan& lrn_plan(const Shape& xs, int size, float alpha, float beta, float k, bool training) {
-  const std::string key = shape_str(xs) + " " + std::to_string(size) + " " +
-                          std::to_string(alpha) + " " + std::to_string(beta) + " " +
-                          std::to_string(k) + (training ? "T" : "I") + ops_detail::threads_key();
+  // Parameters by their bit patterns: to_string's 6 decimals would merge alpha 1e-7 and 2e-7.
+  auto bits = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return std::to_string(u);
+  };
+  const std::string key = shape_str(xs) + " " + std::to_string(size) + " " + bits(alpha) + " " +
+                          bits(beta) + " " + bits(k) + (training ? "T" : "I") +
+                          ops_detail::threads_key();
   return ops_detail::cached_plan<LrnPlan>(key, [&](LrnPlan& P) {
     const auto f32 = memory::data_type::f32;
     const memory::dims dims{xs[0], xs[1], xs[2], xs[3]};
