@@ -16,8 +16,9 @@
 //   ~190 MB of traffic (~5.5 ms) saved (REFERENCE.md section 5). V for conv4 (Cg 384, t 6)
 //   is 887 KB, under the 1 MB L2; M (885 KB) lives in L2 and L3.
 // Measured on this machine (one core, CPU time, conv3 batch 64 at 90%): input transform
-// 1.4 ms, products 5.9 ms (4.1 G FMA/s of 16 lanes), output transform 1.8 ms; oneDNN direct
-// 64 ms on the same core.
+// 0.9 ms, products 5.5 ms (4.3 G FMA/s of 16 lanes, half the FMA peak: each FMA also needs a
+// V-row load and a weight permute), output transform 1.4 ms; oneDNN direct 63 ms on the same
+// core. Two threads: 3.9-4.2 ms against 31-33 ms (bench --suite conv).
 //
 // Packed format (the invariants every variant relies on; checked by the tests): sliced ELL.
 // Notation: P = t*t positions j = p*t + q; Kg = K/groups, Cg = C/groups; kb = kblock;
