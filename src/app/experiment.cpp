@@ -150,17 +150,6 @@ ExperimentConfig parse_experiment(const json& config, const std::string& file) {
   return x;
 }
 
-namespace {
-
-json selection_to_json(const LayerSelection& s) {
-  json j = json::object();
-  if (!s.regex.empty()) j["regex"] = s.regex;
-  else if (s.all_winograd) j["layers"] = "winograd";
-  else j["layers"] = s.names;
-  return j;
-}
-
-}  // namespace
 
 json experiment_to_json(const ExperimentConfig& x) {
   json j;
@@ -196,9 +185,8 @@ json experiment_to_json(const ExperimentConfig& x) {
     } else if (p.type == PhaseType::eval || p.type == PhaseType::sensitivity) {
       pj["kernel"] = p.kernel == InferenceKernel::sparse ? "sparse" : "dense";
       if (p.sensitivity) {
-        json s = selection_to_json(p.sensitivity->layers);
+        json s = sensitivity_config_to_json(*p.sensitivity);
         for (auto it = s.begin(); it != s.end(); ++it) pj[it.key()] = it.value();
-        pj["range"] = {p.sensitivity->start, p.sensitivity->stop, p.sensitivity->step};
       }
     }
     j["phases"].push_back(pj);

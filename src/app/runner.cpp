@@ -329,7 +329,7 @@ void Runner::run_sensitivity(const PhaseConfig& phase, int index) {
     ++done;
     log_ << "  [" << done << "/" << total << "] top-1 " << e.top1 << "\n";
     return EvalMetrics{e.top1, e.top5, e.loss};
-  });
+  }, sc.position_scale);
   write_text_file_atomic(dir_.sensitivity_csv(), render_sensitivity_csv(rows));
   (void)index;
 }

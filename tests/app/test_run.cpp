@@ -29,15 +29,16 @@ json tiny_pipeline() {
   return json::parse(R"({
     "name": "tiny", "seed": 5, "threads": 2, "log_every": 5,
     "data": {"dataset": "fashion-mnist", "batch": 32, "workers": 1,
-             "train": {"limit": 1280}, "val": {"limit": 500}},
-    "model": {"arch": "alexnet-small", "widths": [16, 32, 32, 32, 32], "fc_widths": [64, 64]},
+             "train": {"limit": 2560}, "val": {"limit": 500}},
+    "model": {"arch": "alexnet-small", "widths": [16, 32, 32, 32, 32], "fc_widths": [64, 64],
+              "dropout": 0.0},
     "phases": [
-      {"type": "train", "epochs": 2, "optimizer": {"lr": 0.01, "momentum": 0.9}},
+      {"type": "train", "epochs": 2, "optimizer": {"lr": 0.02, "momentum": 0.9}},
       {"type": "convert", "layers": ["conv2", "conv3", "conv4", "conv5"]},
       {"type": "prune", "epochs": 2, "optimizer": {"lr": 0.005},
-       "pruners": {"agp": {"type": "gradual", "layers": "winograd", "final_sparsity": 0.8}},
-       "policies": [{"pruner": "agp", "unit": "iteration", "start": 0, "end": 60,
-                     "frequency": 10}]},
+       "pruners": {"agp": {"type": "gradual", "layers": "winograd", "final_sparsity": 0.6}},
+       "policies": [{"pruner": "agp", "unit": "iteration", "start": 0, "end": 121,
+                     "frequency": 20}]},
       {"type": "finetune", "epochs": 1, "optimizer": {"lr": 0.002}},
       {"type": "eval", "kernel": "sparse"}
     ]})");
@@ -101,19 +102,19 @@ TEST_CASE("the whole pipeline runs end to end and writes the run directory", "[a
     }
     REQUIRE(l["kind"] == "winograd");
     REQUIRE(l["tile"] == (name == "conv2" ? "F(4x4,5x5)" : "F(4x4,3x3)"));
-    // Targets are counts llround(0.8 * params): within one weight of 80%.
-    REQUIRE(l["sparsity"].get<double>() >= 0.8 - 1.0 / l["params"].get<double>());
+    // Targets are counts llround(0.6 * params): within one weight of 60%.
+    REQUIRE(l["sparsity"].get<double>() >= 0.6 - 1.0 / l["params"].get<double>());
     REQUIRE(l["shape"][0] == (name == "conv2" ? 64 : 36));
   }
-  // A 10-class problem after 80 iterations on 1280 images: far above chance (0.1).
-  REQUIRE(r["baseline"]["top1"].get<double>() > 0.5);
-  REQUIRE(r["final"]["top1"].get<double>() > 0.5);
+  // A 10-class problem after 160 iterations on 2560 images: far above chance (0.1).
+  REQUIRE(r["baseline"]["top1"].get<double>() > 0.6);
+  REQUIRE(r["final"]["top1"].get<double>() > 0.6);
   // metrics.jsonl: train and val records with per-layer sparsity.
   auto records = read_metrics(out + "/metrics.jsonl");
   REQUIRE(records.size() > 10);
   bool saw_sparse = false;
   for (const auto& m : records)
-    saw_sparse = saw_sparse || (m.sparsity.count("conv3") && m.sparsity.at("conv3") >= 0.79);
+    saw_sparse = saw_sparse || (m.sparsity.count("conv3") && m.sparsity.at("conv3") >= 0.59);
   REQUIRE(saw_sparse);
 
   // The resolved config.json runs as it is: parse it back.
