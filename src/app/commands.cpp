@@ -1,6 +1,8 @@
 // The CLI subcommands: run, eval, bench, report (include/winoprune/app/commands.h).
 #include "winoprune/app/commands.h"
 
+#include <dnnl.h>
+
 #include <cstdio>
 #include <iostream>
 
@@ -25,9 +27,14 @@ ExperimentConfig load_experiment(const std::string& path, const std::vector<std:
   return parse_experiment(raw, path);
 }
 
+// Logs the kernel level and holds oneDNN to it too, so WINOPRUNE_ISA=avx2 means no AVX-512
+// instruction anywhere (oneDNN must be told before its first primitive is created).
 void log_kernel_level() {
-  std::cerr << "kernels: " << isa_name(active_isa()) << " (cpu supports " << isa_name(cpu_isa())
-            << ")\n";
+  Isa isa = active_isa();
+  dnnl_cpu_isa_t dnnl_isa = isa == Isa::avx512 ? dnnl_cpu_isa_all
+                            : isa == Isa::avx2 ? dnnl_cpu_isa_avx2 : dnnl_cpu_isa_sse41;
+  dnnl_set_max_cpu_isa(dnnl_isa);   // fails only after primitives exist: nothing to do then
+  std::cerr << "kernels: " << isa_name(isa) << " (cpu supports " << isa_name(cpu_isa()) << ")\n";
 }
 
 }  // namespace
