@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +17,8 @@
 #include "winoprune/app/experiment.h"
 #include "winoprune/app/runner.h"
 #include "winoprune/io/metrics.h"
+#include "winoprune/app/model_checkpoint.h"
+#include "winoprune/data/loader.h"
 #include "winoprune/io/run_dir.h"
 
 using namespace wp;
@@ -116,6 +119,40 @@ TEST_CASE("the whole pipeline runs end to end and writes the run directory", "[a
   for (const auto& m : records)
     saw_sparse = saw_sparse || (m.sparsity.count("conv3") && m.sparsity.at("conv3") >= 0.59);
   REQUIRE(saw_sparse);
+
+  // Sparse and dense evaluation of the final checkpoint: identical predictions, logits within
+  // 1e-4 relative (Frobenius, per batch).
+  {
+    SafeTensorsFile ckpt = read_safetensors(out + "/checkpoints/latest.safetensors");
+    Rng rng(1, 1);
+    std::unique_ptr<Model> model = build_model(checkpoint_model_config(ckpt), rng);
+    load_checkpoint_into(ckpt, *model, false);
+    std::unique_ptr<Dataset> val = open_dataset(cfg.data, Split::val);
+    BatchLoader loader(*val, eval_loader_options(cfg.data));
+    Batch batch;
+    NoGradGuard no_grad;
+    int64_t compared = 0;
+    while (loader.next(batch)) {
+      Tensor logits[2];
+      int i = 0;
+      for (InferenceKernel k : {InferenceKernel::sparse, InferenceKernel::dense}) {
+        model->prepare_inference(k);
+        ForwardContext ctx;
+        ctx.kernel = k;
+        logits[i++] = model->forward(leaf(batch.images), ctx)->value.clone();
+      }
+      REQUIRE(wp::test::relative_error(logits[0].data(), logits[1].data(),
+                                       size_t(logits[0].numel()), 1e-4, "logits") < 1e-4);
+      const int64_t classes = logits[0].dim(1);
+      for (int64_t n = 0; n < batch.size(); ++n) {
+        const float* a = logits[0].data() + n * classes;
+        const float* b = logits[1].data() + n * classes;
+        REQUIRE(std::max_element(a, a + classes) - a == std::max_element(b, b + classes) - b);
+        ++compared;
+      }
+    }
+    REQUIRE(compared == 500);
+  }
 
   // The resolved config.json runs as it is: parse it back.
   REQUIRE_NOTHROW(parse_experiment(read_json(out + "/config.json"), "config.json"));
