@@ -4,6 +4,7 @@
 #include <dnnl.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "winoprune/app/experiment.h"
@@ -51,6 +52,9 @@ int command_run(const RunArgs& args) {
     return 0;
   }
   ExperimentConfig cfg = load_experiment(args.config_path, args.sets);
+  // Checked before the run directory exists, so a corrected rerun can use the same --out.
+  if (!cfg.data.root.empty() && !std::filesystem::is_directory(cfg.data.root))
+    throw InputError(cfg.data.root + ": data root (data.root) not found");
   std::string out = args.out_dir ? *args.out_dir : default_run_dir(cfg.name);
   RunDir dir = create_run_dir(out, /*resume=*/false);
   log_kernel_level();

@@ -69,7 +69,7 @@ class Runner {
   void run_training(const PhaseConfig& phase, int index, int64_t start_epoch, int64_t start_iter);
   void run_convert(const PhaseConfig& phase, int index);
   void run_eval(const PhaseConfig& phase, int index);
-  void run_sensitivity(const PhaseConfig& phase, int index);
+  void run_sensitivity(const PhaseConfig& phase);
   Report make_report(double wall);
 
   const ExperimentConfig& cfg_;
@@ -204,9 +204,10 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     freeze_masks(prunable_layers(*model_));
   Sgd sgd(model_->parameters(), phase.optimizer);
 
+  // Iterations per epoch (the schedules need it); workers 0: no producer thread is started.
   LoaderOptions probe = train_loader_options(cfg_.data, cfg_.seed, 0);
-  int64_t iters = BatchLoader(data, [&] { auto o = probe; o.workers = 0; return o; }())
-                      .batches_per_epoch();
+  probe.workers = 0;
+  const int64_t iters = BatchLoader(data, probe).batches_per_epoch();
   if (iters == 0) throw InputError(cfg_.file + ": data.batch: larger than the training split");
   ForwardContext ctx;
   ctx.training = true;
@@ -318,7 +319,7 @@ void Runner::run_eval(const PhaseConfig& phase, int index) {
        << " s\n";
 }
 
-void Runner::run_sensitivity(const PhaseConfig& phase, int index) {
+void Runner::run_sensitivity(const PhaseConfig& phase) {
   const SensitivityConfig& sc = *phase.sensitivity;
   std::vector<PrunableLayer> layers = select_layers(sc.layers, prunable_layers(*model_));
   std::vector<double> levels = sc.levels();
@@ -331,7 +332,6 @@ void Runner::run_sensitivity(const PhaseConfig& phase, int index) {
     return EvalMetrics{e.top1, e.top5, e.loss};
   }, sc.position_scale);
   write_text_file_atomic(dir_.sensitivity_csv(), render_sensitivity_csv(rows));
-  (void)index;
 }
 
 Report Runner::make_report(double wall) {
@@ -437,7 +437,7 @@ Report Runner::run(bool resume) {
         break;
       case PhaseType::convert: run_convert(phase, i); break;
       case PhaseType::eval: run_eval(phase, i); break;
-      case PhaseType::sensitivity: run_sensitivity(phase, i); break;
+      case PhaseType::sensitivity: run_sensitivity(phase); break;
     }
     phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type)},
                                 {"epochs", phase.epochs}, {"seconds", elapsed() - t0}});
