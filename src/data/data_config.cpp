@@ -81,7 +81,7 @@ DataConfig parse_data_config(JsonReader& r) {
     JsonReader a = r.object("augment");
     c.augment.mirror = a.boolean("mirror", true);
     c.augment.random_crop = a.boolean("random_crop", true);
-    if (!folder) c.augment.pad = int(a.integer("pad", 0, 0, 16));
+    c.augment.pad = int(a.integer("pad", 0, 0, 64));
     a.finish();
   }
   c.on_corrupt = r.string("on_corrupt", "skip", {"skip", "error"});
@@ -112,6 +112,9 @@ DataConfig parse_data_config(JsonReader& r) {
   if (folder && r.has("mean") && r.raw("mean").is_string()) {
     c.mean_image = r.raw("mean").get<std::string>();
     if (c.mean_image.empty()) r.fail("mean", "expected a mean image path, got \"\"");
+    if (c.augment.pad > 0)
+      r.fail("mean", "a mean image cannot be combined with augment.pad " +
+                         std::to_string(c.augment.pad) + " (use per-channel values)");
     c.mean.assign(size_t(ch), 0.0f);
   } else {
     c.mean = channel_values(r, "mean", mean_def, ch, false);
@@ -144,7 +147,7 @@ json data_config_to_json(const DataConfig& c) {
             {"val", split(c.val, true)},
             {"augment",
              {{"mirror", c.augment.mirror}, {"random_crop", c.augment.random_crop},
-              {"pad", c.augment.pad}}},  // erased below for imagefolder
+              {"pad", c.augment.pad}}},
             {"on_corrupt", c.on_corrupt},
             {"workers", c.workers},
             {"prefetch", c.prefetch},
@@ -157,7 +160,6 @@ json data_config_to_json(const DataConfig& c) {
     j["mean"] = c.mean_image;
   j["std"] = c.std;
   if (folder) {
-    j["augment"].erase("pad");
     j["resize"] = c.resize;
     j["resize_mode"] = c.resize_mode;
     j["crop"] = c.crop;

@@ -175,12 +175,33 @@ class ImageFolder final : public Dataset {
     }
     int rw = 0, rh = 0, x0 = 0, y0 = 0;
     resized_size(image.width, image.height, config_.resize, config_.resize_mode == "warp", rw, rh);
-    crop_offset(rw, rh, crop, augment && config_.augment.random_crop, rng, x0, y0);
+    const bool random_crop = augment && config_.augment.random_crop;
+    // Padding (training crops only) enlarges the resized image by black borders; a centered
+    // crop is the same with or without them, so evaluation ignores it.
+    const int pad = random_crop ? config_.augment.pad : 0;
+    crop_offset(rw + 2 * pad, rh + 2 * pad, crop, random_crop, rng, x0, y0);
+    x0 -= pad;
+    y0 -= pad;
     const bool mirror = augment && config_.augment.mirror && rng.below(2) == 1;
-    thread_local std::vector<float> window, mean_window;
+    thread_local std::vector<float> window, mean_window, part;
     window.resize(size_t(crop) * crop * ch);
-    resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, x0, y0, crop, crop,
-                  window.data());
+    if (x0 >= 0 && y0 >= 0 && x0 + crop <= rw && y0 + crop <= rh) {
+      resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, x0, y0, crop,
+                    crop, window.data());
+    } else {  // the window overlaps the border: black, then the part inside the image
+      std::fill(window.begin(), window.end(), 0.0f);
+      const int ix0 = std::max(x0, 0), iy0 = std::max(y0, 0);
+      const int ix1 = std::min(x0 + crop, rw), iy1 = std::min(y0 + crop, rh);
+      if (ix1 > ix0 && iy1 > iy0) {
+        const int pw = ix1 - ix0, ph = iy1 - iy0;
+        part.resize(size_t(pw) * ph * ch);
+        resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, ix0, iy0, pw,
+                      ph, part.data());
+        for (int y = 0; y < ph; ++y)
+          std::copy_n(part.data() + size_t(y) * pw * ch, size_t(pw) * ch,
+                      window.data() + (size_t(iy0 - y0 + y) * crop + (ix0 - x0)) * ch);
+      }
+    }
     const float* mean_image = nullptr;
     if (!mean_image_.empty()) {
       if (mean_side_ == crop) {

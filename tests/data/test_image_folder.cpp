@@ -2,6 +2,7 @@
 // missing files, empty classes, config errors.
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "data_support.h"
 #include "winoprune/data/idx.h"
@@ -325,4 +326,54 @@ TEST_CASE("Fashion-MNIST exported as PNG folders reads back the same samples", "
     REQUIRE(fm->load(index, false, rng, b.data()));
     REQUIRE(a == b);
   }
+}
+
+TEST_CASE("augment.pad: black borders around the resized image before the random crop",
+          "[data][folder]") {
+  // A 12x12 gray image, resize 12 (warp: the identity) and crop 12 with pad 3: every training
+  // sample is the image shifted by (dx, dy) in [-3, 3]^2 with black (0) where it left the frame,
+  // as torchvision's RandomCrop(12, padding=3); evaluation gives the image itself.
+  TempDir dir("pad");
+  const fs::path root = dir / "t";
+  fs::create_directories(root / "train" / "a");
+  Image8 im;
+  im.width = im.height = 12;
+  im.channels = 1;
+  im.pixels.resize(144);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = uint8_t(1 + (i * 37) % 250);
+  write_image_file(root / "train" / "a" / "x.png", im);
+  json cfg = {{"dataset", "imagefolder"}, {"root", root.string()}, {"resize", 12},
+              {"resize_mode", "warp"}, {"crop", 12}, {"color", "gray"}, {"mean", {0}},
+              {"std", {1}}, {"augment", {{"mirror", false}, {"random_crop", true}, {"pad", 3}}}};
+  auto ds = open_dataset(parse_data(cfg), Split::train);
+  std::vector<float> out(144);
+  Rng rng(1);
+  REQUIRE(ds->load(0, false, rng, out.data()));
+  for (int i = 0; i < 144; ++i) REQUIRE(out[size_t(i)] == float(im.pixels[size_t(i)]));
+  std::set<std::pair<int, int>> shifts;
+  for (int draw = 0; draw < 200; ++draw) {
+    REQUIRE(ds->load(0, true, rng, out.data()));
+    int found = 0;
+    for (int dy = -3; dy <= 3; ++dy)
+      for (int dx = -3; dx <= 3; ++dx) {
+        bool ok = true;
+        for (int y = 0; y < 12 && ok; ++y)
+          for (int x = 0; x < 12 && ok; ++x) {
+            const int sx = x + dx, sy = y + dy;
+            const float want = sx < 0 || sy < 0 || sx >= 12 || sy >= 12
+                                   ? 0.0f
+                                   : float(im.pixels[size_t(sy) * 12 + sx]);
+            ok = out[size_t(y) * 12 + x] == want;
+          }
+        if (ok) {
+          ++found;
+          shifts.insert({dx, dy});
+        }
+      }
+    REQUIRE(found == 1);
+  }
+  REQUIRE(shifts.size() == 49);   // all 7 x 7 offsets occur in 200 draws
+  json bad = cfg;
+  bad["mean"] = dir / "mean.png";
+  require_input_error([&] { parse_data(bad); }, {"mean", "augment.pad"});
 }

@@ -13,8 +13,9 @@
 //                 layout "auto" | "folders" | "list" | "kaggle"           ("auto")
 //                 dir "val", list (Caffe list "<path> <label>"), csv "LOC_val_solution.csv",
 //                 synsets "LOC_synset_mapping.txt" }
-//   augment     { mirror: true, random_crop: true, pad: 0 (fashion-mnist: zero padding before
-//                 the random crop back to 28x28) }   used by the training split only
+//   augment     { mirror: true, random_crop: true, pad: 0 (black borders of `pad` pixels around
+//                 the image (imagefolder: the resized image) before the random crop, as
+//                 torchvision's RandomCrop(padding)) }   used by the training split only
 //   on_corrupt  "skip" | "error"                                         ("skip")
 //   workers     loader threads, a tbb::task_arena cap; 0 = load in the caller (2)
 //   prefetch    batches prepared ahead of the one in use                 (3)
