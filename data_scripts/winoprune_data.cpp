@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "winoprune/data/dataset.h"
 #include "winoprune/data/tools.h"
 #include "winoprune/error.h"
@@ -85,9 +87,11 @@ int run_fmnist(const std::string& out, Args& a) {
     else if (f == "--limit") o.limit = a.integer(f, 0, 1LL << 40);
     else throw wp::InputError("fmnist-to-folder: unknown option \"" + f + "\" (see --help)");
   }
-  int64_t n = wp::export_fashion_mnist_folder(out, o, [](int64_t done, int64_t total) {
-    std::cerr << "\r" << done << " / " << total << " images" << (done == total ? "\n" : "")
-              << std::flush;
+  // A live counter on a terminal, one line per 5000 images when stderr is a file or a pipe.
+  const bool live = isatty(fileno(stderr));
+  int64_t n = wp::export_fashion_mnist_folder(out, o, [live](int64_t done, int64_t total) {
+    std::cerr << (live ? "\r" : "") << done << " / " << total << " images"
+              << (done == total || !live ? "\n" : "") << std::flush;
   });
   std::cout << out << ": " << n << " images written\n";
   return 0;
