@@ -38,6 +38,55 @@ struct Chunk {
   float lr, decay, l1;
 };
 
+// The preconditioned gradient of a Winograd weight (formula in optim/sgd.h): value, grad and
+// out are [t*t][kc] (kc = K * C/groups), q is the t x t matrix Q, d the per-position scale or
+// null. Blocks of kBlock columns keep the two t x t x kBlock temporaries in L1/L2.
+void precondition_tiles(const float* w, const float* grad, const float* q, const float* d, int t,
+                        int64_t kc, float spatial, float decay, float l1, float* out) {
+  constexpr int64_t kBlock = 128;
+  const int64_t blocks = (kc + kBlock - 1) / kBlock;
+  const int tt = t * t;
+#pragma omp parallel for schedule(static)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t c0 = blk * kBlock, nb = std::min(kBlock, kc - c0);
+    std::vector<float> tmp(size_t(tt) * kBlock, 0.0f), y(size_t(tt) * kBlock, 0.0f);
+    // tmp[p][b] = sum_a Q[p][a] X[a][b]
+    for (int p = 0; p < t; ++p)
+      for (int b = 0; b < t; ++b) {
+        float* dst = &tmp[size_t(p * t + b) * kBlock];
+        std::fill(dst, dst + nb, 0.0f);
+        for (int a = 0; a < t; ++a) {
+          const float qa = q[p * t + a];
+          if (qa == 0.0f) continue;
+          const float* src = grad + int64_t(a * t + b) * kc + c0;
+          for (int64_t i = 0; i < nb; ++i) dst[i] += qa * src[i];
+        }
+      }
+    // y[p][c] = sum_b tmp[p][b] Q[b][c]
+    for (int p = 0; p < t; ++p)
+      for (int c = 0; c < t; ++c) {
+        float* dst = &y[size_t(p * t + c) * kBlock];
+        std::fill(dst, dst + nb, 0.0f);
+        for (int b = 0; b < t; ++b) {
+          const float qb = q[b * t + c];
+          if (qb == 0.0f) continue;
+          const float* src = &tmp[size_t(p * t + b) * kBlock];
+          for (int64_t i = 0; i < nb; ++i) dst[i] += qb * src[i];
+        }
+      }
+    for (int j = 0; j < tt; ++j) {
+      const float dj = d ? d[j] : 0.0f;
+      const int64_t o = int64_t(j) * kc + c0;
+      const float* yj = &y[size_t(j) * kBlock];
+      for (int64_t i = 0; i < nb; ++i) {
+        const float wi = w[o + i];
+        const float pen = decay * wi + l1 * (float(wi > 0.0f) - float(wi < 0.0f));
+        out[o + i] = spatial * (yj[i] + pen) + dj * (grad[o + i] + pen);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -101,6 +150,8 @@ SgdConfig parse_sgd_config(JsonReader& r) {
   c.bias_lr_mult = r.optional_number("bias_lr_mult", 0.0, 1e3);
   c.bias_decay_mult = r.optional_number("bias_decay_mult", 0.0, 1e3);
   c.position_lr_scale = r.boolean("position_lr_scale", c.position_lr_scale);
+  c.spatial_preconditioner =
+      r.number("spatial_preconditioner", c.spatial_preconditioner, 0.0, 1e3);
   if (c.nesterov && c.momentum == 0.0)
     r.fail("nesterov", "Nesterov momentum needs momentum > 0");
   r.finish();
@@ -113,7 +164,8 @@ json sgd_config_to_json(const SgdConfig& c) {
          {"momentum", c.momentum},
          {"nesterov", c.nesterov},
          {"weight_decay", c.weight_decay},
-         {"position_lr_scale", c.position_lr_scale}};
+         {"position_lr_scale", c.position_lr_scale},
+         {"spatial_preconditioner", c.spatial_preconditioner}};
   if (c.bias_lr_mult) j["bias_lr_mult"] = *c.bias_lr_mult;
   if (c.bias_decay_mult) j["bias_decay_mult"] = *c.bias_decay_mult;
   return j;
@@ -129,6 +181,14 @@ Sgd::Sgd(std::vector<Parameter*> params, SgdConfig config)
         (p->value().ndim() == 0 || p->lr_scale.shape() != Shape{p->value().dim(0)}))
       throw InputError(p->name + ": lr_scale has shape " + shape_str(p->lr_scale.shape()) +
                        ", expected [" + std::to_string(p->value().dim(0)) + "]");
+    if (p->tile_precond.defined()) {
+      const int64_t t = p->tile_precond.ndim() == 2 ? p->tile_precond.dim(0) : 0;
+      if (t < 1 || p->tile_precond.shape() != Shape{t, t} || p->value().ndim() != 3 ||
+          p->value().dim(0) != t * t)
+        throw InputError(p->name + ": tile_precond has shape " +
+                         shape_str(p->tile_precond.shape()) + ", expected [t, t] with t*t = " +
+                         (p->value().ndim() ? std::to_string(p->value().dim(0)) : "?"));
+    }
     apply_mask(*p);
   }
 }
@@ -142,7 +202,9 @@ void Sgd::step(float lr) {
       chunks.push_back({w + o, v ? v + o : nullptr, g + o, m ? m + o : nullptr,
                         std::min(kChunk, n - o), lr_eff, decay, l1});
   };
-  for (Parameter* p : params_) {
+  scratch_.resize(params_.size());
+  for (size_t pi = 0; pi < params_.size(); ++pi) {
+    Parameter* p = params_[pi];
     Tensor& grad = p->var->grad;
     if (!grad.defined()) continue;
     const bool bias = is_bias(*p);
@@ -157,7 +219,18 @@ void Sgd::step(float lr) {
     float* v = mu > 0.0f ? p->momentum.data() : nullptr;
     const float* m = p->mask.defined() ? p->mask.data() : nullptr;
     const int64_t n = p->value().numel();
-    if (config_.position_lr_scale && p->lr_scale.defined()) {
+    if (config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
+      // The preconditioned gradient (penalties included) goes to a scratch buffer: the
+      // gradient itself stays as backward left it (the adaptive threshold pruner reads it).
+      Tensor& pre = scratch_[pi];
+      if (!pre.defined() || pre.shape() != grad.shape()) pre = Tensor::empty(grad.shape());
+      const int64_t t = p->tile_precond.dim(0);
+      const bool diag = config_.position_lr_scale && p->lr_scale.defined();
+      precondition_tiles(w, grad.data(), p->tile_precond.data(), diag ? p->lr_scale.data() : nullptr,
+                         int(t), n / (t * t), float(config_.spatial_preconditioner), decay, p->l1,
+                         pre.data());
+      add(w, v, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
+    } else if (config_.position_lr_scale && p->lr_scale.defined()) {
       // Slices along dim 0 (a Winograd position: K * C/groups elements) with their own lr.
       const int64_t rows = p->lr_scale.numel(), per = n / rows;
       for (int64_t row = 0; row < rows; ++row) {

@@ -43,6 +43,20 @@ WinogradConv2dLayer::WinogradConv2dLayer(std::string name, int in_channels, int 
                            {int64_t(t) * t, out_channels, in_channels / p.groups}, true);
   bias_ = make_parameter(this->name(), "bias", {out_channels}, false);
   weight_.lr_scale = position_lr_scale(p.m, p.r);
+  weight_.tile_precond = spatial_preconditioner(p.m, p.r);
+}
+
+Tensor WinogradConv2dLayer::spatial_preconditioner(int m, int r) {
+  const WinogradTransform& tr = winograd_transform(m, r);
+  const int t = tr.t;
+  Tensor q = Tensor::empty({t, t});
+  for (int a = 0; a < t; ++a)
+    for (int b = 0; b < t; ++b) {
+      double s = 0;
+      for (int i = 0; i < r; ++i) s += tr.G[size_t(a) * r + i] * tr.G[size_t(b) * r + i];
+      q[a * t + b] = static_cast<float>(s);
+    }
+  return q;
 }
 
 WinogradConv2dLayer::~WinogradConv2dLayer() = default;

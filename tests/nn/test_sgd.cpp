@@ -158,6 +158,88 @@ TEST_CASE("sgd: the optimizer config", "[nn][sgd]") {
   CHECK_THAT(error(R"({"type": "adam"})"), Catch::Contains("phases[1].optimizer.type: expected one of \"sgd\""));
   CHECK_THAT(error(R"({"lr": -1})"), Catch::Contains("phases[1].optimizer.lr: expected a number in (0,"));
   CHECK_THAT(error(R"({"momentum": 1.5})"), Catch::Contains("phases[1].optimizer.momentum"));
+  CHECK_THAT(error(R"({"spatial_preconditioner": -1})"),
+             Catch::Contains("phases[1].optimizer.spatial_preconditioner"));
   CHECK_THAT(error(R"({"lr": 0.1, "decay": 0.1})"), Catch::Contains("phases[1].optimizer.decay: unknown key"));
   CHECK_THAT(error(R"({"momentum": 0, "nesterov": true})"), Catch::Contains("phases[1].optimizer.nesterov"));
+}
+
+TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive double formula",
+          "[nn][sgd][winograd]") {
+  // One step without momentum from w with gradient X, for every (k, c) 6x6 slice:
+  //   w' = w - lr * [ s (Q X Q + pen) + D (.) (X + pen) ],  pen = decay w + l1 sign(w)
+  // and masked entries stay exactly zero over many momentum steps. K*C = 300 spans three
+  // 128-column blocks, the last one partial.
+  const int t = 6, tt = 36;
+  const int64_t kc = 300, n = tt * kc;
+  const Tensor q = WinogradConv2dLayer::spatial_preconditioner(4, 3);
+  const Tensor d = WinogradConv2dLayer::position_lr_scale(4, 3);
+  for (double s : {1.0, 0.5}) {
+    for (bool diag : {true, false}) {
+      Parameter p = make_parameter("conv3", "weight", {tt, 20, 15}, true);
+      auto w0 = test::random_vector<float>(size_t(n), 3);
+      auto g0 = test::random_vector<float>(size_t(n), 4);
+      w0[5] = 0.0f;   // sign(0) = 0
+      p.value().copy_from(Tensor::from_vector({tt, 20, 15}, w0));
+      p.var->grad_buffer().copy_from(Tensor::from_vector({tt, 20, 15}, g0));
+      p.tile_precond = q;
+      p.lr_scale = d;
+      p.l1 = 0.01f;
+      SgdConfig c = config(0.0, false, 0.05);
+      c.spatial_preconditioner = s;
+      c.position_lr_scale = diag;
+      Sgd sgd({&p}, c);
+      sgd.step(0.1f);
+      double worst = 0;
+      for (int64_t col = 0; col < kc; ++col)
+        for (int a = 0; a < t; ++a)
+          for (int b = 0; b < t; ++b) {
+            double qxq = 0;
+            for (int i = 0; i < t; ++i)
+              for (int j = 0; j < t; ++j)
+                qxq += double(q[a * t + i]) * g0[size_t((i * t + j) * kc + col)] * q[j * t + b];
+            const size_t o = size_t((a * t + b) * kc + col);
+            const double wv = w0[o], sign = (wv > 0) - (wv < 0);
+            const double pen = 0.05 * wv + 0.01 * sign;
+            const double dj = diag ? d[a * t + b] : 0.0;
+            const double want = wv - 0.1 * (s * (qxq + pen) + dj * (g0[o] + pen));
+            worst = std::max(worst, std::abs(p.value()[int64_t(o)] - want));
+          }
+      REQUIRE(worst < 1e-6);
+      // The gradient itself is left as backward wrote it (the adaptive pruner reads it).
+      REQUIRE(p.var->grad.to_vector() == g0);
+    }
+  }
+  // Masks: pruned entries and their momentum stay exactly zero.
+  Parameter p = make_parameter("conv3", "weight", {tt, 20, 15}, true);
+  p.value().copy_from(Tensor::from_vector({tt, 20, 15}, test::random_vector<float>(size_t(n), 5)));
+  auto mask = test::random_vector<float>(size_t(n), 6, 0.0f, 1.0f);
+  for (auto& m : mask) m = m < 0.9f ? 0.0f : 1.0f;
+  p.mask = Tensor::from_vector({tt, 20, 15}, mask);
+  p.tile_precond = q;
+  p.lr_scale = d;
+  Sgd sgd({&p}, config(0.9, true, 5e-4));
+  for (int step = 0; step < 5; ++step) {
+    p.var->grad_buffer().copy_from(
+        Tensor::from_vector({tt, 20, 15}, test::random_vector<float>(size_t(n), 10 + step)));
+    sgd.step(0.1f);
+  }
+  int64_t moved = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (mask[size_t(i)] == 0.0f) {
+      REQUIRE(p.value()[i] == 0.0f);
+      REQUIRE(p.momentum[i] == 0.0f);
+    } else {
+      moved += p.value()[i] != 0.0f;
+    }
+  }
+  REQUIRE(moved > 0);
+  Parameter bad = make_parameter("conv3", "weight", {tt, 2, 2}, true);
+  bad.tile_precond = Tensor::zeros({5, 5});
+  try {
+    Sgd rejected({&bad}, config(0.9, false, 0.0));
+    FAIL("a [5, 5] tile_precond on a [36, 2, 2] weight was accepted");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("conv3.weight: tile_precond has shape [5, 5]"));
+  }
 }

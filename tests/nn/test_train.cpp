@@ -31,9 +31,12 @@ Tensor eval_logits(Model& m, const Tensor& x) {
 
 // `steps` SGD steps on one fixed batch; the loss of each step.
 std::vector<float> train_steps(Model& m, const Tensor& x, const std::vector<int32_t>& labels,
-                               int steps, float lr, bool position_lr_scale = true) {
+                               int steps, float lr, bool position_lr_scale = true,
+                               double spatial_preconditioner = 1.0, bool nesterov = false) {
   SgdConfig sc;
   sc.position_lr_scale = position_lr_scale;
+  sc.spatial_preconditioner = spatial_preconditioner;
+  sc.nesterov = nesterov;
   sc.lr = lr;
   sc.momentum = 0.9;
   sc.weight_decay = 5e-4;
@@ -124,19 +127,64 @@ TEST_CASE("SGD overfits a tiny batch; a fixed seed repeats the loss curve exactl
   }
 }
 
-TEST_CASE("without the per-position lr scale, SGD on Winograd weights diverges", "[nn][train]") {
-  // The observation behind WinogradConv2dLayer::position_lr_scale, kept as a check: the same
-  // net, batch and lr 0.01 that the scaled run memorizes ends far above where it started.
+TEST_CASE("without a preconditioner, SGD on Winograd weights diverges", "[nn][train]") {
+  // The observation behind WinogradConv2dLayer::position_lr_scale and spatial_preconditioner,
+  // kept as a check: the same net, batch and lr 0.01 that the preconditioned runs memorize ends
+  // far above where it started.
   ModelConfig c = small_config(R"(, "dropout": 0, "winograd": {"layers": ["conv3", "conv4", "conv5"]})");
   Rng rng(21);
   auto model = build_model(c, rng);
   Tensor x = random_batch(*model, 16, 4);
   std::vector<int32_t> labels;
   for (int i = 0; i < 16; ++i) labels.push_back(i % 10);
-  auto losses = train_steps(*model, x, labels, 20, 0.01f, false);
+  auto losses = train_steps(*model, x, labels, 20, 0.01f, false, 0.0);
   float worst = 0;
   for (float l : losses) worst = std::isfinite(l) ? std::max(worst, l) : 1e30f;
   REQUIRE(worst > 10.0f * losses.front());
+}
+
+TEST_CASE("the spatial preconditioner alone trains a Winograd model along the spatial model's path",
+          "[nn][winograd][train]") {
+  // W = G g G^T and the preconditioned step -lr (Q dW Q + decay W), Q = G G^T, is the image of
+  // the spatial step -lr (dg + decay g): losses and logits stay those of the spatial model
+  // (up to float rounding) through momentum, Nesterov and weight decay, 5x5 and 3x3 kernels,
+  // F(4,3), F(2,3), F(4,5) and groups 2.
+  ModelConfig c = small_config(R"(, "dropout": 0)");
+  Rng rng_a(31), rng_b(31);
+  auto spatial = build_model(c, rng_a);
+  auto wino = build_model(c, rng_b);
+  wino->convert_to_winograd("conv2", 4);
+  wino->convert_to_winograd("conv3", 4);
+  wino->convert_to_winograd("conv4", 2);
+  wino->convert_to_winograd("conv5", 4);
+  Tensor x = random_batch(*spatial, 8, 6);
+  std::vector<int32_t> labels{0, 1, 2, 3, 4, 5, 6, 7};
+  auto ls = train_steps(*spatial, x, labels, 8, 0.02f, true, 1.0, true);
+  auto lw = train_steps(*wino, x, labels, 8, 0.02f, false, 1.0, true);
+  REQUIRE(ls.back() < 0.9f * ls.front());   // it did train
+  for (size_t i = 0; i < ls.size(); ++i) REQUIRE(lw[i] == Approx(ls[i]).epsilon(1e-4));
+  Tensor ys = eval_logits(*spatial, x), yw = eval_logits(*wino, x);
+  REQUIRE(test::relative_error(yw.data(), ys.data(), size_t(ys.numel())) < 1e-4);
+  // The diagonal term moves W off the spatial path (it is what lets pruning go native).
+  Rng rng_c(31);
+  auto native = build_model(c, rng_c);
+  native->convert_to_winograd("conv3", 4);
+  auto ln = train_steps(*native, x, labels, 8, 0.02f, true, 1.0, true);
+  REQUIRE(std::abs(ln.back() - ls.back()) > 1e-4f * std::abs(ls.back()));
+}
+
+TEST_CASE("spatial_preconditioner of F(4x4,3x3) is G G^T", "[nn][winograd]") {
+  const WinogradTransform& tr = winograd_transform(4, 3);
+  Tensor q = WinogradConv2dLayer::spatial_preconditioner(4, 3);
+  REQUIRE(q.shape() == Shape{6, 6});
+  // Rows of G (REFERENCE.md): g0 = [1/4,0,0], g5 = [0,0,1], g3 = [1/24,1/12,1/6].
+  REQUIRE(q[0] == Approx(1.0 / 16));
+  REQUIRE(q[5 * 6 + 5] == Approx(1.0));
+  REQUIRE(q[3 * 6 + 5] == Approx(1.0 / 6));
+  REQUIRE(q[3 * 6 + 4] == Approx(1.0 / 576 - 1.0 / 144 + 1.0 / 36));
+  for (int a = 0; a < 6; ++a)
+    for (int b = 0; b < 6; ++b) REQUIRE(q[a * 6 + b] == q[b * 6 + a]);
+  REQUIRE(tr.t == 6);
 }
 
 TEST_CASE("position_lr_scale of F(4x4,3x3)", "[nn][winograd]") {

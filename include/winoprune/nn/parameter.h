@@ -20,6 +20,9 @@ struct Parameter {
   Tensor lr_scale;         // optional [value.dim(0)]: lr multiplier of each slice along dim 0
                            // (Winograd weights: one per position, see WinogradConv2dLayer);
                            // applied when the optimizer's position_lr_scale is on
+  Tensor tile_precond;     // optional [t, t] symmetric Q (Winograd weights [t*t, K, C/g]: Q = G G^T):
+                           // the optimizer's spatial preconditioner maps each (k, c) t x t slice
+                           // X of the gradient to Q X Q (see optim/sgd.h)
   Tensor momentum;         // SGD state, same shape as the value; undefined until first step
   Tensor mask;             // 0/1 floats, same shape; undefined = not pruned. Invariant after
                            // every optimizer step: value == value * mask, momentum == momentum * mask
