@@ -92,6 +92,15 @@ ThresholdSpec parse_threshold(JsonReader& r) {
   spec.per_position = r.boolean("per_position", spec.per_position);
   spec.adaptive = r.boolean("adaptive", spec.adaptive);
   spec.factor = r.number("factor", spec.factor, 1, 1e6);
+  if (r.has("final_sparsity")) {
+    spec.final_sparsity = r.number("final_sparsity", 0, 0, 1, false, true);
+    spec.initial_sparsity = r.number("initial_sparsity", 0, 0, 1, false, true);
+    if (spec.initial_sparsity > *spec.final_sparsity)
+      r.fail("initial_sparsity", "must be at most final_sparsity (" +
+                                     std::to_string(*spec.final_sparsity) + ")");
+  } else if (r.has("initial_sparsity")) {
+    r.fail("initial_sparsity", "needs final_sparsity (the target mode of the threshold pruner)");
+  }
   return spec;
 }
 
@@ -274,6 +283,10 @@ json pruning_config_to_json(const PruningConfig& config) {
       j["per_position"] = th->per_position;
       j["adaptive"] = th->adaptive;
       j["factor"] = th->factor;
+      if (th->final_sparsity) {
+        j["final_sparsity"] = *th->final_sparsity;
+        j["initial_sparsity"] = th->initial_sparsity;
+      }
     }
     pruners[pc.name] = j;
   }

@@ -25,7 +25,26 @@ struct ThresholdLayer {
   std::vector<double> position_thr;   // thr0_j per position (Winograd, per_position) or {thr0}
   int64_t position_size = 0;          // entries per position (K * C/g), or numel
   Tensor adaptive_thr;                // per entry, from the last after_backward (adaptive only)
+  double cut = -1;                    // target mode: zero where |W| / thr <= cut (thr0 * cut is
+                                      // the effective thr0); -1: not chosen yet
+  int64_t steps_since_cut = 0;
+  std::vector<float> ratio;           // target mode: |W| / thr per entry (kept between steps)
 };
+
+// Target mode of the threshold pruner: every this many steps (and at the window's last step)
+// the cut is re-chosen by a selection over the layer (conv4 of alexnet-small: 1.3M entries,
+// ~15 ms), between them the last cut acts like a fixed thr0.
+constexpr int64_t kRetargetEvery = 16;
+
+// The smallest ratio |w| / thr that zeroes a fraction `target` of the entries (-1: none).
+double cut_for_target(const std::vector<float>& ratio, double target) {
+  const int64_t n = int64_t(ratio.size());
+  const int64_t k = std::llround(target * double(n));
+  if (k <= 0) return -1;
+  std::vector<float> tmp(ratio);
+  std::nth_element(tmp.begin(), tmp.begin() + (k - 1), tmp.end());
+  return tmp[size_t(k - 1)];
+}
 
 struct Pruner {
   PrunerConfig config;
@@ -289,10 +308,46 @@ void PruningScheduler::after_optimizer_step(int64_t epoch, int64_t iter, int64_t
   for (Pruner& pr : impl_->pruners) {
     if (!pr.is_threshold() || !impl_->active(pr, epoch, iter, ipe)) continue;
     const ThresholdSpec& spec = std::get<ThresholdSpec>(pr.config.spec);
+    const bool last_of_epoch = iter + 1 >= ipe;
+    const bool closing =
+        !impl_->active(pr, last_of_epoch ? epoch + 1 : epoch, last_of_epoch ? 0 : iter + 1, ipe);
+    std::optional<double> target;
+    if (spec.final_sparsity) {
+      for (size_t k : pr.policies) {
+        const PolicyConfig& pol = impl_->policies[k];
+        const int64_t t = impl_->time(pol, epoch, iter, ipe);
+        if (!impl_->inside(pol, t, ipe)) continue;
+        target = agp_target(spec.initial_sparsity, *spec.final_sparsity, pol.start,
+                            impl_->end(pol, ipe), 1, t);
+        break;
+      }
+    }
     for (ThresholdLayer& tl : pr.threshold) {
       Parameter& p = *layers_[tl.layer].weight;
       float* w = p.value().data();
       const int64_t n = p.value().numel();
+      if (spec.adaptive && !tl.adaptive_thr.defined())
+        throw std::logic_error(p.name + ": adaptive threshold pruning needs after_backward "
+                                        "before after_optimizer_step");
+      if (target) {
+        // thr of each entry with the configured thr0; the cut rescales thr0.
+        std::vector<float>& ratio = tl.ratio;
+        ratio.resize(size_t(n));
+        const float* athr = spec.adaptive ? tl.adaptive_thr.data() : nullptr;
+        for (int64_t i = 0; i < n; ++i) {
+          const double thr = athr ? athr[i] : tl.position_thr[size_t(i / tl.position_size)];
+          ratio[size_t(i)] = float(std::fabs(double(w[i])) / thr);
+        }
+        if (tl.cut < 0 || tl.steps_since_cut >= kRetargetEvery || closing) {
+          tl.cut = cut_for_target(ratio, *target);
+          tl.steps_since_cut = 0;
+          set_target(targets_, layers_[tl.layer].name, *target);
+        }
+        ++tl.steps_since_cut;
+        for (int64_t i = 0; i < n; ++i)
+          if (ratio[size_t(i)] <= tl.cut) w[i] = 0.0f;
+        continue;
+      }
       if (spec.adaptive) {
         if (!tl.adaptive_thr.defined())
           throw std::logic_error(p.name + ": adaptive threshold pruning needs after_backward "
@@ -310,9 +365,7 @@ void PruningScheduler::after_optimizer_step(int64_t epoch, int64_t iter, int64_t
       }
     }
     // The window closes after this step: freeze the zeros so they stay zero from now on.
-    const bool last_of_epoch = iter + 1 >= ipe;
-    if (!impl_->active(pr, last_of_epoch ? epoch + 1 : epoch, last_of_epoch ? 0 : iter + 1, ipe))
-      close_threshold_window(layers_, pr);
+    if (closing) close_threshold_window(layers_, pr);
   }
 }
 

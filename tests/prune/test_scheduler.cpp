@@ -357,3 +357,81 @@ TEST_CASE("a resumed phase does not reopen a closed iteration-unit threshold win
   REQUIRE(zeros_of(fc6.mask) == zeros);
   REQUIRE(fc6.l1 == 0.0f);
 }
+
+TEST_CASE("threshold pruner with final_sparsity: the AGP target each step, exactly s_f at the end",
+          "[prune][scheduler]") {
+  // Iteration unit, window [2, 22) of a 6 x 4 = 24-step phase: s_t = agp_target(0.1, 0.9, 2,
+  // 22, 1, t). After every step the layer's zeros are at least s_t of it (ties at the cut
+  // can only add zeros) and every zero sits below the entries kept in the per-position rule's
+  // ranking |W| / thr_j; the last step lands on 0.9 and the masks freeze there.
+  TestNet net(25);
+  PruningScheduler sched(config_of(R"({
+      "pruners": {"t": {"type": "threshold", "layers": ["conv2", "fc6"], "thr0": 1e-4,
+                        "l1": 1e-4, "adaptive": true, "final_sparsity": 0.9,
+                        "initial_sparsity": 0.1}},
+      "policies": [{"pruner": "t", "unit": "iteration", "start": 2, "end": 22}]})"),
+                         net.layers, 6);
+  Parameter& conv2 = net.weight("conv2");
+  Parameter& fc6 = net.weight("fc6");
+  const int64_t ipe = 4;
+  double last_target_seen = -1;
+  Loop loop(net, sched);
+  loop.run(6, ipe, nullptr, [&](int64_t e, int64_t i) {
+    const int64_t t = e * ipe + i;
+    if (t < 2) {
+      REQUIRE(zeros_of(conv2.value()) == 0);
+      return;
+    }
+    for (Parameter* p : {&conv2, &fc6}) {
+      const int64_t n = p->value().numel();
+      const double s = double(zeros_of(p->value())) / double(n);
+      if (t < 22) {
+        const double want = agp_target(0.1, 0.9, 2, 22, 1, t);
+        if ((t - 2) % 16 == 0 || t == 21) {   // a re-chosen cut: the target, to one entry
+          REQUIRE(s >= want - 1.0 / double(n));
+          REQUIRE(s <= want + 2.0 / double(n));
+        }
+        if (t == 21) REQUIRE(s == Approx(0.9).margin(2.0 / double(n)));
+      }
+    }
+    if (t == 21) last_target_seen = sched.last_targets().front().second;
+    if (t >= 22) {   // frozen
+      REQUIRE(conv2.mask.defined());
+      REQUIRE(zeros_of(conv2.mask) == zeros_of(conv2.value()));
+      REQUIRE(double(zeros_of(conv2.value())) / double(conv2.value().numel()) ==
+              Approx(0.9).margin(2e-4));
+      REQUIRE(conv2.l1 == 0.0f);
+    }
+  });
+  REQUIRE(last_target_seen == Approx(0.9));
+  // The per-position rule still decides WHICH entries go: corners (largest thr_j) sparser.
+  int64_t corner = 0, interior = 0;
+  for (int64_t i = 0; i < 128; ++i) {
+    corner += conv2.value()[0 * 128 + i] == 0.0f;
+    interior += conv2.value()[(3 * 6 + 3) * 128 + i] == 0.0f;
+  }
+  REQUIRE(corner > interior);
+}
+
+TEST_CASE("threshold pruner config: final_sparsity and initial_sparsity errors", "[prune][config]") {
+  auto error = [](const std::string& pruner) {
+    try {
+      config_of(R"({"pruners": {"t": )" + pruner + "}}");
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK_THAT(error(R"({"type": "threshold", "layers": "winograd", "final_sparsity": 1.0})"),
+             Catch::Contains("phases[1].pruners.t.final_sparsity"));
+  CHECK_THAT(error(R"({"type": "threshold", "layers": "winograd", "initial_sparsity": 0.5})"),
+             Catch::Contains("phases[1].pruners.t.initial_sparsity: needs final_sparsity"));
+  CHECK_THAT(error(R"({"type": "threshold", "layers": "winograd", "final_sparsity": 0.5,
+                       "initial_sparsity": 0.7})"),
+             Catch::Contains("phases[1].pruners.t.initial_sparsity: must be at most"));
+  PruningConfig c = config_of(R"({"pruners": {"t": {"type": "threshold", "layers": "winograd",
+                                   "final_sparsity": 0.95}}})");
+  json back = pruning_config_to_json(c);
+  REQUIRE(back["pruners"]["t"]["final_sparsity"] == 0.95);
+  REQUIRE(back["pruners"]["t"]["initial_sparsity"] == 0.0);
+}

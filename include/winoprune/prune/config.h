@@ -26,12 +26,20 @@
 //              "global": true puts one threshold on these scaled scores across layers.
 //   threshold  "l1": 5e-5 (L1 lambda: Parameter::l1, the optimizer adds l1*sign(W)), "thr0": 1e-4,
 //              "per_position": true (thr_j = thr0 / (||A_p|| ||A_q||) on Winograd layers),
-//              "adaptive": false, "factor": 10 (thr = 1 / (|dL/dW|/thr_j + 1/(factor*thr_j))).
+//              "adaptive": false, "factor": 10 (thr = 1 / (|dL/dW|/thr_j + 1/(factor*thr_j))),
+//              "final_sparsity": none | s_f in [0,1), "initial_sparsity": 0. With a final
+//              sparsity the rule stays the reference's (L1, per-position and adaptive thresholds,
+//              regrowth inside the window) but thr0 is no longer fixed: it is re-chosen per
+//              layer, every 16 steps and at the window's last step, as the smallest value that
+//              zeroes the cubic (AGP) schedule's target s_t of the layer, ranking entries by
+//              |W| / thr(thr0 = 1). The window ends exactly on s_f (what SkimCaffe users could not
+//              get: a fixed thr0 gives whatever sparsity it gives).
 // Policy defaults: start 0, end = the phase's end (exclusive), frequency 1, unit "epoch". When
 // "policies" is absent, every pruner gets the default policy. A pruner that no policy uses, a
 // policy naming an unknown pruner, and a layer selected by two pruners are errors.
 // Sparsity targets are ABSOLUTE fractions of each layer's weights (not of the survivors).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -75,6 +83,8 @@ struct ThresholdSpec {
   bool per_position = true;
   bool adaptive = false;
   double factor = 10;
+  std::optional<double> final_sparsity;   // set: thr0 follows the AGP target (see above)
+  double initial_sparsity = 0;
 };
 using PrunerSpec = std::variant<MagnitudeSpec, GradualSpec, StepsSpec, ThresholdSpec>;
 
