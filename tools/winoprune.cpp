@@ -218,8 +218,10 @@ int run_main(const std::vector<std::string>& args) {
 int main(int argc, char** argv) {
   // Tensors of a training step are freed and allocated again every iteration. glibc serves
   // large blocks with mmap and returns them at free, so every step page-faulted its activations
-  // anew (67 MB per alexnet-small step, 16% of its CPU time; 792 MB per AlexNet step): keep
-  // freed memory in the heap instead.
+  // anew (67 MB per alexnet-small step, 16% of its CPU time; 792 MB per AlexNet step). Blocks
+  // from 1 MB now come from the storage segments (allocator.h), which keep them mapped; what
+  // still comes from malloc (smaller tensors, Winograd scratch, oneDNN's own buffers, ~40 MB) is
+  // kept in the heap too (without this, 200-550 faults per alexnet-small step remain).
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -5,10 +5,16 @@
 // closure that ADDS this node's contribution into its inputs' gradients. The engine knows no op
 // by name: an op computes its forward, then calls make_result(value, inputs, backward_fn).
 // backward(root) seeds d(root) = 1, sorts the graph topologically and runs each closure once in
-// reverse order. Gradients accumulate across backward() calls until zero_grad().
+// reverse order. A backward pass consumes its graph (as PyTorch's default): it frees each
+// node's closure (saved tensors) and gradient once the node has run, and its value too unless
+// a Var outside the graph still holds the node; a second backward on the same graph throws.
+// Gradients of leaves accumulate across backward() calls (of fresh graphs) until zero_grad().
 //
 // Closures capture only what the backward formula needs (saved tensors, sizes), never their own
-// result Var, so the graph has no cycles and is freed when the last Var to it goes away.
+// result Var, so the graph has no cycles and is freed when the last Var to it goes away. A
+// closure reads self.grad and its inputs (values, gradients), never self.value: backward()
+// frees that before the closure runs (an op whose gradient needs its output captures it). A
+// closure may drop self.grad once it has read it (memory: it is not needed afterwards).
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,6 +33,7 @@ struct Node {
   bool requires_grad = false;
   std::vector<Var> inputs;
   std::function<void(Node& self)> backward_fn;  // reads self.grad, adds into inputs' grads
+  bool consumed = false;                // backward() has run this node and freed its state
 
   // The gradient buffer, allocated as zeros of value's shape on first use.
   Tensor& grad_buffer();
@@ -39,7 +46,7 @@ Var leaf(Tensor value, bool requires_grad = false);
 // constant and backward_fn is dropped (no graph is kept: evaluation costs no extra memory).
 Var make_result(Tensor value, std::vector<Var> inputs, std::function<void(Node& self)> backward_fn);
 
-// Runs the backward sweep from a root with one element (a scalar loss).
+// Runs the backward sweep from a root with one element (a scalar loss), consuming the graph.
 void backward(const Var& root);
 
 // Grad mode: on by default; NoGradGuard turns it off for its scope (evaluation).

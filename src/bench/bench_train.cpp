@@ -8,15 +8,22 @@
 // (REFERENCE.md section 5). variant winograd = conv2..conv5 as F(4x4, r) Winograd layers and
 // conv1 spatial, the layout of DESIGN.md's data flow; spatial = all five convs through oneDNN.
 // AlexNet steps take seconds: at most 1 warm-up and 3 timed steps per row there, so the
-// suite stays near a minute. Measured here (2 threads, AVX-512, machine otherwise near idle):
-// alexnet-small b128 182 ms spatial / 127 ms winograd; alexnet b64 1.57 s / 1.13 s; peak RSS
-// 380 / 450 MB and 2122 / 2262 MB (params + grads + momentum are 732 MB of AlexNet's).
+// suite stays near a minute. Measured here (2 threads, AVX-512, beside two busy training
+// processes, so times are ~1.8x a quiet machine's): alexnet-small b128 284 ms spatial / 204 ms
+// winograd; alexnet b64 2.09 s / 1.32 s; peak RSS 173 / 236 MB and 1493 / 1682 MB (params +
+// grads + momentum are 699 MB of AlexNet's, 870 MB with Winograd-domain conv2..5). Before the
+// storage segments, the graph freed during backward and the LRN workspace rebuilt in backward
+// (same load, same binary otherwise): peak RSS 2204-2724 / 2508-2797 MB, step times within the
+// noise (paired runs 0.91-1.04x).
 //
-// Peak RSS per row, in one process: before each row (the previous row's model freed) the
-// kernel's high-water mark is reset to the current RSS by writing "5" to /proc/self/clear_refs
-// (Linux >= 4.0); VmHWM after the row is then that row's peak, including what the process
-// already held (~tens of MB). If the reset is refused, the value is the cumulative peak of the
+// Peak RSS per row, in one process: before each row the previous row's model is freed, the
+// memory it left mapped but unused is returned to the kernel (the storage segments,
+// allocator.h, and glibc's free heap pages, malloc_trim), and the kernel's high-water mark is
+// reset to the current RSS by writing "5" to /proc/self/clear_refs (Linux >= 4.0); VmHWM after
+// the row is then that row's peak, including what the process still holds (code, oneDNN's
+// cached kernels: ~60 MB). If the reset is refused, the value is the cumulative peak of the
 // process so far and rss_scope says "cumulative".
+#include <malloc.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -25,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "winoprune/allocator.h"
 #include "winoprune/autograd.h"
 #include "winoprune/bench/bench.h"
 #include "winoprune/nn/model.h"
@@ -60,6 +68,8 @@ struct TrainRow {
 json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_unused) {
   (void)log_unused;
   const bool big = row.model == "alexnet";
+  release_cached_memory();
+  malloc_trim(0);
   const bool scoped = reset_peak_rss();
 
   ModelConfig config;

@@ -1,11 +1,10 @@
 #include "winoprune/tensor.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <sstream>
 
+#include "winoprune/allocator.h"
 #include "winoprune/error.h"
 
 namespace wp {
@@ -28,15 +27,13 @@ int64_t shape_numel(const Shape& s) {
 }
 
 namespace {
-// 64 bytes: one cache line and one zmm register, so aligned vector loads never split lines.
-constexpr size_t kAlignment = 64;
-
+// 64-byte aligned (allocator.h): one cache line and one zmm register, so aligned vector loads
+// never split lines.
 std::shared_ptr<float> allocate(int64_t numel) {
-  size_t bytes = static_cast<size_t>(std::max<int64_t>(numel, 1)) * sizeof(float);
-  bytes = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, bytes);
-  if (!p) throw std::bad_alloc();
-  return std::shared_ptr<float>(static_cast<float*>(p), [](float* q) { std::free(q); });
+  const size_t bytes = size_t(std::max<int64_t>(numel, 1)) * sizeof(float);
+  std::shared_ptr<void> block = allocate_storage(bytes);
+  float* data = static_cast<float*>(block.get());
+  return std::shared_ptr<float>(std::move(block), data);
 }
 }  // namespace
 

@@ -1,7 +1,6 @@
 #include "dnnl_util.h"
 
-#include <cstdlib>
-#include <new>
+#include "winoprune/allocator.h"
 
 namespace wp::ops_detail {
 
@@ -15,46 +14,8 @@ dnnl::stream& cpu_stream() {
   return stream;
 }
 
-namespace {
-
-// Freed scratch blocks by size. Leaked at exit on purpose (no destructor-order hazards with
-// buffers still held by static plans or graphs).
-struct ScratchPool {
-  std::mutex mutex;
-  std::multimap<size_t, void*> free_blocks;
-};
-ScratchPool& pool() {
-  static ScratchPool* p = new ScratchPool;
-  return *p;
-}
-
-std::shared_ptr<void> take_block(size_t bytes) {
-  bytes = (bytes + 63) / 64 * 64;
-  ScratchPool& P = pool();
-  void* block = nullptr;
-  size_t size = bytes;
-  {
-    std::lock_guard<std::mutex> lock(P.mutex);
-    auto it = P.free_blocks.lower_bound(bytes);
-    if (it != P.free_blocks.end() && it->first <= 2 * bytes) {
-      size = it->first;
-      block = it->second;
-      P.free_blocks.erase(it);
-    }
-  }
-  if (!block) block = std::aligned_alloc(64, size);
-  if (!block) throw std::bad_alloc();
-  return std::shared_ptr<void>(block, [size](void* b) {
-    ScratchPool& P = pool();
-    std::lock_guard<std::mutex> lock(P.mutex);
-    P.free_blocks.emplace(size, b);
-  });
-}
-
-}  // namespace
-
 Buffer scratch(const dnnl::memory::desc& md) {
-  std::shared_ptr<void> block = take_block(md.get_size());
+  std::shared_ptr<void> block = allocate_storage(md.get_size());
   return {dnnl::memory(md, cpu_engine(), block.get()), block};
 }
 

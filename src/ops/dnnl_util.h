@@ -34,19 +34,19 @@ Plan& cached_plan(const std::string& key, Init init) {
   return *it->second;
 }
 
-// A buffer in some layout: either a view of the caller's tensor (keep empty) or recycled
-// scratch that returns to the pool when the last copy of `keep` goes away.
+// A buffer in some layout: either a view of the caller's tensor (keep empty) or scratch that is
+// freed when the last copy of `keep` goes away.
 struct Buffer {
   dnnl::memory mem;
   std::shared_ptr<void> keep;
 };
 
-// Scratch memory of layout `md` from a process-wide pool of freed buffers (best fit within 2x
-// of the request). Why: a freshly mapped buffer costs a page fault per 4 KB on first touch;
-// without recycling, one AlexNet training step at batch 64 took 476,705 faults (1.95 GB) and
-// 2.75 s of CPU on one thread, against 2.01 s with none (/tmp measurement, glibc malloc maps
-// blocks above 32 MB afresh on every allocation). The pool holds at most the peak of
-// simultaneously live scratch buffers.
+// Scratch memory of layout `md`, from the storage segments tensors use (allocator.h), so a
+// freed activation can serve as scratch and the other way round. Why not fresh memory: a freshly
+// mapped buffer costs a page fault per 4 KB on first touch; without recycling, one AlexNet
+// training step at batch 64 took 476,705 faults (1.95 GB) and 2.75 s of CPU on one thread,
+// against 2.01 s with none (/tmp measurement, glibc malloc maps blocks above 32 MB afresh on
+// every allocation).
 Buffer scratch(const dnnl::memory::desc& md);
 
 // Wraps a float buffer of the engine (plain layout `md`) without copying.

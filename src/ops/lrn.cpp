@@ -1,7 +1,7 @@
 // lrn: local response normalization across channels (Caffe ACROSS_CHANNELS, oneDNN
 // lrn_across_channels). Legend: N batch, C channels, H x W spatial; size odd,
 // window(c) = channels [c - (size-1)/2, c + (size-1)/2] clipped to [0, C).
-//   x, y [N, C, H, W]   workspace: the primitive's saved scales, kept for backward
+//   x, y [N, C, H, W]   workspace: the primitive's saved scales (2 floats per element)
 //   s_c = k + alpha/size * sum_{c' in window(c)} x_c'^2;   y_c = x_c * s_c^-beta
 //   dx_c += dy_c s_c^-beta - 2 alpha beta / size * x_c * sum_{c' in window(c)} dy_c' x_c' s_c'^(-beta-1)
 // Reference twin: include/winoprune/ops/lrn_reference.h.
@@ -13,9 +13,15 @@
 // oneDNN's backward on plain NCHW falls back to a 25-40x slower implementation, so both passes
 // run on the blocked layout (nChw16c; nChw8c where oneDNN lacks AVX-512), converting with
 // reorders (included in the times above). The plain OpenMP loop, compiled without ISA flags
-// (SSE2), is 2x slower forward. The blocked input is kept for backward with the workspace
-// (one more copy of x: 74 MB for lrn1 at batch 64, against converting it again in backward:
-// 148 MB of traffic, ~4 ms at ~35 GB/s).
+// (SSE2), is 2x slower forward.
+// Memory: nothing is saved for backward but the input (the graph holds it anyway). The
+// workspace (2x the input in every layout oneDNN 2.6 offers: 142 MB for lrn1 at batch 64) and
+// the blocked input (71 MB) are rebuilt in backward by a forward_training pass, instead of being
+// kept from the forward (which runs forward_inference) until backward reaches the layer. Kept,
+// they held 213 MB (lrn1) and 137 MB (lrn2) through the step; rebuilt, and with dy dropped once
+// converted, the peak of an AlexNet step's blocks in use fell from 1668 to 1364 MB. The rebuild
+// costs one more blocked forward per layer (measured beside 2 busy processes: lrn1 forward +
+// backward 64 -> 81 ms, lrn2 36 -> 48 ms; ~2% of an AlexNet step).
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -47,9 +53,10 @@ using ops_detail::Reorder;
 struct LrnPlan {
   memory::desc x_md, blocked_md;
   bool training = false;
-  dnnl::lrn_forward::primitive_desc fwd_pd;
-  dnnl::lrn_forward fwd;
-  dnnl::lrn_backward bwd;                   // training only
+  dnnl::lrn_forward fwd;                    // forward_inference: writes no workspace
+  dnnl::lrn_forward::primitive_desc train_pd;   // training only:
+  dnnl::lrn_forward fwd_train;              //   rebuilds the workspace in backward
+  dnnl::lrn_backward bwd;
   Reorder to_blocked, from_blocked, add_into_dx;
 };
 
@@ -72,17 +79,20 @@ LrnPlan& lrn_plan(const Shape& xs, int size, float alpha, float beta, float k, b
     P.blocked_md = memory::desc(dims, f32, avx512 ? tag::nChw16c : tag::nChw8c);
     P.training = training;
     const auto alg = dnnl::algorithm::lrn_across_channels;
-    dnnl::lrn_forward::desc d(
-        training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, alg,
-        P.blocked_md, size, alpha, beta, k);
-    P.fwd_pd = dnnl::lrn_forward::primitive_desc(d, ops_detail::cpu_engine());
-    P.fwd = dnnl::lrn_forward(P.fwd_pd);
+    auto forward_desc = [&](dnnl::prop_kind prop) {
+      return dnnl::lrn_forward::desc(prop, alg, P.blocked_md, size, alpha, beta, k);
+    };
+    P.fwd = dnnl::lrn_forward(dnnl::lrn_forward::primitive_desc(
+        forward_desc(dnnl::prop_kind::forward_inference), ops_detail::cpu_engine()));
     P.to_blocked = ops_detail::make_reorder(P.x_md, P.blocked_md);
     P.from_blocked = ops_detail::make_reorder(P.blocked_md, P.x_md);
     if (training) {
+      P.train_pd = dnnl::lrn_forward::primitive_desc(
+          forward_desc(dnnl::prop_kind::forward_training), ops_detail::cpu_engine());
+      P.fwd_train = dnnl::lrn_forward(P.train_pd);
       dnnl::lrn_backward::desc bd(alg, P.blocked_md, P.blocked_md, size, alpha, beta, k);
       P.bwd = dnnl::lrn_backward(
-          dnnl::lrn_backward::primitive_desc(bd, ops_detail::cpu_engine(), P.fwd_pd));
+          dnnl::lrn_backward::primitive_desc(bd, ops_detail::cpu_engine(), P.train_pd));
       P.add_into_dx = ops_detail::make_reorder(P.blocked_md, P.x_md, true);
     }
   });
@@ -100,24 +110,29 @@ Var lrn(const Var& x, int size, float alpha, float beta, float k) {
   LrnPlan& P = lrn_plan(xv.shape(), size, alpha, beta, k, training);
   using namespace ops_detail;
   Tensor y = Tensor::empty(xv.shape());
-  const Buffer xb = to_layout(P.to_blocked, wrap(P.x_md, xv.data()), P.blocked_md);
-  const Buffer yb = scratch(P.blocked_md);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xb.mem}, {DNNL_ARG_DST, yb.mem}};
-  Buffer workspace;
-  if (training) {
-    workspace = scratch(P.fwd_pd.workspace_desc());
-    args[DNNL_ARG_WORKSPACE] = workspace.mem;
+  {
+    const Buffer xb = to_layout(P.to_blocked, wrap(P.x_md, xv.data()), P.blocked_md);
+    const Buffer yb = scratch(P.blocked_md);
+    P.fwd.execute(cpu_stream(), {{DNNL_ARG_SRC, xb.mem}, {DNNL_ARG_DST, yb.mem}});
+    from_layout(P.from_blocked, yb, wrap(P.x_md, y.data()));
+    cpu_stream().wait();
   }
-  P.fwd.execute(cpu_stream(), args);
-  from_layout(P.from_blocked, yb, wrap(P.x_md, y.data()));
-  cpu_stream().wait();
   if (!training) return make_result(std::move(y), {x}, nullptr);
   LrnPlan* plan = &P;
-  return make_result(std::move(y), {x}, [plan, xb, workspace](Node& self) {
+  return make_result(std::move(y), {x}, [plan](Node& self) {
     Node& x = *self.inputs[0];
     const Buffer dyb =
         to_layout(plan->to_blocked, wrap(plan->x_md, self.grad.data()), plan->blocked_md);
+    cpu_stream().wait();
+    if (dyb.keep) self.grad = Tensor();  // read: its blocked copy is what backward uses
+    const Buffer xb =
+        to_layout(plan->to_blocked, wrap(plan->x_md, x.value.data()), plan->blocked_md);
+    const Buffer workspace = scratch(plan->train_pd.workspace_desc());
+    // The forward's output is not needed: it goes to dxb, which backward then overwrites.
     const Buffer dxb = scratch(plan->blocked_md);
+    plan->fwd_train.execute(cpu_stream(), {{DNNL_ARG_SRC, xb.mem},
+                                           {DNNL_ARG_DST, dxb.mem},
+                                           {DNNL_ARG_WORKSPACE, workspace.mem}});
     plan->bwd.execute(cpu_stream(), {{DNNL_ARG_SRC, xb.mem},
                                      {DNNL_ARG_DIFF_DST, dyb.mem},
                                      {DNNL_ARG_WORKSPACE, workspace.mem},

@@ -1,4 +1,5 @@
 #include "support.h"
+#include "winoprune/allocator.h"
 #include "winoprune/autograd.h"
 #include "winoprune/tensor.h"
 
@@ -22,26 +23,34 @@ TEST_CASE("tensor storage is 64-byte aligned and views share it", "[core]") {
   REQUIRE_THROWS(t.slice(2, 4));
 }
 
+namespace {
+
+Var scale(const Var& in, float a) {
+  Tensor out = Tensor::full({1}, in->value[0] * a);
+  return make_result(out, {in}, [a](Node& self) {
+    self.inputs[0]->grad_buffer()[0] += a * self.grad[0];
+  });
+}
+
+Var add(const Var& p, const Var& q) {
+  Tensor out = Tensor::full({1}, p->value[0] + q->value[0]);
+  return make_result(out, {p, q}, [](Node& self) {
+    for (auto& in : self.inputs) in->grad_buffer()[0] += self.grad[0];
+  });
+}
+
+}  // namespace
+
 TEST_CASE("autograd accumulates through a diamond and respects no-grad", "[core]") {
   // y = a*x + a*x with a shared input: dy/dx = 2a.
   Var x = leaf(Tensor::full({1}, 3.0f), true);
-  auto scale = [](const Var& in, float a) {
-    Tensor out = Tensor::full({1}, in->value[0] * a);
-    return make_result(out, {in}, [a](Node& self) {
-      self.inputs[0]->grad_buffer()[0] += a * self.grad[0];
-    });
+  auto diamond = [&] {
+    Var h = scale(x, 2.0f);
+    return add(h, h);
   };
-  auto add = [](const Var& p, const Var& q) {
-    Tensor out = Tensor::full({1}, p->value[0] + q->value[0]);
-    return make_result(out, {p, q}, [](Node& self) {
-      for (auto& in : self.inputs) in->grad_buffer()[0] += self.grad[0];
-    });
-  };
-  Var h = scale(x, 2.0f);
-  Var y = add(h, h);
-  backward(y);
+  backward(diamond());
   REQUIRE(x->grad[0] == Approx(4.0f));
-  backward(y);  // gradients accumulate until zeroed
+  backward(diamond());  // a leaf's gradient accumulates over graphs until zeroed
   REQUIRE(x->grad[0] == Approx(8.0f));
   {
     NoGradGuard guard;
@@ -50,6 +59,58 @@ TEST_CASE("autograd accumulates through a diamond and respects no-grad", "[core]
     REQUIRE(z->inputs.empty());
   }
   REQUIRE(grad_enabled());
+}
+
+TEST_CASE("backward consumes the graph but keeps what the caller holds", "[core]") {
+  Var x = leaf(Tensor::full({1}, 3.0f), true);
+  Var kept = scale(x, 2.0f);           // held by the test: its value must survive
+  Var y = add(scale(kept, 5.0f), kept);  // the inner scale is reachable only through y
+  Node* inner = y->inputs[0].get();
+  REQUIRE(inner->value.defined());
+  backward(y);
+  REQUIRE(x->grad[0] == Approx(12.0f));   // d/dx (10 x + 2 x)
+  CHECK(x->value[0] == 3.0f);             // leaves keep their values ...
+  CHECK(kept->value[0] == 6.0f);          // ... and so does a node the caller holds,
+  CHECK(y->value[0] == 36.0f);            // and the root
+  CHECK_FALSE(inner->value.defined());    // a node only the graph held is freed,
+  CHECK_FALSE(inner->backward_fn);        // with its closure (saved tensors)
+  CHECK_FALSE(kept->grad.defined());      // interior gradients are freed
+  REQUIRE_THROWS_AS(backward(y), std::logic_error);  // a consumed graph cannot run again
+  REQUIRE(x->grad[0] == Approx(12.0f));
+}
+
+TEST_CASE("large storage is reused across allocations and released on request", "[core]") {
+  release_cached_memory();
+  const size_t big = 3 * kCachedBlockMin + 123;
+  void* first = nullptr;
+  {
+    Tensor a = Tensor::empty({int64_t(big / 4)});
+    REQUIRE(reinterpret_cast<uintptr_t>(a.data()) % 64 == 0);
+    first = a.data();
+    a.fill(1.0f);
+    StorageStats s = storage_stats();
+    CHECK(s.live_bytes >= int64_t(big));
+  }
+  // The freed block serves the next request of a size that fits, split from it.
+  Tensor b = Tensor::empty({int64_t(kCachedBlockMin / 4)});
+  CHECK(static_cast<void*>(b.data()) == first);
+  Tensor c = Tensor::empty({int64_t(kCachedBlockMin / 4)});
+  CHECK(c.data() == b.data() + kCachedBlockMin / 4);
+  b = Tensor();
+  c = Tensor();
+  // Freed neighbours merge back: the whole block serves the original size again.
+  Tensor d = Tensor::empty({int64_t(big / 4)});
+  CHECK(static_cast<void*>(d.data()) == first);
+  d = Tensor();
+  const StorageStats before = storage_stats();
+  CHECK(before.cached_bytes >= int64_t(big));
+  release_cached_memory();
+  CHECK(storage_stats().cached_bytes == 0);
+  // Small tensors come from malloc, 64-byte aligned, and views keep storage alive.
+  Tensor small = Tensor::zeros({5, 3});
+  REQUIRE(reinterpret_cast<uintptr_t>(small.data()) % 64 == 0);
+  Tensor view = Tensor::full({int64_t(big / 4)}, 2.0f).slice(1, 3);
+  CHECK(view[0] == 2.0f);
 }
 
 TEST_CASE("rng is deterministic and WINOPRUNE_ISA is validated", "[core]") {
