@@ -7,7 +7,8 @@
 // backward(root) seeds d(root) = 1, sorts the graph topologically and runs each closure once in
 // reverse order. A backward pass consumes its graph (as PyTorch's default): it frees each
 // node's closure (saved tensors) and gradient once the node has run, and its value too unless
-// a Var outside the graph still holds the node; a second backward on the same graph throws.
+// a Var outside the graph still holds the node (values no closure reads go first, see
+// reads_input_values); a second backward on the same graph throws.
 // Gradients of leaves accumulate across backward() calls (of fresh graphs) until zero_grad().
 //
 // Closures capture only what the backward formula needs (saved tensors, sizes), never their own
@@ -33,7 +34,12 @@ struct Node {
   bool requires_grad = false;
   std::vector<Var> inputs;
   std::function<void(Node& self)> backward_fn;  // reads self.grad, adds into inputs' grads
+  // Whether backward_fn reads its inputs' values. An op whose closure reads none of them (it
+  // saved what it needs: a mask, indices, its own output) sets false, and backward() frees, when
+  // it starts, the values that no closure of the graph reads and no Var outside it holds.
+  bool reads_input_values = true;
   bool consumed = false;                // backward() has run this node and freed its state
+  Shape freed_value_shape;              // value's shape, once backward() has freed the value
 
   // The gradient buffer, allocated as zeros of value's shape on first use.
   Tensor& grad_buffer();

@@ -37,13 +37,15 @@ Var dropout(const Var& x, float p, bool training, Rng& rng) {
     m[i] = dropout_uniform(key, i) >= p ? scale : 0.0f;
     out[i] = in[i] * m[i];
   }
-  return make_result(std::move(y), {x}, [mask, n](Node& self) {
+  Var result = make_result(std::move(y), {x}, [mask, n](Node& self) {
     float* __restrict dx = self.inputs[0]->grad_buffer().data();
     const float* __restrict dy = self.grad.data();
     const float* __restrict m = mask.data();
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * m[i];
   });
+  result->reads_input_values = false;   // the mask is all backward needs
+  return result;
 }
 
 }  // namespace wp

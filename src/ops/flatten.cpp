@@ -12,13 +12,15 @@ Var flatten(const Var& x) {
                      shape_str(x->value.shape()));
   const int64_t n = x->value.dim(0);
   Tensor y = x->value.reshape({n, n ? x->value.numel() / n : 0});
-  return make_result(std::move(y), {x}, [](Node& self) {
+  Var result = make_result(std::move(y), {x}, [](Node& self) {
     float* __restrict dx = self.inputs[0]->grad_buffer().data();
     const float* __restrict dy = self.grad.data();
     const int64_t count = self.grad.numel();
 #pragma omp parallel for simd schedule(static)
     for (int64_t i = 0; i < count; ++i) dx[i] += dy[i];
   });
+  result->reads_input_values = false;
+  return result;
 }
 
 }  // namespace wp

@@ -103,7 +103,7 @@ Var max_pool2d(const Var& x, int kernel, int stride) {
   P.fwd.execute(ops_detail::cpu_stream(), args);
   ops_detail::cpu_stream().wait();
   PoolPlan* plan = &P;
-  return make_result(std::move(y), {x}, [plan, workspace](Node& self) {
+  Var result = make_result(std::move(y), {x}, [plan, workspace](Node& self) {
     Node& x = *self.inputs[0];
     const ops_detail::Buffer dx_tmp = ops_detail::scratch(plan->x_md);
     plan->bwd.execute(ops_detail::cpu_stream(),
@@ -113,6 +113,8 @@ Var max_pool2d(const Var& x, int kernel, int stride) {
     ops_detail::from_layout(plan->add_into_dx, dx_tmp, wrap(plan->x_md, x.grad_buffer().data()));
     ops_detail::cpu_stream().wait();
   });
+  result->reads_input_values = false;   // the argmax workspace is all backward needs
+  return result;
 }
 
 }  // namespace wp

@@ -1,6 +1,8 @@
 // relu: y = max(x, 0)
 //   x, y [any shape]
-//   dx += dy * [x > 0]        (subgradient 0 at x = 0, as PyTorch and Caffe)
+//   dx += dy * [x > 0] = dy * [y > 0]     (subgradient 0 at x = 0, as PyTorch and Caffe)
+// The backward reads the output (kept by the closure), not the input: a convolution's output
+// feeding ReLU is then read by no closure and backward() frees it early (autograd.h).
 // Reference twin: include/winoprune/ops/relu_reference.h.
 // Fast path: one OpenMP-parallel pass (static schedule: deterministic, no reductions). Memory
 // bound: 2 x 4 bytes per element forward, 12 backward; AlexNet's largest (64x96x55x55, 74 MB)
@@ -26,12 +28,13 @@ void relu_forward_fast(float* __restrict out, const float* __restrict in, int64_
   for (int64_t i = 0; i < n; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
 }
 
+// out: relu's output, whose sign pattern is the input's.
 void relu_backward_fast(float* __restrict dx, const float* __restrict dy,
-                        const float* __restrict in, int64_t n) {
+                        const float* __restrict out, int64_t n) {
 #pragma omp parallel for simd schedule(static)
   for (int64_t i = 0; i < n; ++i) {
     const float g = dy[i];
-    dx[i] += in[i] > 0.0f ? g : 0.0f;
+    dx[i] += out[i] > 0.0f ? g : 0.0f;
   }
 }
 
@@ -41,10 +44,11 @@ Var relu(const Var& x) {
   const int64_t n = x->value.numel();
   Tensor y = Tensor::empty(x->value.shape());
   relu_forward_fast(y.data(), x->value.data(), n);
-  return make_result(std::move(y), {x}, [n](Node& self) {
-    Node& x = *self.inputs[0];
-    relu_backward_fast(x.grad_buffer().data(), self.grad.data(), x.value.data(), n);
+  Var result = make_result(y, {x}, [y, n](Node& self) {
+    relu_backward_fast(self.inputs[0]->grad_buffer().data(), self.grad.data(), y.data(), n);
   });
+  result->reads_input_values = false;
+  return result;
 }
 
 }  // namespace wp

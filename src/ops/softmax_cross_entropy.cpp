@@ -61,7 +61,7 @@ Var softmax_cross_entropy(const Var& logits, const std::vector<int32_t>& labels)
   double total = 0;
   for (int n = 0; n < N; ++n) total += row_loss[n];
   Tensor loss = Tensor::full({1}, float(total / N));
-  return make_result(std::move(loss), {logits}, [probs, labels, N, M](Node& self) {
+  Var result = make_result(std::move(loss), {logits}, [probs, labels, N, M](Node& self) {
     float* dz = self.inputs[0]->grad_buffer().data();
     const float* p = probs.data();
     const float scale = self.grad[0] / float(N);
@@ -72,6 +72,8 @@ Var softmax_cross_entropy(const Var& logits, const std::vector<int32_t>& labels)
         dz[at] += scale * (p[at] - (m == labels[n] ? 1.0f : 0.0f));
       }
   });
+  result->reads_input_values = false;   // the saved probabilities are all backward needs
+  return result;
 }
 
 }  // namespace wp

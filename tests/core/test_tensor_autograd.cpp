@@ -79,6 +79,40 @@ TEST_CASE("backward consumes the graph but keeps what the caller holds", "[core]
   REQUIRE(x->grad[0] == Approx(12.0f));
 }
 
+TEST_CASE("values no closure reads are freed when backward starts", "[core]") {
+  // h = 3 x (a vector), y = sum(h) by a closure that reads no input value: nothing reads h's
+  // value in backward, so it is gone before y's closure runs, and h's gradient still gets h's
+  // shape.
+  Var x = leaf(Tensor::full({4}, 2.0f), true);
+  Var h = make_result(Tensor::full({4}, 6.0f), {x}, [](Node& self) {
+    for (int i = 0; i < 4; ++i) self.inputs[0]->grad_buffer()[i] += 3.0f * self.grad[i];
+  });
+  bool h_value_seen = true;
+  Shape h_grad_shape;
+  Var y = make_result(Tensor::full({1}, 24.0f), {h}, [&](Node& self) {
+    Node& in = *self.inputs[0];
+    h_value_seen = in.value.defined();
+    h_grad_shape = in.grad_buffer().shape();
+    for (int i = 0; i < 4; ++i) in.grad[i] += self.grad[0];
+  });
+  y->reads_input_values = false;
+  Node* h_node = h.get();
+  h.reset();  // only the graph holds h now
+  backward(y);
+  CHECK_FALSE(h_value_seen);
+  CHECK(h_grad_shape == Shape{4});
+  CHECK(h_node->freed_value_shape == Shape{4});
+  CHECK(x->grad.to_vector() == std::vector<float>(4, 3.0f));
+  // The same graph with h held by the caller keeps h's value.
+  Var h2 = make_result(Tensor::full({4}, 6.0f), {x}, [](Node&) {});
+  Var y2 = make_result(Tensor::full({1}, 24.0f), {h2}, [&](Node& self) {
+    h_value_seen = self.inputs[0]->value.defined();
+  });
+  y2->reads_input_values = false;
+  backward(y2);
+  CHECK(h_value_seen);
+}
+
 TEST_CASE("large storage is reused across allocations and released on request", "[core]") {
   release_cached_memory();
   const size_t big = 3 * kCachedBlockMin + 123;
