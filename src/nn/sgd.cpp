@@ -38,11 +38,15 @@ struct Chunk {
   float lr, decay, l1;
 };
 
-// The preconditioned gradient of a Winograd weight (formula in optim/sgd.h): value, grad and
-// out are [t*t][kc] (kc = K * C/groups), q is the t x t matrix Q, d the per-position scale or
-// null. Blocks of kBlock columns keep the two t x t x kBlock temporaries in L1/L2.
-void precondition_tiles(const float* w, const float* grad, const float* q, const float* d, int t,
-                        int64_t kc, float spatial, float decay, float l1, float* out) {
+// The preconditioned gradient of a Winograd weight (formula in optim/sgd.h): value, grad, mask
+// (or null) and out are [t*t][kc] (kc = K * C/groups), q is the t x t matrix Q, d the
+// per-position scale or null. The mask applies to X BEFORE the product: Q (M.X) Q restricted to
+// the free entries is P_SS g_S, a descent direction (g_S^T P_SS g_S >= 0); Q X Q masked after
+// is not, as the pruned entries' large gradients leak into the kept ones through Q.
+// Blocks of kBlock columns keep the two t x t x kBlock temporaries in L1/L2.
+void precondition_tiles(const float* w, const float* grad, const float* mask, const float* q,
+                        const float* d, int t, int64_t kc, float spatial, float decay, float l1,
+                        float* out) {
   constexpr int64_t kBlock = 128;
   const int64_t blocks = (kc + kBlock - 1) / kBlock;
   const int tt = t * t;
@@ -58,8 +62,14 @@ void precondition_tiles(const float* w, const float* grad, const float* q, const
         for (int a = 0; a < t; ++a) {
           const float qa = q[p * t + a];
           if (qa == 0.0f) continue;
-          const float* src = grad + int64_t(a * t + b) * kc + c0;
-          for (int64_t i = 0; i < nb; ++i) dst[i] += qa * src[i];
+          const int64_t o = int64_t(a * t + b) * kc + c0;
+          const float* src = grad + o;
+          if (mask) {
+            const float* m = mask + o;
+            for (int64_t i = 0; i < nb; ++i) dst[i] += qa * (src[i] * m[i]);
+          } else {
+            for (int64_t i = 0; i < nb; ++i) dst[i] += qa * src[i];
+          }
         }
       }
     // y[p][c] = sum_b tmp[p][b] Q[b][c]
@@ -226,7 +236,7 @@ void Sgd::step(float lr) {
       if (!pre.defined() || pre.shape() != grad.shape()) pre = Tensor::empty(grad.shape());
       const int64_t t = p->tile_precond.dim(0);
       const bool diag = config_.position_lr_scale && p->lr_scale.defined();
-      precondition_tiles(w, grad.data(), p->tile_precond.data(), diag ? p->lr_scale.data() : nullptr,
+      precondition_tiles(w, grad.data(), m, p->tile_precond.data(), diag ? p->lr_scale.data() : nullptr,
                          int(t), n / (t * t), float(config_.spatial_preconditioner), decay, p->l1,
                          pre.data());
       add(w, v, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);

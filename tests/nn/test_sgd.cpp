@@ -174,40 +174,54 @@ TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive doubl
   const int64_t kc = 300, n = tt * kc;
   const Tensor q = WinogradConv2dLayer::spatial_preconditioner(4, 3);
   const Tensor d = WinogradConv2dLayer::position_lr_scale(4, 3);
+  auto mask0 = test::random_vector<float>(size_t(n), 7, 0.0f, 1.0f);
+  for (auto& m : mask0) m = m < 0.7f ? 0.0f : 1.0f;
   for (double s : {1.0, 0.5}) {
     for (bool diag : {true, false}) {
-      Parameter p = make_parameter("conv3", "weight", {tt, 20, 15}, true);
-      auto w0 = test::random_vector<float>(size_t(n), 3);
-      auto g0 = test::random_vector<float>(size_t(n), 4);
-      w0[5] = 0.0f;   // sign(0) = 0
-      p.value().copy_from(Tensor::from_vector({tt, 20, 15}, w0));
-      p.var->grad_buffer().copy_from(Tensor::from_vector({tt, 20, 15}, g0));
-      p.tile_precond = q;
-      p.lr_scale = d;
-      p.l1 = 0.01f;
-      SgdConfig c = config(0.0, false, 0.05);
-      c.spatial_preconditioner = s;
-      c.position_lr_scale = diag;
-      Sgd sgd({&p}, c);
-      sgd.step(0.1f);
-      double worst = 0;
-      for (int64_t col = 0; col < kc; ++col)
-        for (int a = 0; a < t; ++a)
-          for (int b = 0; b < t; ++b) {
-            double qxq = 0;
-            for (int i = 0; i < t; ++i)
-              for (int j = 0; j < t; ++j)
-                qxq += double(q[a * t + i]) * g0[size_t((i * t + j) * kc + col)] * q[j * t + b];
-            const size_t o = size_t((a * t + b) * kc + col);
-            const double wv = w0[o], sign = (wv > 0) - (wv < 0);
-            const double pen = 0.05 * wv + 0.01 * sign;
-            const double dj = diag ? d[a * t + b] : 0.0;
-            const double want = wv - 0.1 * (s * (qxq + pen) + dj * (g0[o] + pen));
-            worst = std::max(worst, std::abs(p.value()[int64_t(o)] - want));
-          }
-      REQUIRE(worst < 1e-6);
-      // The gradient itself is left as backward wrote it (the adaptive pruner reads it).
+      for (bool masked : {false, true}) {
+        Parameter p = make_parameter("conv3", "weight", {tt, 20, 15}, true);
+        auto w0 = test::random_vector<float>(size_t(n), 3);
+        auto g0 = test::random_vector<float>(size_t(n), 4);
+        w0[5] = 0.0f;   // sign(0) = 0
+        std::vector<float> mk(size_t(n), 1.0f);
+        if (masked) {
+          mk = mask0;
+          for (int64_t i = 0; i < n; ++i) w0[size_t(i)] *= mk[size_t(i)];
+          p.mask = Tensor::from_vector({tt, 20, 15}, mk);
+        }
+        p.value().copy_from(Tensor::from_vector({tt, 20, 15}, w0));
+        p.var->grad_buffer().copy_from(Tensor::from_vector({tt, 20, 15}, g0));
+        p.tile_precond = q;
+        p.lr_scale = d;
+        p.l1 = 0.01f;
+        SgdConfig c = config(0.0, false, 0.05);
+        c.spatial_preconditioner = s;
+        c.position_lr_scale = diag;
+        Sgd sgd({&p}, c);
+        sgd.step(0.1f);
+        double worst = 0;
+        for (int64_t col = 0; col < kc; ++col)
+          for (int a = 0; a < t; ++a)
+            for (int b = 0; b < t; ++b) {
+              // The mask applies to the gradient before the product, and to the result.
+              double qxq = 0;
+              for (int i = 0; i < t; ++i)
+                for (int j = 0; j < t; ++j) {
+                  const size_t o2 = size_t((i * t + j) * kc + col);
+                  qxq += double(q[a * t + i]) * g0[o2] * mk[o2] * q[j * t + b];
+                }
+              const size_t o = size_t((a * t + b) * kc + col);
+              const double wv = w0[o], sign = (wv > 0) - (wv < 0);
+              const double pen = 0.05 * wv + 0.01 * sign;
+              const double dj = diag ? d[a * t + b] : 0.0;
+              const double want =
+                  mk[o] * (wv - 0.1 * (s * (qxq + pen) + dj * (g0[o] * mk[o] + pen)));
+              worst = std::max(worst, std::abs(p.value()[int64_t(o)] - want));
+            }
+        REQUIRE(worst < 1e-6);
+        // The gradient itself is left as backward wrote it (the adaptive pruner reads it).
       REQUIRE(p.var->grad.to_vector() == g0);
+      }
     }
   }
   // Masks: pruned entries and their momentum stay exactly zero.

@@ -15,17 +15,18 @@
 // Parameters whose gradient is undefined (nothing flowed into them) are skipped.
 //
 // Winograd weights (Parameter::tile_precond Q = G G^T and lr_scale D defined) get a
-// preconditioned gradient instead; with X the t x t slice of one (k, c) and pen = decay * w +
-// l1 * sign(w):
+// preconditioned gradient instead; with X the t x t slice of one (k, c) of grad * mask and
+// pen = decay * w + l1 * sign(w):
 //   g = spatial_preconditioner * (Q X Q + pen) + [position_lr_scale] D (.) (X + pen)
 // and the update above runs with that g (no second penalty) and lr * lr_mult.
 // Why: W = G g_s G^T, so SGD on the spatial kernel g_s moves W by exactly
 // -lr (Q X Q + decay * W) when W lies in the image of G (x) G: the Q term alone trains the
 // Winograd net along the spatial net's trajectory (same function, same accuracy), and the
 // diagonal D term (the per-position curvature scale of WinogradConv2dLayer::position_lr_scale)
-// lets W leave that r^2-dimensional subspace, which native pruning needs. D alone trains too
-// but slowly: alexnet-small on Fashion-MNIST reached 0.9103 top-1 against the spatial 0.9248
-// (20 epochs), and a 4x larger D made it worse (0.853 against 0.878 after 4 epochs).
+// lets W leave that r^2-dimensional subspace, which native pruning needs. Masking X before the
+// product keeps the step a descent direction on the unpruned entries (see sgd.cpp). D alone
+// trains too but slowly: alexnet-small on Fashion-MNIST reached 0.9103 top-1 against the
+// spatial 0.9248 (20 epochs), and a 4x larger D made it worse (0.853 against 0.878 after 4 epochs).
 // Every update is elementwise, so results do not depend on the thread count.
 #include <optional>
 #include <vector>
