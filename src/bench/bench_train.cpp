@@ -9,19 +9,20 @@
 // conv1 spatial, the layout of DESIGN.md's data flow; spatial = all five convs through oneDNN.
 // AlexNet steps take seconds: at most 1 warm-up and 3 timed steps per row there, so the
 // suite stays near a minute. Measured here (2 threads, AVX-512, beside two busy training
-// processes, so times are ~1.8x a quiet machine's): alexnet-small b128 284 ms spatial / 204 ms
-// winograd; alexnet b64 2.09 s / 1.32 s; peak RSS 173 / 236 MB and 1493 / 1682 MB (params +
-// grads + momentum are 699 MB of AlexNet's, 870 MB with Winograd-domain conv2..5). Before the
-// storage segments, the graph freed during backward and the LRN workspace rebuilt in backward
-// (same load, same binary otherwise): peak RSS 2204-2724 / 2508-2797 MB, step times within the
-// noise (paired runs 0.91-1.04x).
+// processes, so times are ~1.8x a quiet machine's): alexnet-small b128 284 ms spatial / 208 ms
+// winograd; alexnet b64 2.08 s / 1.34 s; peak RSS 168 / 227 MB and 1404 / 1550 MB (params +
+// grads + momentum are 699 MB of AlexNet's, 870 MB with Winograd-domain conv2..5; PyTorch:
+// 2.0 GB). Before the storage segments (allocator.h), the graph freed as backward runs
+// (autograd.h) and the LRN workspace rebuilt in backward, same load and otherwise the same
+// code: peak RSS 328-337 / 391-412 and 2487-2581 / 2558-2654 MB; AlexNet steps 1.00x (spatial)
+// and 1.01-1.03x (Winograd) of the old times in paired runs (noise about +-5%).
 //
 // Peak RSS per row, in one process: before each row the previous row's model is freed, the
 // memory it left mapped but unused is returned to the kernel (the storage segments,
 // allocator.h, and glibc's free heap pages, malloc_trim), and the kernel's high-water mark is
 // reset to the current RSS by writing "5" to /proc/self/clear_refs (Linux >= 4.0); VmHWM after
 // the row is then that row's peak, including what the process still holds (code, oneDNN's
-// cached kernels: ~60 MB). If the reset is refused, the value is the cumulative peak of the
+// cached kernels and plans: tens of MB). If the reset is refused, the value is the cumulative peak of the
 // process so far and rss_scope says "cumulative".
 #include <malloc.h>
 #include <omp.h>
