@@ -100,6 +100,14 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
     phase.eval_every = static_cast<int>(r.integer("eval_every", 1, 1, 100000));
     JsonReader opt = r.object("optimizer");
     phase.optimizer = parse_sgd_config(opt);
+    // The spatial preconditioner is exact only while W stays in the image of G (x) G; once
+    // entries are forced to zero its steps leave that subspace, where the loss is up to 100x
+    // more curved than the step assumes: pruning a small Fashion-MNIST net to 60% with it went
+    // from 0.74 to chance (10.6%), with the diagonal term alone to 0.768. So prune and finetune
+    // phases default to the diagonal term only.
+    if ((phase.type == PhaseType::prune || phase.type == PhaseType::finetune) &&
+        !opt.has("spatial_preconditioner"))
+      phase.optimizer.spatial_preconditioner = 0.0;
     JsonReader sched = r.object("lr_schedule");
     phase.lr_schedule = parse_lr_schedule(sched, phase.optimizer.lr, std::max(phase.epochs, 1));
     if (phase.type == PhaseType::prune) {

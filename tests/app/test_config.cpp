@@ -55,6 +55,14 @@ TEST_CASE("experiment config: defaults, names and the resolved round trip", "[ap
   REQUIRE(x.phases[1].convert_m == std::vector<std::pair<std::string, int>>{{"conv2", 2}, {"conv3", 4}});
   REQUIRE(x.phases[4].kernel == InferenceKernel::dense);
   REQUIRE(x.phases[2].name == "prune");
+  // The spatial preconditioner: on in train phases, off by default once masks exist.
+  REQUIRE(x.phases[0].optimizer.spatial_preconditioner == 1.0);
+  REQUIRE(x.phases[2].optimizer.spatial_preconditioner == 0.0);
+  REQUIRE(x.phases[3].optimizer.spatial_preconditioner == 0.0);
+  json explicit_on = minimal_config();
+  explicit_on["phases"][3]["optimizer"] = {{"spatial_preconditioner", 0.5}};
+  REQUIRE(parse_experiment(explicit_on, "x.json").phases[3].optimizer.spatial_preconditioner ==
+          0.5);
   json resolved = experiment_to_json(x);
   ExperimentConfig y = parse_experiment(resolved, "config.json");
   REQUIRE(experiment_to_json(y) == resolved);

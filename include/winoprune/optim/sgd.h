@@ -44,7 +44,8 @@ struct SgdConfig {
   std::optional<double> bias_lr_mult;     // overrides lr_mult of every "*.bias" (Caffe: 2)
   std::optional<double> bias_decay_mult;  // overrides decay_mult of every "*.bias" (default 0)
   bool position_lr_scale = true;          // apply Parameter::lr_scale (Winograd positions)
-  double spatial_preconditioner = 1.0;    // weight of the Q X Q term (Winograd weights)
+  double spatial_preconditioner = 1.0;    // weight of the Q X Q term (Winograd weights);
+                                          // prune and finetune phases default to 0 (experiment.cpp)
 };
 
 // The "optimizer" object: {"type": "sgd", "lr", "momentum", "nesterov", "weight_decay",
