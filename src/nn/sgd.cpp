@@ -38,56 +38,52 @@ struct Chunk {
   float lr, decay, l1;
 };
 
+// out[b][p] = sum_a Q[p][a] in[a][b] for t x t tiles of nb columns (rows of kBlock floats):
+// Q times `in`, transposed. Q is symmetric, so applying it twice gives
+// (Q (Q X)^T)^T = Q X Q.
+constexpr int64_t kBlock = 128;
+void q_times_transposed(const float* q, const float* in, float* out, int t, int64_t nb) {
+  for (int p = 0; p < t; ++p)
+    for (int b = 0; b < t; ++b) {
+      float* dst = out + size_t(b * t + p) * kBlock;
+      std::fill(dst, dst + nb, 0.0f);
+      for (int a = 0; a < t; ++a) {
+        const float qa = q[p * t + a];
+        if (qa == 0.0f) continue;
+        const float* src = in + size_t(a * t + b) * kBlock;
+        for (int64_t i = 0; i < nb; ++i) dst[i] += qa * src[i];
+      }
+    }
+}
+
 // The preconditioned gradient of a Winograd weight (formula in optim/sgd.h): value, grad, mask
 // (or null) and out are [t*t][kc] (kc = K * C/groups), q is the t x t matrix Q, d the
 // per-position scale or null. The mask applies to X BEFORE the product: Q (M.X) Q restricted to
 // the free entries is P_SS g_S, a descent direction (g_S^T P_SS g_S >= 0); Q X Q masked after
 // is not, as the pruned entries' large gradients leak into the kept ones through Q.
-// Blocks of kBlock columns keep the two t x t x kBlock temporaries in L1/L2.
+// Blocks of kBlock columns keep the t x t x kBlock buffers in L1/L2.
 void precondition_tiles(const float* w, const float* grad, const float* mask, const float* q,
                         const float* d, int t, int64_t kc, float spatial, float decay, float l1,
                         float* out) {
-  constexpr int64_t kBlock = 128;
   const int64_t blocks = (kc + kBlock - 1) / kBlock;
   const int tt = t * t;
 #pragma omp parallel for schedule(static)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t c0 = blk * kBlock, nb = std::min(kBlock, kc - c0);
-    std::vector<float> tmp(size_t(tt) * kBlock, 0.0f), y(size_t(tt) * kBlock, 0.0f);
-    // tmp[p][b] = sum_a Q[p][a] X[a][b]
-    for (int p = 0; p < t; ++p)
-      for (int b = 0; b < t; ++b) {
-        float* dst = &tmp[size_t(p * t + b) * kBlock];
-        std::fill(dst, dst + nb, 0.0f);
-        for (int a = 0; a < t; ++a) {
-          const float qa = q[p * t + a];
-          if (qa == 0.0f) continue;
-          const int64_t o = int64_t(a * t + b) * kc + c0;
-          const float* src = grad + o;
-          if (mask) {
-            const float* m = mask + o;
-            for (int64_t i = 0; i < nb; ++i) dst[i] += qa * (src[i] * m[i]);
-          } else {
-            for (int64_t i = 0; i < nb; ++i) dst[i] += qa * src[i];
-          }
-        }
-      }
-    // y[p][c] = sum_b tmp[p][b] Q[b][c]
-    for (int p = 0; p < t; ++p)
-      for (int c = 0; c < t; ++c) {
-        float* dst = &y[size_t(p * t + c) * kBlock];
-        std::fill(dst, dst + nb, 0.0f);
-        for (int b = 0; b < t; ++b) {
-          const float qb = q[b * t + c];
-          if (qb == 0.0f) continue;
-          const float* src = &tmp[size_t(p * t + b) * kBlock];
-          for (int64_t i = 0; i < nb; ++i) dst[i] += qb * src[i];
-        }
-      }
+    thread_local std::vector<float> x, tmp;
+    x.resize(size_t(tt) * kBlock);
+    tmp.resize(size_t(tt) * kBlock);
+    for (int j = 0; j < tt; ++j) {   // X = grad * mask, this block's columns
+      const int64_t o = int64_t(j) * kc + c0;
+      float* xj = &x[size_t(j) * kBlock];
+      for (int64_t i = 0; i < nb; ++i) xj[i] = mask ? grad[o + i] * mask[o + i] : grad[o + i];
+    }
+    q_times_transposed(q, x.data(), tmp.data(), t, nb);   // (Q X)^T
+    q_times_transposed(q, tmp.data(), x.data(), t, nb);   // Q X Q, over X (no longer needed)
     for (int j = 0; j < tt; ++j) {
       const float dj = d ? d[j] : 0.0f;
       const int64_t o = int64_t(j) * kc + c0;
-      const float* yj = &y[size_t(j) * kBlock];
+      const float* yj = &x[size_t(j) * kBlock];
       for (int64_t i = 0; i < nb; ++i) {
         const float wi = w[o + i];
         const float pen = decay * wi + l1 * (float(wi > 0.0f) - float(wi < 0.0f));

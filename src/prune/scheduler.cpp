@@ -349,9 +349,6 @@ void PruningScheduler::after_optimizer_step(int64_t epoch, int64_t iter, int64_t
         continue;
       }
       if (spec.adaptive) {
-        if (!tl.adaptive_thr.defined())
-          throw std::logic_error(p.name + ": adaptive threshold pruning needs after_backward "
-                                          "before after_optimizer_step");
         const float* thr = tl.adaptive_thr.data();
         for (int64_t i = 0; i < n; ++i)
           if (std::fabs(w[i]) <= thr[i]) w[i] = 0.0f;
