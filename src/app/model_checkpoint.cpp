@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <tuple>
+#include <utility>
 #include <set>
 
 #include "winoprune/error.h"
@@ -74,6 +75,8 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
                                                mask_bytes(p->mask)));
     if (what.momentum && p->momentum.defined())
       refs.push_back(f32_ref(p->name + ".momentum", p->momentum));
+    if (what.momentum && p->second_moment.defined())
+      refs.push_back(f32_ref(p->name + ".second_moment", p->second_moment));
   }
   for (Layer* layer : model.layers()) {
     auto* w = dynamic_cast<WinogradConv2dLayer*>(layer);
@@ -117,10 +120,13 @@ void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_m
     } else {
       p->mask = Tensor();
     }
-    p->momentum = Tensor();
-    if (const SafeTensor* v = file.find(p->name + ".momentum")) {
-      if (with_momentum) p->momentum = to_tensor(*v, file.path, p->value().shape());
-      used.insert(v->name);
+    for (auto [state, suffix] : {std::pair<Tensor*, const char*>{&p->momentum, ".momentum"},
+                                 {&p->second_moment, ".second_moment"}}) {
+      *state = Tensor();
+      if (const SafeTensor* v = file.find(p->name + suffix)) {
+        if (with_momentum) *state = to_tensor(*v, file.path, p->value().shape());
+        used.insert(v->name);
+      }
     }
   }
   for (Layer* layer : model.layers()) {

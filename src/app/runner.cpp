@@ -196,7 +196,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
                           int64_t start_iter) {
   const Dataset& data = train_data();
   if (start_epoch == 0 && start_iter == 0)
-    for (Parameter* p : model_->parameters()) p->momentum = Tensor();
+    for (Parameter* p : model_->parameters()) p->momentum = p->second_moment = Tensor();
   std::optional<PruningScheduler> pruning;
   if (phase.type == PhaseType::prune)
     pruning.emplace(phase.pruning, prunable_layers(*model_), phase.epochs);
@@ -209,6 +209,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   probe.workers = 0;
   const int64_t iters = BatchLoader(data, probe).batches_per_epoch();
   if (iters == 0) throw InputError(cfg_.file + ": data.batch: larger than the training split");
+  sgd.set_step_count(start_epoch * iters + start_iter);   // Adam's bias correction on resume
   ForwardContext ctx;
   ctx.training = true;
   ctx.rng = &rng_;

@@ -1,7 +1,8 @@
-// SGD with momentum / Nesterov, weight decay, L1 and masks (formulas in optim/sgd.h).
+// SGD with momentum / Nesterov, and Adam; weight decay, L1 and masks (formulas in optim/sgd.h).
 #include "winoprune/optim/sgd.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -31,7 +32,8 @@ constexpr int64_t kChunk = 1 << 14;
 
 struct Chunk {
   float* w;
-  float* v;
+  float* v;    // SGD velocity or Adam first moment
+  float* v2;   // Adam second moment (null for SGD)
   float* grad;
   const float* mask;
   int64_t n;
@@ -132,29 +134,80 @@ void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_
   table[mask != nullptr][v != nullptr][nesterov](w, v, grad, mask, n, lr, momentum, decay, l1);
 }
 
+namespace {
+
+template <bool kMask>
+void adam_loop(float* __restrict w, float* __restrict m1, float* __restrict m2,
+               const float* __restrict grad, const float* __restrict mask, int64_t n, float step,
+               float beta1, float beta2, float root_c2, float eps, float decay, float l1) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float mk = kMask ? mask[i] : 1.0f;
+    const float wi = w[i];
+    const float sign = float(wi > 0.0f) - float(wi < 0.0f);
+    const float g = grad[i] * mk + decay * wi + l1 * sign;
+    const float a = beta1 * m1[i] + (1.0f - beta1) * g;
+    const float b = beta2 * m2[i] + (1.0f - beta2) * g * g;
+    // step = lr / (1 - beta1^t), root_c2 = sqrt(1 - beta2^t): sqrt(b / c2) = sqrt(b) / root_c2
+    const float wn = wi - step * a / (std::sqrt(b) / root_c2 + eps);
+    w[i] = kMask ? wn * mk : wn;
+    m1[i] = kMask ? a * mk : a;
+    m2[i] = kMask ? b * mk : b;
+  }
+}
+
+}  // namespace
+
+void adam_update(float* w, float* m, float* v, const float* grad, const float* mask, int64_t n,
+                 float lr, float beta1, float beta2, float eps, int64_t t, float decay, float l1) {
+  if (t < 1) throw std::logic_error("adam_update: step t must be >= 1");
+  const double c1 = 1.0 - std::pow(double(beta1), double(t));
+  const double c2 = 1.0 - std::pow(double(beta2), double(t));
+  const float step = float(double(lr) / c1), root_c2 = float(std::sqrt(c2));
+  if (mask)
+    adam_loop<true>(w, m, v, grad, mask, n, step, beta1, beta2, root_c2, eps, decay, l1);
+  else
+    adam_loop<false>(w, m, v, grad, mask, n, step, beta1, beta2, root_c2, eps, decay, l1);
+}
+
 void apply_mask(Parameter& p) {
   if (!p.mask.defined()) return;
   check_state_shape(p, p.mask, "mask");
   check_state_shape(p, p.momentum, "momentum");
+  check_state_shape(p, p.second_moment, "second moment");
   const float* m = p.mask.data();
-  float* w = p.value().data();
   const int64_t n = p.value().numel();
-  for (int64_t i = 0; i < n; ++i) w[i] *= m[i];
-  if (p.momentum.defined()) {
-    float* v = p.momentum.data();
-    for (int64_t i = 0; i < n; ++i) v[i] *= m[i];
+  for (Tensor* t : {&p.value(), &p.momentum, &p.second_moment}) {
+    if (!t->defined()) continue;
+    float* x = t->data();
+    for (int64_t i = 0; i < n; ++i) x[i] *= m[i];
   }
 }
 
 SgdConfig parse_sgd_config(JsonReader& r) {
   SgdConfig c;
-  (void)r.string("type", "sgd", {"sgd"});
+  c.type = r.string("type", "sgd", {"sgd", "adam"}) == "adam" ? OptimizerType::adam
+                                                             : OptimizerType::sgd;
   c.lr = r.number("lr", c.lr, 0.0, 1e3, true, false);
-  c.momentum = r.number("momentum", c.momentum, 0.0, 1.0, false, true);
-  c.nesterov = r.boolean("nesterov", c.nesterov);
   c.weight_decay = r.number("weight_decay", c.weight_decay, 0.0, 1.0);
   c.bias_lr_mult = r.optional_number("bias_lr_mult", 0.0, 1e3);
   c.bias_decay_mult = r.optional_number("bias_decay_mult", 0.0, 1e3);
+  if (c.type == OptimizerType::adam) {
+    // The SGD-only keys are never read, so finish() rejects them as unknown.
+    if (r.has("betas")) {
+      const json& b = r.raw("betas");
+      if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number())
+        r.fail("betas", "expected [beta1, beta2], two numbers in [0, 1), got " + b.dump());
+      c.beta1 = b[0].get<double>();
+      c.beta2 = b[1].get<double>();
+      if (!(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1))
+        r.fail("betas", "expected [beta1, beta2], two numbers in [0, 1), got " + b.dump());
+    }
+    c.eps = r.number("eps", c.eps, 0.0, 1.0, true, false);
+    r.finish();
+    return c;
+  }
+  c.momentum = r.number("momentum", c.momentum, 0.0, 1.0, false, true);
+  c.nesterov = r.boolean("nesterov", c.nesterov);
   c.position_lr_scale = r.boolean("position_lr_scale", c.position_lr_scale);
   c.spatial_preconditioner =
       r.number("spatial_preconditioner", c.spatial_preconditioner, 0.0, 1e3);
@@ -165,6 +218,16 @@ SgdConfig parse_sgd_config(JsonReader& r) {
 }
 
 json sgd_config_to_json(const SgdConfig& c) {
+  if (c.type == OptimizerType::adam) {
+    json j{{"type", "adam"},
+           {"lr", c.lr},
+           {"betas", {c.beta1, c.beta2}},
+           {"eps", c.eps},
+           {"weight_decay", c.weight_decay}};
+    if (c.bias_lr_mult) j["bias_lr_mult"] = *c.bias_lr_mult;
+    if (c.bias_decay_mult) j["bias_decay_mult"] = *c.bias_decay_mult;
+    return j;
+  }
   json j{{"type", "sgd"},
          {"lr", c.lr},
          {"momentum", c.momentum},
@@ -183,6 +246,7 @@ Sgd::Sgd(std::vector<Parameter*> params, SgdConfig config)
     if (!p || !p->var) throw std::logic_error("Sgd: null parameter");
     check_state_shape(*p, p->mask, "mask");
     check_state_shape(*p, p->momentum, "momentum");
+    check_state_shape(*p, p->second_moment, "second moment");
     if (p->lr_scale.defined() &&
         (p->value().ndim() == 0 || p->lr_scale.shape() != Shape{p->value().dim(0)}))
       throw InputError(p->name + ": lr_scale has shape " + shape_str(p->lr_scale.shape()) +
@@ -200,13 +264,15 @@ Sgd::Sgd(std::vector<Parameter*> params, SgdConfig config)
 }
 
 void Sgd::step(float lr) {
-  const float mu = static_cast<float>(config_.momentum);
+  const bool adam = config_.type == OptimizerType::adam;
+  const float mu = adam ? 0.0f : static_cast<float>(config_.momentum);
+  ++steps_;
   std::vector<Chunk> chunks;
-  auto add = [&](float* w, float* v, float* g, const float* m, int64_t n, float lr_eff,
-                 float decay, float l1) {
+  auto add = [&](float* w, float* v, float* v2, float* g, const float* m, int64_t n,
+                 float lr_eff, float decay, float l1) {
     for (int64_t o = 0; o < n; o += kChunk)
-      chunks.push_back({w + o, v ? v + o : nullptr, g + o, m ? m + o : nullptr,
-                        std::min(kChunk, n - o), lr_eff, decay, l1});
+      chunks.push_back({w + o, v ? v + o : nullptr, v2 ? v2 + o : nullptr, g + o,
+                        m ? m + o : nullptr, std::min(kChunk, n - o), lr_eff, decay, l1});
   };
   scratch_.resize(params_.size());
   for (size_t pi = 0; pi < params_.size(); ++pi) {
@@ -217,15 +283,20 @@ void Sgd::step(float lr) {
     const float lr_mult = bias && config_.bias_lr_mult ? float(*config_.bias_lr_mult) : p->lr_mult;
     const float decay_mult =
         bias && config_.bias_decay_mult ? float(*config_.bias_decay_mult) : p->decay_mult;
-    if (mu > 0.0f && !p->momentum.defined()) p->momentum = Tensor::zeros(p->value().shape());
+    if ((adam || mu > 0.0f) && !p->momentum.defined())
+      p->momentum = Tensor::zeros(p->value().shape());
+    if (adam && !p->second_moment.defined())
+      p->second_moment = Tensor::zeros(p->value().shape());
     check_state_shape(*p, p->mask, "mask");
     check_state_shape(*p, grad, "gradient");
     const float decay = float(config_.weight_decay) * decay_mult;
     float* w = p->value().data();
-    float* v = mu > 0.0f ? p->momentum.data() : nullptr;
+    float* v = adam || mu > 0.0f ? p->momentum.data() : nullptr;
     const float* m = p->mask.defined() ? p->mask.data() : nullptr;
     const int64_t n = p->value().numel();
-    if (config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
+    if (adam) {
+      add(w, v, p->second_moment.data(), grad.data(), m, n, lr * lr_mult, decay, p->l1);
+    } else if (config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
       // The preconditioned gradient (penalties included) goes to a scratch buffer: the
       // gradient itself stays as backward left it (the adaptive threshold pruner reads it).
       Tensor& pre = scratch_[pi];
@@ -235,25 +306,30 @@ void Sgd::step(float lr) {
       precondition_tiles(w, grad.data(), m, p->tile_precond.data(), diag ? p->lr_scale.data() : nullptr,
                          int(t), n / (t * t), float(config_.spatial_preconditioner), decay, p->l1,
                          pre.data());
-      add(w, v, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
+      add(w, v, nullptr, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
     } else if (config_.position_lr_scale && p->lr_scale.defined()) {
       // Slices along dim 0 (a Winograd position: K * C/groups elements) with their own lr.
       const int64_t rows = p->lr_scale.numel(), per = n / rows;
       for (int64_t row = 0; row < rows; ++row) {
         const int64_t o = row * per;
-        add(w + o, v ? v + o : nullptr, grad.data() + o, m ? m + o : nullptr, per,
+        add(w + o, v ? v + o : nullptr, nullptr, grad.data() + o, m ? m + o : nullptr, per,
             lr * lr_mult * p->lr_scale[row], decay, p->l1);
       }
     } else {
-      add(w, v, grad.data(), m, n, lr * lr_mult, decay, p->l1);
+      add(w, v, nullptr, grad.data(), m, n, lr * lr_mult, decay, p->l1);
     }
   }
   const int64_t count = static_cast<int64_t>(chunks.size());
   const bool nesterov = config_.nesterov;
+  const float b1 = float(config_.beta1), b2 = float(config_.beta2), eps = float(config_.eps);
+  const int64_t t = steps_;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < count; ++i) {
     const Chunk& c = chunks[size_t(i)];
-    sgd_update(c.w, c.v, c.grad, c.mask, c.n, c.lr, mu, nesterov, c.decay, c.l1);
+    if (adam)
+      adam_update(c.w, c.v, c.v2, c.grad, c.mask, c.n, c.lr, b1, b2, eps, t, c.decay, c.l1);
+    else
+      sgd_update(c.w, c.v, c.grad, c.mask, c.n, c.lr, mu, nesterov, c.decay, c.l1);
   }
 }
 

@@ -1,6 +1,6 @@
 // End-to-end runs on a slice of Fashion-MNIST: the whole pipeline in-process, and a run killed
-// with SIGKILL after its first checkpoint, resumed through the CLI, ending bit-identical to an
-// uninterrupted run.
+// with SIGKILL after its first checkpoint (in an Adam phase), resumed through the CLI, ending
+// bit-identical to an uninterrupted run.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -169,6 +169,9 @@ TEST_CASE("a killed run resumes from its last checkpoint and ends identically", 
   fs::create_directories(base);
   json cfg = tiny_pipeline();
   cfg["phases"][0]["epochs"] = 3;
+  // Adam in the interrupted phase: its resume restores both moments and the step count (the
+  // bias correction), a superset of SGD's momentum; the prune phase after it runs SGD.
+  cfg["phases"][0]["optimizer"] = json{{"type", "adam"}, {"lr", 1e-3}};
   std::string cfg_path = base + "/cfg.json";
   std::ofstream(cfg_path) << cfg.dump(2);
 

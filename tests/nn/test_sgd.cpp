@@ -155,13 +155,152 @@ TEST_CASE("sgd: the optimizer config", "[nn][sgd]") {
     }
     return std::string();
   };
-  CHECK_THAT(error(R"({"type": "adam"})"), Catch::Contains("phases[1].optimizer.type: expected one of \"sgd\""));
+  CHECK_THAT(error(R"({"type": "rmsprop"})"),
+             Catch::Contains("phases[1].optimizer.type: expected one of \"sgd\", \"adam\""));
   CHECK_THAT(error(R"({"lr": -1})"), Catch::Contains("phases[1].optimizer.lr: expected a number in (0,"));
   CHECK_THAT(error(R"({"momentum": 1.5})"), Catch::Contains("phases[1].optimizer.momentum"));
   CHECK_THAT(error(R"({"spatial_preconditioner": -1})"),
              Catch::Contains("phases[1].optimizer.spatial_preconditioner"));
   CHECK_THAT(error(R"({"lr": 0.1, "decay": 0.1})"), Catch::Contains("phases[1].optimizer.decay: unknown key"));
   CHECK_THAT(error(R"({"momentum": 0, "nesterov": true})"), Catch::Contains("phases[1].optimizer.nesterov"));
+}
+
+TEST_CASE("adam: the optimizer config", "[nn][sgd][adam]") {
+  JsonReader r(json::parse(R"({"type": "adam", "lr": 1e-4, "betas": [0.8, 0.99], "eps": 1e-6,
+                               "weight_decay": 0})"),
+               "phases[2].optimizer");
+  SgdConfig c = parse_sgd_config(r);
+  REQUIRE(c.type == OptimizerType::adam);
+  REQUIRE(c.lr == 1e-4);
+  REQUIRE(c.beta1 == 0.8);
+  REQUIRE(c.beta2 == 0.99);
+  REQUIRE(c.eps == 1e-6);
+  REQUIRE(c.weight_decay == 0.0);
+  JsonReader back(sgd_config_to_json(c), "x");
+  REQUIRE(sgd_config_to_json(parse_sgd_config(back)) == sgd_config_to_json(c));
+  REQUIRE(sgd_config_to_json(c)["type"] == "adam");
+
+  auto error = [](const std::string& text) {
+    try {
+      JsonReader rr(json::parse(text), "phases[2].optimizer");
+      parse_sgd_config(rr);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  // SGD's keys are unknown to Adam, and Adam's to SGD.
+  CHECK_THAT(error(R"({"type": "adam", "momentum": 0.9})"),
+             Catch::Contains("phases[2].optimizer.momentum: unknown key"));
+  CHECK_THAT(error(R"({"type": "adam", "spatial_preconditioner": 1})"),
+             Catch::Contains("phases[2].optimizer.spatial_preconditioner: unknown key"));
+  CHECK_THAT(error(R"({"type": "sgd", "betas": [0.9, 0.999]})"),
+             Catch::Contains("phases[2].optimizer.betas: unknown key"));
+  CHECK_THAT(error(R"({"type": "adam", "betas": [0.9, 1.0]})"),
+             Catch::Contains("phases[2].optimizer.betas: expected [beta1, beta2]"));
+  CHECK_THAT(error(R"({"type": "adam", "betas": 0.9})"),
+             Catch::Contains("phases[2].optimizer.betas: expected [beta1, beta2]"));
+  CHECK_THAT(error(R"({"type": "adam", "eps": 0})"), Catch::Contains("phases[2].optimizer.eps"));
+}
+
+TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult, bias "
+          "correction)",
+          "[nn][sgd][adam]") {
+  // Two parameters, one masked and larger than a parallel chunk (16K), 7 steps at changing lr;
+  // the reference is torch.optim.Adam's formula in double, plus l1 sign(w) and the mask.
+  const int64_t n = 40000, nb = 37;
+  Parameter w = make_parameter("conv3", "weight", {n}, true);
+  Parameter b = make_parameter("conv3", "bias", {nb}, false);
+  auto wi = test::random_vector<float>(n, 11), bi = test::random_vector<float>(nb, 12);
+  w.value().copy_from(Tensor::from_vector({n}, wi));
+  b.value().copy_from(Tensor::from_vector({nb}, bi));
+  auto mask = test::random_vector<float>(n, 13, 0.0f, 1.0f);
+  for (auto& m : mask) m = m < 0.7f ? 0.0f : 1.0f;
+  w.mask = Tensor::from_vector({n}, mask);
+  w.l1 = 2e-3f;
+  w.lr_mult = 0.5f;
+  // Adam ignores the Winograd position scale (it normalizes every coordinate itself).
+  w.lr_scale = Tensor::from_vector({n}, std::vector<float>(size_t(n), 1e-3f));
+  SgdConfig c;
+  c.type = OptimizerType::adam;
+  c.beta1 = 0.8;
+  c.beta2 = 0.95;
+  c.eps = 1e-6;
+  c.weight_decay = 0.01;
+  c.bias_lr_mult = 2.0;
+  Sgd opt({&w, &b}, c);
+
+  struct Ref {
+    std::vector<double> x, m, v;
+  };
+  auto start = [](const std::vector<float>& x0, const std::vector<float>* mk) {
+    Ref r{std::vector<double>(x0.begin(), x0.end()), std::vector<double>(x0.size()),
+          std::vector<double>(x0.size())};
+    if (mk)
+      for (size_t i = 0; i < x0.size(); ++i) r.x[i] *= (*mk)[i];
+    return r;
+  };
+  Ref rw = start(wi, &mask), rb = start(bi, nullptr);
+  auto ref_step = [&](Ref& r, const std::vector<float>& g, const std::vector<float>* mk,
+                      double lr, double decay, double l1, int t) {
+    for (size_t i = 0; i < r.x.size(); ++i) {
+      const double keep = mk ? (*mk)[i] : 1.0;
+      const double sign = (r.x[i] > 0) - (r.x[i] < 0);
+      const double gi = g[i] * keep + decay * r.x[i] + l1 * sign;
+      r.m[i] = (0.8 * r.m[i] + 0.2 * gi) * keep;
+      r.v[i] = (0.95 * r.v[i] + 0.05 * gi * gi) * keep;
+      const double mh = r.m[i] / (1 - std::pow(0.8, t)), vh = r.v[i] / (1 - std::pow(0.95, t));
+      r.x[i] = (r.x[i] - lr * mh / (std::sqrt(vh) + 1e-6)) * keep;
+    }
+  };
+  for (int t = 1; t <= 7; ++t) {
+    const double lr = 0.01 / t;
+    auto gw = test::random_vector<float>(n, 100 + t), gb = test::random_vector<float>(nb, 200 + t);
+    opt.zero_grad();
+    set_grad(w, gw);
+    set_grad(b, gb);
+    opt.step(float(lr));
+    ref_step(rw, gw, &mask, lr * 0.5, 0.01, 2e-3, t);
+    ref_step(rb, gb, nullptr, lr * 2.0, 0.0, 0.0, t);   // biases: decay_mult 0
+  }
+  REQUIRE(opt.step_count() == 7);
+  int64_t moved = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (mask[size_t(i)] == 0.0f) {
+      REQUIRE(w.value()[i] == 0.0f);
+      REQUIRE(w.momentum[i] == 0.0f);
+      REQUIRE(w.second_moment[i] == 0.0f);
+      continue;
+    }
+    REQUIRE(w.value()[i] == Approx(rw.x[size_t(i)]).margin(1e-5));
+    REQUIRE(w.second_moment[i] == Approx(rw.v[size_t(i)]).margin(1e-6));
+    // Early Adam steps move every live coordinate by about lr * lr_mult, whatever its gradient.
+    moved += std::abs(w.value()[i] - wi[size_t(i)]) > 0.002f;
+  }
+  REQUIRE(moved > n * 3 / 10 * 9 / 10);
+  for (int64_t i = 0; i < nb; ++i) REQUIRE(b.value()[i] == Approx(rb.x[size_t(i)]).margin(1e-5));
+
+  // A resumed phase continues the bias correction from the iterations already done: the
+  // same state stepped as step 42 and as step 1 follows the formula at t = 42 and t = 1.
+  for (int t : {42, 1}) {
+    Parameter q = make_parameter("fc6", "bias", {nb}, false);
+    q.value().copy_from(b.value());
+    q.momentum = b.momentum.clone();
+    q.second_moment = b.second_moment.clone();
+    Sgd resumed({&q}, c);
+    resumed.set_step_count(t - 1);
+    Ref rq{std::vector<double>(nb), std::vector<double>(nb), std::vector<double>(nb)};
+    for (int64_t i = 0; i < nb; ++i)
+      rq.x[size_t(i)] = q.value()[i], rq.m[size_t(i)] = q.momentum[i],
+      rq.v[size_t(i)] = q.second_moment[i];
+    auto g = test::random_vector<float>(nb, 300);
+    resumed.zero_grad();
+    set_grad(q, g);
+    resumed.step(0.01f);
+    ref_step(rq, g, nullptr, 0.01 * 2.0, 0.0, 0.0, t);
+    REQUIRE(resumed.step_count() == t);
+    for (int64_t i = 0; i < nb; ++i) REQUIRE(q.value()[i] == Approx(rq.x[size_t(i)]).margin(1e-6));
+  }
 }
 
 TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive double formula",

@@ -2,7 +2,8 @@
 // A model's state as a safetensors checkpoint (DESIGN.md, checkpoint format):
 //   "<layer>.weight" / "<layer>.bias"  F32  parameters by model path (Winograd: [t*t][K][C/g])
 //   "<layer>.weight.mask"             U8   0/1, when the parameter has a mask
-//   "<layer>.weight.momentum"         F32  SGD state, when defined
+//   "<layer>.weight.momentum"         F32  SGD velocity / Adam first moment, when defined
+//   "<layer>.weight.second_moment"    F32  Adam second moment, when defined
 //   "<layer>.winograd.AT" / ".BT" / ".G"  F64  each Winograd layer's transforms (m x t, t x t,
 //                                            t x r), so any tool can evaluate the model
 //   __metadata__: "format" = "winoprune-checkpoint-1", "model" = the model config as JSON (the
@@ -36,7 +37,7 @@ json run_state_to_json(const RunState& s);
 RunState run_state_from_json(const json& j, const std::string& file);
 
 struct CheckpointContents {
-  bool momentum = true;         // include SGD state (off for a final, inference-only export)
+  bool momentum = true;         // include optimizer state (off for a final, inference-only export)
 };
 
 // Writes atomically (temp, fsync, rename).

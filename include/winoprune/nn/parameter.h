@@ -1,7 +1,7 @@
 #pragma once
 // A trainable parameter with everything the optimizer, the pruner and the checkpoint need.
 // Names are model paths: "conv3.weight", "conv3.bias", "fc6.weight"; checkpoints add suffixes
-// ".mask" (U8) and ".momentum".
+// ".mask" (U8), ".momentum" and ".second_moment".
 #include <string>
 
 #include "winoprune/autograd.h"
@@ -23,9 +23,12 @@ struct Parameter {
   Tensor tile_precond;     // optional [t, t] symmetric Q (Winograd weights [t*t, K, C/g]: Q = G G^T):
                            // the optimizer's spatial preconditioner maps each (k, c) t x t slice
                            // X of the gradient to Q X Q (see optim/sgd.h)
-  Tensor momentum;         // SGD state, same shape as the value; undefined until first step
+  Tensor momentum;         // optimizer state, same shape as the value; undefined until first
+                           // step: SGD's velocity, or Adam's first moment
+  Tensor second_moment;    // Adam's second moment (running mean of grad^2); undefined for SGD
   Tensor mask;             // 0/1 floats, same shape; undefined = not pruned. Invariant after
                            // every optimizer step: value == value * mask, momentum == momentum * mask
+                           // (and second_moment == second_moment * mask)
   Tensor& value() { return var->value; }
   const Tensor& value() const { return var->value; }
 };

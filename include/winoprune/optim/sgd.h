@@ -28,6 +28,18 @@
 // trains too but slowly: alexnet-small on Fashion-MNIST reached 0.9103 top-1 against the
 // spatial 0.9248 (20 epochs), and a 4x larger D made it worse (0.853 against 0.878 after 4 epochs).
 // Every update is elementwise, so results do not depend on the thread count.
+//
+// type "adam" (torch.optim.Adam with coupled L2, plus the L1 term and masks), per element at
+// step t = 1, 2, ... of the phase:
+//   g  = grad * mask + weight_decay * decay_mult * w + l1 * sign(w)
+//   m  = beta1 * m + (1 - beta1) * g              (m: Parameter::momentum)
+//   v  = beta2 * v + (1 - beta2) * g^2            (v: Parameter::second_moment)
+//   w -= lr * lr_mult * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+//   w *= mask;  m *= mask;  v *= mask
+// Adam scales every coordinate by its own gradient RMS, so it needs neither the position scale D
+// nor the Q term (both are ignored): the Winograd positions' curvatures span 450x in D and the
+// kept coefficients of a pruned layer are the high-gain, low-D ones, which SGD with D moves
+// slowest (see README, pruning).
 #include <optional>
 #include <vector>
 
@@ -36,7 +48,10 @@
 
 namespace wp {
 
+enum class OptimizerType { sgd, adam };
+
 struct SgdConfig {
+  OptimizerType type = OptimizerType::sgd;
   double lr = 0.01;                       // base learning rate (schedules scale from it)
   double momentum = 0.9;
   bool nesterov = false;
@@ -46,10 +61,14 @@ struct SgdConfig {
   bool position_lr_scale = true;          // apply Parameter::lr_scale (Winograd positions)
   double spatial_preconditioner = 1.0;    // weight of the Q X Q term (Winograd weights);
                                           // prune and finetune phases default to 0 (experiment.cpp)
+  double beta1 = 0.9, beta2 = 0.999;      // Adam: "betas" [beta1, beta2]
+  double eps = 1e-8;                      // Adam
 };
 
 // The "optimizer" object: {"type": "sgd", "lr", "momentum", "nesterov", "weight_decay",
-// "bias_lr_mult", "bias_decay_mult", "position_lr_scale", "spatial_preconditioner"}; errors name the JSON path; calls reader.finish().
+// "bias_lr_mult", "bias_decay_mult", "position_lr_scale", "spatial_preconditioner"} or
+// {"type": "adam", "lr", "betas", "eps", "weight_decay", "bias_lr_mult", "bias_decay_mult"};
+// a key of the other type is an error; errors name the JSON path; calls reader.finish().
 SgdConfig parse_sgd_config(JsonReader& reader);
 json sgd_config_to_json(const SgdConfig& config);
 
@@ -61,6 +80,10 @@ class Sgd {
 
   // One update of every parameter with learning rate `lr` (the schedule's value now).
   void step(float lr);
+  // Steps taken so far (Adam's bias correction uses it); a resumed phase sets it to the
+  // iterations already done, since each phase starts with fresh state.
+  int64_t step_count() const { return steps_; }
+  void set_step_count(int64_t steps) { steps_ = steps; }
   // Zeroes every parameter's gradient (keeps the buffers).
   void zero_grad();
 
@@ -71,14 +94,18 @@ class Sgd {
   std::vector<Parameter*> params_;
   SgdConfig config_;
   std::vector<Tensor> scratch_;   // per parameter: the preconditioned gradient (Winograd weights)
+  int64_t steps_ = 0;
 };
 
-// value *= mask and momentum *= mask (no-op without a mask); call after changing a mask.
+// value, momentum and second_moment *= mask (no-op without a mask); call after changing a mask.
 void apply_mask(Parameter& p);
 
 // One parameter's update (the formula above) on raw arrays, serial (Sgd::step runs chunks of
 // every parameter in one parallel loop); `mask` and `v` may be null (no mask; momentum 0).
 void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
                 float momentum, bool nesterov, float decay, float l1);
+// One parameter's Adam update at step t >= 1 (the formula above); `mask` may be null.
+void adam_update(float* w, float* m, float* v, const float* grad, const float* mask, int64_t n,
+                 float lr, float beta1, float beta2, float eps, int64_t t, float decay, float l1);
 
 }  // namespace wp
