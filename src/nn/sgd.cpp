@@ -203,6 +203,7 @@ SgdConfig parse_sgd_config(JsonReader& r) {
         r.fail("betas", "expected [beta1, beta2], two numbers in [0, 1), got " + b.dump());
     }
     c.eps = r.number("eps", c.eps, 0.0, 1.0, true, false);
+    c.position_lr_scale = r.boolean("position_lr_scale", c.position_lr_scale);
     r.finish();
     return c;
   }
@@ -223,7 +224,8 @@ json sgd_config_to_json(const SgdConfig& c) {
            {"lr", c.lr},
            {"betas", {c.beta1, c.beta2}},
            {"eps", c.eps},
-           {"weight_decay", c.weight_decay}};
+           {"weight_decay", c.weight_decay},
+           {"position_lr_scale", c.position_lr_scale}};
     if (c.bias_lr_mult) j["bias_lr_mult"] = *c.bias_lr_mult;
     if (c.bias_decay_mult) j["bias_decay_mult"] = *c.bias_decay_mult;
     return j;
@@ -294,7 +296,15 @@ void Sgd::step(float lr) {
     float* v = adam || mu > 0.0f ? p->momentum.data() : nullptr;
     const float* m = p->mask.defined() ? p->mask.data() : nullptr;
     const int64_t n = p->value().numel();
-    if (adam) {
+    if (adam && config_.position_lr_scale && p->lr_scale.defined()) {
+      // Per Winograd position lr * sqrt(D_j) = lr / s_j (see optim/sgd.h).
+      const int64_t rows = p->lr_scale.numel(), per = n / rows;
+      for (int64_t row = 0; row < rows; ++row) {
+        const int64_t o = row * per;
+        add(w + o, v + o, p->second_moment.data() + o, grad.data() + o, m ? m + o : nullptr, per,
+            lr * lr_mult * std::sqrt(p->lr_scale[row]), decay, p->l1);
+      }
+    } else if (adam) {
       add(w, v, p->second_moment.data(), grad.data(), m, n, lr * lr_mult, decay, p->l1);
     } else if (config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
       // The preconditioned gradient (penalties included) goes to a scratch buffer: the

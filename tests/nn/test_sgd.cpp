@@ -219,9 +219,12 @@ TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult
   w.mask = Tensor::from_vector({n}, mask);
   w.l1 = 2e-3f;
   w.lr_mult = 0.5f;
-  // Adam ignores the Winograd position scale (it normalizes every coordinate itself).
-  w.lr_scale = Tensor::from_vector({n}, std::vector<float>(size_t(n), 1e-3f));
+  // A per-row lr scale D (each element its own row here): with position_lr_scale Adam's lr is
+  // multiplied by sqrt(D), without it D is ignored.
+  auto scale = test::random_vector<float>(n, 14, 1e-4f, 1e-2f);
+  w.lr_scale = Tensor::from_vector({n}, scale);
   SgdConfig c;
+  c.position_lr_scale = GENERATE(false, true);
   c.type = OptimizerType::adam;
   c.beta1 = 0.8;
   c.beta2 = 0.95;
@@ -242,8 +245,9 @@ TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult
   };
   Ref rw = start(wi, &mask), rb = start(bi, nullptr);
   auto ref_step = [&](Ref& r, const std::vector<float>& g, const std::vector<float>* mk,
-                      double lr, double decay, double l1, int t) {
+                      double lr0, double decay, double l1, int t) {
     for (size_t i = 0; i < r.x.size(); ++i) {
+      const double lr = mk && c.position_lr_scale ? lr0 * std::sqrt(double(scale[i])) : lr0;
       const double keep = mk ? (*mk)[i] : 1.0;
       const double sign = (r.x[i] > 0) - (r.x[i] < 0);
       const double gi = g[i] * keep + decay * r.x[i] + l1 * sign;
@@ -274,8 +278,9 @@ TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult
     }
     REQUIRE(w.value()[i] == Approx(rw.x[size_t(i)]).margin(1e-5));
     REQUIRE(w.second_moment[i] == Approx(rw.v[size_t(i)]).margin(1e-6));
-    // Early Adam steps move every live coordinate by about lr * lr_mult, whatever its gradient.
-    moved += std::abs(w.value()[i] - wi[size_t(i)]) > 0.002f;
+    // Early Adam steps move every live coordinate by about its lr, whatever its gradient.
+    const float lr_i = 0.5f * (c.position_lr_scale ? std::sqrt(scale[size_t(i)]) : 1.0f);
+    moved += std::abs(w.value()[i] - wi[size_t(i)]) > 0.002f * lr_i;
   }
   REQUIRE(moved > n * 3 / 10 * 9 / 10);
   for (int64_t i = 0; i < nb; ++i) REQUIRE(b.value()[i] == Approx(rb.x[size_t(i)]).margin(1e-5));
