@@ -13,6 +13,14 @@ namespace {
 // Sparsities are absolute fractions in [0, 1): 1 would delete the layer.
 constexpr double kSparsityHi = 1.0;
 
+Saliency parse_saliency_key(JsonReader& r) {
+  return r.string("saliency", "magnitude", {"magnitude", "fisher"}) == "fisher"
+             ? Saliency::fisher
+             : Saliency::magnitude;
+}
+
+const char* saliency_name(Saliency s) { return s == Saliency::fisher ? "fisher" : "magnitude"; }
+
 double sparsity_value(const json& v, const std::string& where) {
   if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() < kSparsityHi))
     throw InputError(where + ": expected a number in [0, 1), got " + json_brief(v));
@@ -35,6 +43,7 @@ MagnitudeSpec parse_magnitude(JsonReader& r, LayerSelection& layers) {
   }
   spec.global = r.boolean("global", false);
   spec.position_scale = parse_position_scale_key(r);
+  spec.saliency = parse_saliency_key(r);
   if (spec.global && !spec.per_layer.empty())
     r.fail("global", "one global threshold needs one \"sparsity\" number, not one per layer");
   return spec;
@@ -51,6 +60,7 @@ GradualSpec parse_gradual(JsonReader& r) {
                                  "), got " + json(spec.final_sparsity).dump());
   spec.global = r.boolean("global", false);
   spec.position_scale = parse_position_scale_key(r);
+  spec.saliency = parse_saliency_key(r);
   return spec;
 }
 
@@ -82,6 +92,7 @@ StepsSpec parse_steps(JsonReader& r) {
   }
   spec.global = r.boolean("global", false);
   spec.position_scale = parse_position_scale_key(r);
+  spec.saliency = parse_saliency_key(r);
   return spec;
 }
 
@@ -184,6 +195,13 @@ PositionScale pruner_position_scale(const PrunerSpec& spec) {
   return PositionScale::none;
 }
 
+Saliency pruner_saliency(const PrunerSpec& spec) {
+  if (auto* m = std::get_if<MagnitudeSpec>(&spec)) return m->saliency;
+  if (auto* g = std::get_if<GradualSpec>(&spec)) return g->saliency;
+  if (auto* s = std::get_if<StepsSpec>(&spec)) return s->saliency;
+  return Saliency::magnitude;
+}
+
 const char* pruner_type_name(const PrunerSpec& spec) {
   static const char* names[] = {"magnitude", "gradual", "steps", "threshold"};
   return names[spec.index()];
@@ -266,17 +284,20 @@ json pruning_config_to_json(const PruningConfig& config) {
       }
       j["global"] = m->global;
       j["position_scale"] = position_scale_name(m->position_scale);
+      j["saliency"] = saliency_name(m->saliency);
     } else if (auto* g = std::get_if<GradualSpec>(&pc.spec)) {
       j["initial_sparsity"] = g->initial_sparsity;
       j["final_sparsity"] = g->final_sparsity;
       j["global"] = g->global;
       j["position_scale"] = position_scale_name(g->position_scale);
+      j["saliency"] = saliency_name(g->saliency);
     } else if (auto* st = std::get_if<StepsSpec>(&pc.spec)) {
       json sched = json::array();
       for (auto& [t, s] : st->schedule) sched.push_back(json::array({t, s}));
       j["schedule"] = sched;
       j["global"] = st->global;
       j["position_scale"] = position_scale_name(st->position_scale);
+      j["saliency"] = saliency_name(st->saliency);
     } else if (auto* th = std::get_if<ThresholdSpec>(&pc.spec)) {
       j["l1"] = th->l1;
       j["thr0"] = th->thr0;

@@ -36,14 +36,21 @@ inline uint32_t scaled_key(float w, double s) {
 // Calls f(key) for every entry of the span, in index order.
 template <class F>
 void for_each_key(const WeightSpan& s, F&& f) {
-  if (!s.scale) {
+  if (!s.scale && !s.element) {
     for (int64_t i = 0; i < s.n; ++i) f(magnitude_key(s.w[i]));
+    return;
+  }
+  if (!s.scale) {
+    for (int64_t i = 0; i < s.n; ++i) f(scaled_key(s.w[i], double(s.element[i])));
     return;
   }
   for (int64_t j = 0, begin = 0; begin < s.n; ++j, begin += s.block) {
     const double sj = s.scale[j];
     const int64_t end = std::min(s.n, begin + s.block);
-    for (int64_t i = begin; i < end; ++i) f(scaled_key(s.w[i], sj));
+    if (s.element)
+      for (int64_t i = begin; i < end; ++i) f(scaled_key(s.w[i], sj * double(s.element[i])));
+    else
+      for (int64_t i = begin; i < end; ++i) f(scaled_key(s.w[i], sj));
   }
 }
 
@@ -51,9 +58,11 @@ constexpr uint32_t kAllKeys = 0xffffffffu;   // above every key: "prune everythi
 
 // The spans of params with their factors (checked against dim 0).
 std::vector<WeightSpan> make_spans(const std::vector<Parameter*>& params,
-                                   const PositionScales& scales) {
+                                   const PositionScales& scales, const ElementScales& elements) {
   if (!scales.empty() && scales.size() != params.size())
     throw std::invalid_argument("magnitude pruning: one position-scale list per parameter");
+  if (!elements.empty() && elements.size() != params.size())
+    throw std::invalid_argument("magnitude pruning: one element-scale pointer per parameter");
   std::vector<WeightSpan> spans;
   for (size_t i = 0; i < params.size(); ++i) {
     const Tensor& v = params[i]->value();
@@ -68,6 +77,7 @@ std::vector<WeightSpan> make_spans(const std::vector<Parameter*>& params,
       s.block = v.numel() / positions;
       if (s.block == 0) s.scale = nullptr;   // an empty weight: nothing to scale
     }
+    if (!elements.empty()) s.element = elements[i];
     spans.push_back(s);
   }
   return spans;
@@ -140,10 +150,10 @@ int64_t apply_cut(const float* w, int64_t n, float* mask, MagnitudeCut& cut) {
 }
 
 void magnitude_prune(const std::vector<Parameter*>& params, const std::vector<double>& targets,
-                     const PositionScales& position_scales) {
+                     const PositionScales& position_scales, const ElementScales& element_scales) {
   if (params.size() != targets.size())
     throw std::invalid_argument("magnitude_prune: one target per parameter");
-  const std::vector<WeightSpan> spans = make_spans(params, position_scales);
+  const std::vector<WeightSpan> spans = make_spans(params, position_scales, element_scales);
   for (size_t i = 0; i < params.size(); ++i) {
     Parameter& p = *params[i];
     MagnitudeCut cut = magnitude_cut({spans[i]}, prune_count(targets[i], spans[i].n));
@@ -153,8 +163,9 @@ void magnitude_prune(const std::vector<Parameter*>& params, const std::vector<do
 }
 
 void magnitude_prune_global(const std::vector<Parameter*>& params, double sparsity,
-                            const PositionScales& position_scales) {
-  const std::vector<WeightSpan> spans = make_spans(params, position_scales);
+                            const PositionScales& position_scales,
+                            const ElementScales& element_scales) {
+  const std::vector<WeightSpan> spans = make_spans(params, position_scales, element_scales);
   int64_t total = 0;
   for (const WeightSpan& s : spans) total += s.n;
   MagnitudeCut cut = magnitude_cut(spans, prune_count(sparsity, total));

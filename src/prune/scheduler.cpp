@@ -51,6 +51,9 @@ struct Pruner {
   std::vector<size_t> layers;          // indices into the scheduler's layers, network order
   std::vector<double> layer_targets;   // magnitude with per-layer sparsities: one per layer
   PositionScales position_scales;      // mask-based pruners: one factor list per layer
+  Saliency saliency = Saliency::magnitude;
+  std::vector<Tensor> grad_sq;         // fisher: per layer, sum of g^2 since the last event
+  int64_t grad_steps = 0;              // fisher: how many gradients grad_sq holds
   std::vector<ThresholdLayer> threshold;
   std::vector<size_t> policies;
   bool is_threshold() const { return std::holds_alternative<ThresholdSpec>(config.spec); }
@@ -166,10 +169,29 @@ struct PruningScheduler::Impl {
           per_layer.push_back(pr.layer_targets.empty() ? *target : pr.layer_targets[i]);
           set_target(targets, layers[pr.layers[i]].name, per_layer.back());
         }
+        // Fisher: |w| sqrt(mean g^2), no position factor; none seen yet: magnitude.
+        ElementScales elements;
+        const bool fisher = pr.saliency == Saliency::fisher && pr.grad_steps > 0;
+        if (fisher) {
+          const float inv = 1.0f / float(pr.grad_steps);
+          for (Tensor& sq : pr.grad_sq) {
+            float* x = sq.data();
+            const int64_t n = sq.numel();
+#pragma omp parallel for schedule(static)
+            for (int64_t i = 0; i < n; ++i) x[i] = std::sqrt(x[i] * inv);
+            elements.push_back(x);
+          }
+        }
+        const PositionScales none(params.size());
+        const PositionScales& scales = fisher ? none : pr.position_scales;
         if (is_global(pr.config.spec))
-          magnitude_prune_global(params, *target, pr.position_scales);
+          magnitude_prune_global(params, *target, scales, elements);
         else
-          magnitude_prune(params, per_layer, pr.position_scales);
+          magnitude_prune(params, per_layer, scales, elements);
+        if (fisher) {   // the next event ranks by the gradients after this one
+          for (Tensor& sq : pr.grad_sq) sq.fill(0.0f);
+          pr.grad_steps = 0;
+        }
         break;   // one pruning per pruner and step, even if two of its policies fire
       }
     }
@@ -208,6 +230,10 @@ PruningScheduler::PruningScheduler(const PruningConfig& config, std::vector<Prun
         pr.position_scales.push_back(l.kind == "winograd" ? position_scale_factors(ps, l.m, l.r)
                                                           : std::vector<double>());
       }
+      pr.saliency = pruner_saliency(pc.spec);
+      if (pr.saliency == Saliency::fisher)
+        for (size_t li : pr.layers)
+          pr.grad_sq.push_back(Tensor::zeros(layers_[li].weight->value().shape()));
     }
     if (auto* m = std::get_if<MagnitudeSpec>(&pc.spec); m && !m->per_layer.empty()) {
       for (auto& [name, s] : m->per_layer) {
@@ -283,6 +309,20 @@ void PruningScheduler::on_minibatch_begin(int64_t epoch, int64_t iter, int64_t i
 
 void PruningScheduler::after_backward(int64_t epoch, int64_t iter, int64_t ipe) {
   impl_->iters_per_epoch = ipe;
+  // Fisher pruners sum g^2 at every step of the phase (reset at each of their events).
+  for (Pruner& pr : impl_->pruners) {
+    if (pr.saliency != Saliency::fisher) continue;
+    for (size_t i = 0; i < pr.layers.size(); ++i) {
+      const Tensor& g = layers_[pr.layers[i]].weight->var->grad;
+      if (!g.defined()) continue;
+      const float* gp = g.data();
+      float* acc = pr.grad_sq[i].data();
+      const int64_t n = g.numel();
+#pragma omp parallel for schedule(static)
+      for (int64_t k = 0; k < n; ++k) acc[k] += gp[k] * gp[k];
+    }
+    ++pr.grad_steps;
+  }
   for (Pruner& pr : impl_->pruners) {
     if (!pr.is_threshold() || !impl_->active(pr, epoch, iter, ipe)) continue;
     const ThresholdSpec& spec = std::get<ThresholdSpec>(pr.config.spec);

@@ -1,6 +1,10 @@
 // PruningScheduler driven by a simulated training loop (wp::Sgd, random gradients): exact
 // per-step targets, units, the threshold pruner's window, statistics and resolution errors.
+#include <algorithm>
+#include <cmath>
 #include <functional>
+#include <map>
+#include <set>
 
 #include "prune_support.h"
 #include "winoprune/optim/sgd.h"
@@ -431,4 +435,95 @@ TEST_CASE("threshold pruner config: final_sparsity and initial_sparsity errors",
   json back = pruning_config_to_json(c);
   REQUIRE(back["pruners"]["t"]["final_sparsity"] == 0.95);
   REQUIRE(back["pruners"]["t"]["initial_sparsity"] == 0.0);
+}
+
+TEST_CASE("fisher saliency ranks by |w| sqrt(mean g^2) since the last event; magnitude before "
+          "any gradient",
+          "[prune][scheduler]") {
+  const char* text = R"({
+      "pruners": {"f": {"type": "magnitude", "layers": ["conv2", "fc6"], "sparsity": 0.5,
+                        "saliency": "fisher"}},
+      "policies": [{"pruner": "f", "unit": "iteration", "start": 3, "end": 4}]})";
+  TestNet net(31);
+  PruningScheduler sched(config_of(text), net.layers, 1);
+  // Weights stay fixed (no optimizer step): the ranking sees exactly the gradients set here.
+  std::map<std::string, std::vector<float>> sum_sq;
+  sched.on_epoch_begin(0);
+  for (int64_t i = 0; i < 3; ++i) {
+    sched.on_minibatch_begin(0, i, 10);
+    for (Parameter* p : net.parameters()) {
+      // Gradients whose scale varies along the weight, so the ranking differs from |w|.
+      auto g = random_vector<float>(size_t(p->value().numel()), 500 + uint64_t(i));
+      for (size_t k = 0; k < g.size(); ++k) g[k] *= float(1 + k % 7);
+      p->var->grad_buffer().copy_from(Tensor::from_vector(p->value().shape(), g));
+      auto& acc = sum_sq[p->name];
+      acc.resize(g.size());
+      for (size_t k = 0; k < g.size(); ++k) acc[k] += g[k] * g[k];
+    }
+    sched.after_backward(0, i, 10);
+    sched.after_optimizer_step(0, i, 10);
+  }
+  std::map<std::string, std::set<int64_t>> want;
+  for (const char* name : {"conv2", "fc6"}) {
+    const Parameter& p = net.weight(name);
+    REQUIRE_FALSE(p.mask.defined());
+    // The expected ranking, with the scheduler's float operations: key of |w| * sqrt(sum / 3).
+    const auto& acc = sum_sq[p.name];
+    const int64_t n = p.value().numel();
+    std::vector<std::pair<float, int64_t>> fisher, magnitude;
+    for (int64_t k = 0; k < n; ++k) {
+      const float e = std::sqrt(acc[size_t(k)] * (1.0f / 3.0f));
+      fisher.emplace_back(float(std::fabs(double(p.value()[k])) * double(e)), k);
+      magnitude.emplace_back(std::fabs(p.value()[k]), k);
+    }
+    std::sort(fisher.begin(), fisher.end());
+    std::sort(magnitude.begin(), magnitude.end());
+    std::set<int64_t> by_magnitude;
+    for (int64_t k = 0; k < prune_count(0.5, n); ++k) {
+      want[name].insert(fisher[size_t(k)].second);
+      by_magnitude.insert(magnitude[size_t(k)].second);
+    }
+    REQUIRE(want[name] != by_magnitude);   // the case tells the two saliencies apart
+  }
+  sched.on_minibatch_begin(0, 3, 10);   // fires
+  for (const char* name : {"conv2", "fc6"}) {
+    std::set<int64_t> got;
+    for (int64_t k = 0; k < net.weight(name).value().numel(); ++k)
+      if (net.weight(name).value()[k] == 0.0f) got.insert(k);
+    INFO(name);
+    REQUIRE(got == want[name]);
+  }
+
+  // Fired before any backward (start 0): the magnitude ranking with position factors.
+  TestNet a(32), b(32);
+  std::string at_zero = text;
+  at_zero.replace(at_zero.find("\"start\": 3, \"end\": 4"), 20, "\"start\": 0, \"end\": 1");
+  std::string plain = at_zero;
+  plain.replace(plain.find("\"fisher\""), 8, "\"magnitude\"");
+  PruningScheduler sa(config_of(at_zero), a.layers, 1), sb(config_of(plain), b.layers, 1);
+  sa.on_epoch_begin(0);
+  sb.on_epoch_begin(0);
+  sa.on_minibatch_begin(0, 0, 10);
+  sb.on_minibatch_begin(0, 0, 10);
+  for (const char* name : {"conv2", "fc6"}) {
+    REQUIRE(zeros_of(a.weight(name).value()) == prune_count(0.5, a.weight(name).value().numel()));
+    for (int64_t k = 0; k < a.weight(name).value().numel(); ++k)
+      REQUIRE(a.weight(name).mask[k] == b.weight(name).mask[k]);
+  }
+}
+
+TEST_CASE("saliency config: round trip and errors", "[prune][config]") {
+  PruningConfig c = config_of(R"({"pruners": {"g": {"type": "gradual", "layers": "winograd", "final_sparsity": 0.9,
+                                                     "saliency": "fisher"}}})");
+  json back = pruning_config_to_json(c);
+  REQUIRE(back["pruners"]["g"]["saliency"] == "fisher");
+  REQUIRE(pruning_config_to_json(config_of(back.dump())) == back);
+  REQUIRE(pruner_saliency(c.pruners[0].spec) == Saliency::fisher);
+  try {
+    config_of(R"({"pruners": {"g": {"type": "steps", "layers": "winograd", "schedule": [[0, 0.5]],
+                                    "saliency": "taylor"}}})");
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("phases[1].pruners.g.saliency: expected one of"));
+  }
 }

@@ -24,6 +24,14 @@
 //              position j = (p, q) (position_scale.h: none 1, output ||A_p|| ||A_q||,
 //              output_input ||A_p|| ||A_q|| ||B^T_p|| ||B^T_q|| / m); conv and fc layers by |w|.
 //              "global": true puts one threshold on these scaled scores across layers.
+//              "saliency": "magnitude" (default: the scores above) | "fisher": every entry is
+//              ranked by |w| * sqrt(mean g^2), g its loss gradient at the training steps since
+//              the pruner's previous event (Optimal Brain Damage's w^2 H_ii with the empirical
+//              Fisher diagonal for H; no position factor, the gradients carry it). An event with
+//              no gradient seen yet (one-shot at step 0) falls back to "magnitude"; a resumed
+//              run restarts the average. Measured one-shot on the converted Fashion-MNIST
+//              AlexNet (conv2..5 F(4x4), 9 gradient steps, no training): 60% 0.604 val top-1
+//              against magnitude's 0.553, 37% 0.858 against 0.856.
 //   threshold  "l1": 5e-5 (L1 lambda: Parameter::l1, the optimizer adds l1*sign(W)), "thr0": 1e-4,
 //              "per_position": true (thr_j = thr0 / (||A_p|| ||A_q||) on Winograd layers),
 //              "adaptive": false, "factor": 10 (thr = 1 / (|dL/dW|/thr_j + 1/(factor*thr_j))),
@@ -61,21 +69,26 @@ struct LayerSelection {
 // Reads "layers" / "regex" from `r` (exactly one of them must be present).
 LayerSelection parse_layer_selection(JsonReader& r);
 
+enum class Saliency { magnitude, fisher };
+
 struct MagnitudeSpec {
   double sparsity = 0;                                       // every selected layer, unless
   std::vector<std::pair<std::string, double>> per_layer;    // non-empty: one target per layer
   bool global = false;
   PositionScale position_scale = kDefaultPositionScale;
+  Saliency saliency = Saliency::magnitude;
 };
 struct GradualSpec {
   double initial_sparsity = 0, final_sparsity = 0;
   bool global = false;
   PositionScale position_scale = kDefaultPositionScale;
+  Saliency saliency = Saliency::magnitude;
 };
 struct StepsSpec {
   std::vector<std::pair<int64_t, double>> schedule;   // (t, sparsity)
   bool global = false;
   PositionScale position_scale = kDefaultPositionScale;
+  Saliency saliency = Saliency::magnitude;
 };
 struct ThresholdSpec {
   double l1 = 5e-5;           // the reference recipe's weight decay, used as an L1 term
@@ -129,5 +142,7 @@ PositionScale parse_position_scale_key(JsonReader& r);
 
 // The position scale of a mask-based pruner (magnitude, gradual, steps); none for threshold.
 PositionScale pruner_position_scale(const PrunerSpec& spec);
+// The saliency of a mask-based pruner; magnitude for threshold.
+Saliency pruner_saliency(const PrunerSpec& spec);
 
 }  // namespace wp

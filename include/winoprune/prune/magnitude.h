@@ -34,11 +34,14 @@ struct MagnitudeCut {
 // The cut that prunes exactly `count` of the entries of `spans` taken together.
 // scale == nullptr: score = |w|. Otherwise entries [j*block, (j+1)*block) have score
 // |w| * scale[j] (scale holds ceil(n / block) factors > 0; block = K * C/g for a Winograd weight).
+// element == nullptr: no per-entry factor. Otherwise entry i's score is also multiplied by
+// element[i] >= 0 (the Fisher saliency's sqrt(mean g^2)).
 struct WeightSpan {
   const float* w;
   int64_t n;
   const double* scale = nullptr;
   int64_t block = 0;
+  const float* element = nullptr;
 };
 MagnitudeCut magnitude_cut(const std::vector<WeightSpan>& spans, int64_t count);
 
@@ -52,16 +55,21 @@ int64_t apply_cut(const float* w, int64_t n, float* mask, MagnitudeCut& cut);   
 // Winograd weight [t*t][K][C/g]; position_scale_factors() gives them). A factor list whose
 // size does not match dim 0 throws std::invalid_argument.
 using PositionScales = std::vector<std::vector<double>>;
+// Per-parameter entry factors: empty (none) or one pointer per parameter (null: none) to
+// numel() factors.
+using ElementScales = std::vector<const float*>;
 
 // Prunes each parameter to its own target: sets mask (allocated if undefined), zeroes value and
 // momentum where the mask is 0. targets[i] is the sparsity of params[i].
 void magnitude_prune(const std::vector<Parameter*>& params, const std::vector<double>& targets,
-                     const PositionScales& position_scales = {});
+                     const PositionScales& position_scales = {},
+                     const ElementScales& element_scales = {});
 
 // One threshold on the (scaled) scores across all params: exactly llround(sparsity * total)
 // entries pruned.
 void magnitude_prune_global(const std::vector<Parameter*>& params, double sparsity,
-                            const PositionScales& position_scales = {});
+                            const PositionScales& position_scales = {},
+                            const ElementScales& element_scales = {});
 
 // mask = (value != 0), momentum *= mask: freezes the current zeros for fine-tuning.
 void freeze_mask(Parameter& p);
