@@ -24,7 +24,7 @@ Usage:
   winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
                             [--set key.path=value ...]
   winoprune bench --suite conv|layer|train|net|loader [--batch N[,N]] [--sparsity S[,S]]
-                  [--repeats N] [--quick] [--json FILE]
+                  [--repeats N] [--tile M] [--quick] [--json FILE]
   winoprune report RUN_DIR
   winoprune COMMAND --help      help for one command
   winoprune --version
@@ -67,7 +67,7 @@ Options:
   --set key.path=value  override the config (e.g. --set data.root=PATH); repeatable
 )";
 
-const char* kBenchHelp = R"(winoprune bench --suite SUITE [--batch N[,N]] [--sparsity S[,S]] [--repeats N] [--quick] [--json FILE]
+const char* kBenchHelp = R"(winoprune bench --suite SUITE [--batch N[,N]] [--sparsity S[,S]] [--repeats N] [--tile M] [--quick] [--json FILE]
 
 Measures in one process, medians of repeated runs after warm-up, and prints a table:
   conv    AlexNet conv2..conv5: sparse-winograd vs dense-winograd vs oneDNN direct and Winograd
@@ -80,6 +80,8 @@ Options:
   --batch N[,N]        batch sizes (default: the suite's)
   --sparsity S[,S]     weight sparsities in [0, 1) (conv, net)
   --repeats N          timed repetitions per row (default: the suite's)
+  --tile M             conv: Winograd output tile of the sparse and dense Winograd rows, 2 or 4
+                       (default 4: F(4x4,3x3), F(4x4,5x5))
   --quick              fewer rows and repetitions (a smoke test)
   --json FILE          write {"suite", "isa", "threads", "results": [...]} to FILE
 )";
@@ -198,7 +200,10 @@ int run_main(const std::vector<std::string>& args) {
           if (s < 0 || s >= 1) throw UsageError("--sparsity: expected values in [0, 1), got " + std::to_string(s));
       } else if (matches(a, "--json")) ba.json_path = option_value(rest, i, "--json");
       else if (matches(a, "--repeats")) ba.repeats = parse_list<int>(option_value(rest, i, "--repeats"), "--repeats").at(0);
-      else if (a == "--quick") ba.quick = true;
+      else if (matches(a, "--tile")) {
+        ba.tile = parse_list<int>(option_value(rest, i, "--tile"), "--tile").at(0);
+        if (ba.tile != 2 && ba.tile != 4) throw UsageError("--tile: expected 2 or 4, got " + std::to_string(ba.tile));
+      } else if (a == "--quick") ba.quick = true;
       else throw UsageError("bench: unknown argument " + a + " (see winoprune bench --help)");
     }
     for (int b : ba.batches)

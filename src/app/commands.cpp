@@ -115,6 +115,7 @@ int command_bench(const BenchArgs& args) {
   opt.batches = args.batches;
   opt.sparsities = args.sparsities;
   opt.quick = args.quick;
+  opt.tile = args.tile;
   if (args.repeats > 0) opt.repeats = args.repeats;
   if (args.quick) opt.warmup = 1, opt.repeats = args.repeats > 0 ? args.repeats : 2;
   log_kernel_level();

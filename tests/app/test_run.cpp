@@ -221,6 +221,28 @@ TEST_CASE("a killed run resumes from its last checkpoint and ends identically", 
   fs::remove_all(base);
 }
 
+TEST_CASE("bench --tile 2 measures the Winograd rows with F(2x2) tiles", "[app]") {
+  REQUIRE(fs::exists(binary()));
+  std::string base = temp_dir("bench-tile");
+  fs::create_directories(base);
+  REQUIRE(run_cli({"bench", "--suite", "conv", "--quick", "--tile", "2", "--json",
+                   base + "/conv.json"},
+                  base + "/log") == 0);
+  json j = read_json(base + "/conv.json");
+  int ours = 0;
+  for (const json& row : j["results"]) {
+    const std::string algo = row["algo"];
+    if (algo == "sparse-winograd" || algo == "dense-winograd") {
+      REQUIRE(row["tile"] == 2);
+      ++ours;
+    } else {
+      REQUIRE_FALSE(row.contains("tile"));   // oneDNN rows have no tile of ours
+    }
+  }
+  REQUIRE(ours >= 2);
+  fs::remove_all(base);
+}
+
 TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]") {
   REQUIRE(fs::exists(binary()));
   std::string base = temp_dir("cli");
@@ -237,6 +259,13 @@ TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]"
   REQUIRE_FALSE(fs::exists(base + "/x"));   // nothing created for a bad config
 
   REQUIRE(run_cli({"frobnicate"}, base + "/log") == 2);
+  REQUIRE(run_cli({"bench", "--suite", "conv", "--tile", "3"}, base + "/log") == 2);
+  {
+    std::ifstream tl(base + "/log");
+    std::stringstream ts;
+    ts << tl.rdbuf();
+    REQUIRE_THAT(ts.str(), Catch::Contains("--tile: expected 2 or 4, got 3"));
+  }
   REQUIRE(run_cli({"run", base + "/missing.json"}, base + "/log") == 2);
   REQUIRE(run_cli({"eval", base + "/bad.json"}, base + "/log") == 2);   // not a checkpoint
   REQUIRE(run_cli({"--help"}, base + "/log") == 0);

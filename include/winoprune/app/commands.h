@@ -31,6 +31,7 @@ struct BenchArgs {
   std::optional<std::string> json_path;
   int repeats = 0;                     // 0: the suite's default
   bool quick = false;
+  int tile = 0;                        // conv: Winograd output tile m (0: 4, AlexNet's default)
 };
 int command_bench(const BenchArgs& args);
 

@@ -18,6 +18,7 @@ struct BenchOptions {
   int warmup = 2;                    // untimed runs before the timed ones
   int repeats = 5;                   // timed runs; the median is reported
   bool quick = false;                // fewer rows/repeats (used by tests)
+  int tile = 0;                      // conv suite: Winograd output tile m, 2 or 4 (0: 4)
 };
 
 struct Timing {
