@@ -219,24 +219,19 @@ SgdConfig parse_sgd_config(JsonReader& r) {
 }
 
 json sgd_config_to_json(const SgdConfig& c) {
-  if (c.type == OptimizerType::adam) {
-    json j{{"type", "adam"},
-           {"lr", c.lr},
-           {"betas", {c.beta1, c.beta2}},
-           {"eps", c.eps},
-           {"weight_decay", c.weight_decay},
-           {"position_lr_scale", c.position_lr_scale}};
-    if (c.bias_lr_mult) j["bias_lr_mult"] = *c.bias_lr_mult;
-    if (c.bias_decay_mult) j["bias_decay_mult"] = *c.bias_decay_mult;
-    return j;
-  }
-  json j{{"type", "sgd"},
+  const bool adam = c.type == OptimizerType::adam;
+  json j{{"type", adam ? "adam" : "sgd"},
          {"lr", c.lr},
-         {"momentum", c.momentum},
-         {"nesterov", c.nesterov},
          {"weight_decay", c.weight_decay},
-         {"position_lr_scale", c.position_lr_scale},
-         {"spatial_preconditioner", c.spatial_preconditioner}};
+         {"position_lr_scale", c.position_lr_scale}};
+  if (adam) {
+    j["betas"] = {c.beta1, c.beta2};
+    j["eps"] = c.eps;
+  } else {
+    j["momentum"] = c.momentum;
+    j["nesterov"] = c.nesterov;
+    j["spatial_preconditioner"] = c.spatial_preconditioner;
+  }
   if (c.bias_lr_mult) j["bias_lr_mult"] = *c.bias_lr_mult;
   if (c.bias_decay_mult) j["bias_decay_mult"] = *c.bias_decay_mult;
   return j;

@@ -27,6 +27,17 @@ SgdConfig config(double momentum, bool nesterov, double decay) {
   return c;
 }
 
+// The message of parsing `text` as the optimizer object at `path` ("" when it parses).
+std::string optimizer_error(const std::string& text, const std::string& path) {
+  try {
+    JsonReader rr(json::parse(text), path);
+    parse_sgd_config(rr);
+  } catch (const InputError& e) {
+    return std::string(e.what());
+  }
+  return std::string();
+}
+
 }  // namespace
 
 TEST_CASE("sgd: momentum, Nesterov and weight decay on a hand example", "[nn][sgd]") {
@@ -146,15 +157,7 @@ TEST_CASE("sgd: the optimizer config", "[nn][sgd]") {
   JsonReader back(sgd_config_to_json(c), "x");
   REQUIRE(sgd_config_to_json(parse_sgd_config(back)) == sgd_config_to_json(c));
 
-  auto error = [](const std::string& text) {
-    try {
-      JsonReader rr(json::parse(text), "phases[1].optimizer");
-      parse_sgd_config(rr);
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
+  auto error = [](const std::string& text) { return optimizer_error(text, "phases[1].optimizer"); };
   CHECK_THAT(error(R"({"type": "rmsprop"})"),
              Catch::Contains("phases[1].optimizer.type: expected one of \"sgd\", \"adam\""));
   CHECK_THAT(error(R"({"lr": -1})"), Catch::Contains("phases[1].optimizer.lr: expected a number in (0,"));
@@ -180,15 +183,7 @@ TEST_CASE("adam: the optimizer config", "[nn][sgd][adam]") {
   REQUIRE(sgd_config_to_json(parse_sgd_config(back)) == sgd_config_to_json(c));
   REQUIRE(sgd_config_to_json(c)["type"] == "adam");
 
-  auto error = [](const std::string& text) {
-    try {
-      JsonReader rr(json::parse(text), "phases[2].optimizer");
-      parse_sgd_config(rr);
-    } catch (const InputError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
-  };
+  auto error = [](const std::string& text) { return optimizer_error(text, "phases[2].optimizer"); };
   // SGD's keys are unknown to Adam, and Adam's to SGD.
   CHECK_THAT(error(R"({"type": "adam", "momentum": 0.9})"),
              Catch::Contains("phases[2].optimizer.momentum: unknown key"));
