@@ -146,6 +146,12 @@ const json& JsonReader::raw(const char* key) {
   return get(key);
 }
 
+std::optional<json> JsonReader::optional_raw(const char* key) {
+  known_.insert(key);
+  if (!has(key)) return std::nullopt;
+  return get(key);
+}
+
 JsonReader JsonReader::object(const char* key) {
   known_.insert(key);
   if (!has(key)) return JsonReader(json::object(), path(key), file_);

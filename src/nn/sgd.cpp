@@ -193,8 +193,8 @@ SgdConfig parse_sgd_config(JsonReader& r) {
   c.bias_decay_mult = r.optional_number("bias_decay_mult", 0.0, 1e3);
   if (c.type == OptimizerType::adam) {
     // The SGD-only keys are never read, so finish() rejects them as unknown.
-    if (r.has("betas")) {
-      const json& b = r.raw("betas");
+    if (std::optional<json> betas = r.optional_raw("betas")) {
+      const json& b = *betas;
       if (!b.is_array() || b.size() != 2 || !b[0].is_number() || !b[1].is_number())
         r.fail("betas", "expected [beta1, beta2], two numbers in [0, 1), got " + b.dump());
       c.beta1 = b[0].get<double>();

@@ -186,7 +186,9 @@ TEST_CASE("adam: the optimizer config", "[nn][sgd][adam]") {
   auto error = [](const std::string& text) { return optimizer_error(text, "phases[2].optimizer"); };
   // SGD's keys are unknown to Adam, and Adam's to SGD.
   CHECK_THAT(error(R"({"type": "adam", "momentum": 0.9})"),
-             Catch::Contains("phases[2].optimizer.momentum: unknown key"));
+             Catch::Contains("phases[2].optimizer.momentum: unknown key (expected one of: betas, "
+                             "bias_decay_mult, bias_lr_mult, eps, lr, position_lr_scale, type, "
+                             "weight_decay)"));
   CHECK_THAT(error(R"({"type": "adam", "spatial_preconditioner": 1})"),
              Catch::Contains("phases[2].optimizer.spatial_preconditioner: unknown key"));
   CHECK_THAT(error(R"({"type": "sgd", "betas": [0.9, 0.999]})"),

@@ -40,6 +40,8 @@ class JsonReader {
   // Raw access for values with several accepted shapes (a number or an object, ...). Marks the
   // key as known. Throws if absent.
   const json& raw(const char* key);
+  // The same for an optional key: marks it as known (finish() lists it), nullopt if absent.
+  std::optional<json> optional_raw(const char* key);
   // A nested object (must be an object if present; an empty object if absent).
   JsonReader object(const char* key);
 
