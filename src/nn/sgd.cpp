@@ -291,37 +291,30 @@ void Sgd::step(float lr) {
     float* v = adam || mu > 0.0f ? p->momentum.data() : nullptr;
     const float* m = p->mask.defined() ? p->mask.data() : nullptr;
     const int64_t n = p->value().numel();
-    if (adam && config_.position_lr_scale && p->lr_scale.defined()) {
-      // Per Winograd position lr * sqrt(D_j) = lr / s_j (see optim/sgd.h).
-      const int64_t rows = p->lr_scale.numel(), per = n / rows;
-      for (int64_t row = 0; row < rows; ++row) {
-        const int64_t o = row * per;
-        add(w + o, v + o, p->second_moment.data() + o, grad.data() + o, m ? m + o : nullptr, per,
-            lr * lr_mult * std::sqrt(p->lr_scale[row]), decay, p->l1);
-      }
-    } else if (adam) {
-      add(w, v, p->second_moment.data(), grad.data(), m, n, lr * lr_mult, decay, p->l1);
-    } else if (config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
+    float* v2 = adam ? p->second_moment.data() : nullptr;
+    const bool rows_scaled = config_.position_lr_scale && p->lr_scale.defined();
+    if (!adam && config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
       // The preconditioned gradient (penalties included) goes to a scratch buffer: the
       // gradient itself stays as backward left it (the adaptive threshold pruner reads it).
       Tensor& pre = scratch_[pi];
       if (!pre.defined() || pre.shape() != grad.shape()) pre = Tensor::empty(grad.shape());
       const int64_t t = p->tile_precond.dim(0);
-      const bool diag = config_.position_lr_scale && p->lr_scale.defined();
-      precondition_tiles(w, grad.data(), m, p->tile_precond.data(), diag ? p->lr_scale.data() : nullptr,
-                         int(t), n / (t * t), float(config_.spatial_preconditioner), decay, p->l1,
-                         pre.data());
+      precondition_tiles(w, grad.data(), m, p->tile_precond.data(),
+                         rows_scaled ? p->lr_scale.data() : nullptr, int(t), n / (t * t),
+                         float(config_.spatial_preconditioner), decay, p->l1, pre.data());
       add(w, v, nullptr, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
-    } else if (config_.position_lr_scale && p->lr_scale.defined()) {
-      // Slices along dim 0 (a Winograd position: K * C/groups elements) with their own lr.
+    } else if (rows_scaled) {
+      // Slices along dim 0 (a Winograd position: K * C/groups elements) with their own lr:
+      // lr * D_j for SGD, lr * sqrt(D_j) = lr / s_j for Adam (see optim/sgd.h).
       const int64_t rows = p->lr_scale.numel(), per = n / rows;
       for (int64_t row = 0; row < rows; ++row) {
         const int64_t o = row * per;
-        add(w + o, v ? v + o : nullptr, nullptr, grad.data() + o, m ? m + o : nullptr, per,
-            lr * lr_mult * p->lr_scale[row], decay, p->l1);
+        const float d = p->lr_scale[row];
+        add(w + o, v ? v + o : nullptr, v2 ? v2 + o : nullptr, grad.data() + o,
+            m ? m + o : nullptr, per, lr * lr_mult * (adam ? std::sqrt(d) : d), decay, p->l1);
       }
     } else {
-      add(w, v, nullptr, grad.data(), m, n, lr * lr_mult, decay, p->l1);
+      add(w, v, v2, grad.data(), m, n, lr * lr_mult, decay, p->l1);
     }
   }
   const int64_t count = static_cast<int64_t>(chunks.size());
