@@ -103,6 +103,14 @@ ThresholdSpec parse_threshold(JsonReader& r) {
   spec.per_position = r.boolean("per_position", spec.per_position);
   spec.adaptive = r.boolean("adaptive", spec.adaptive);
   spec.factor = r.number("factor", spec.factor, 1, 1e6);
+  spec.gradient_rms = r.string("gradient", "step", {"step", "rms"}) == "rms";
+  if (spec.gradient_rms && !spec.adaptive)
+    r.fail("gradient", "\"rms\" averages the gradient of the adaptive threshold; it needs "
+                       "\"adaptive\": true");
+  if (r.has("rms_decay")) {
+    if (!spec.gradient_rms) r.fail("rms_decay", "needs \"gradient\": \"rms\"");
+    spec.rms_decay = r.number("rms_decay", spec.rms_decay, 0, 1, true, true);
+  }
   if (r.has("final_sparsity")) {
     spec.final_sparsity = r.number("final_sparsity", 0, 0, 1, false, true);
     spec.initial_sparsity = r.number("initial_sparsity", 0, 0, 1, false, true);
@@ -304,6 +312,8 @@ json pruning_config_to_json(const PruningConfig& config) {
       j["per_position"] = th->per_position;
       j["adaptive"] = th->adaptive;
       j["factor"] = th->factor;
+      j["gradient"] = th->gradient_rms ? "rms" : "step";
+      if (th->gradient_rms) j["rms_decay"] = th->rms_decay;
       if (th->final_sparsity) {
         j["final_sparsity"] = *th->final_sparsity;
         j["initial_sparsity"] = th->initial_sparsity;

@@ -25,6 +25,8 @@ struct ThresholdLayer {
   std::vector<double> position_thr;   // thr0_j per position (Winograd, per_position) or {thr0}
   int64_t position_size = 0;          // entries per position (K * C/g), or numel
   Tensor adaptive_thr;                // per entry, from the last after_backward (adaptive only)
+  Tensor grad_ms;                     // "gradient": "rms": the moving average of g^2 per entry
+  int64_t grad_steps = 0;             // how many gradients grad_ms holds (bias correction)
   double cut = -1;                    // target mode: zero where |W| / thr <= cut (thr0 * cut is
                                       // the effective thr0); -1: not chosen yet
   int64_t steps_since_cut = 0;
@@ -335,9 +337,25 @@ void PruningScheduler::after_backward(int64_t epoch, int64_t iter, int64_t ipe) 
       if (!tl.adaptive_thr.defined()) tl.adaptive_thr = Tensor::empty(p.value().shape());
       float* thr = tl.adaptive_thr.data();
       const float* g = p.var->grad.defined() ? p.var->grad.data() : nullptr;
+      // "rms": |g| becomes sqrt(EMA of g^2 / (1 - decay^t)); a step without a gradient adds 0.
+      float* ms = nullptr;
+      double decay = 0, correction = 1;
+      if (spec.gradient_rms) {
+        if (!tl.grad_ms.defined()) tl.grad_ms = Tensor::zeros(p.value().shape());
+        ms = tl.grad_ms.data();
+        decay = spec.rms_decay;
+        correction = 1.0 - std::pow(decay, double(++tl.grad_steps));
+      }
+#pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
+        const double gi = g ? double(g[i]) : 0.0;
+        double grad_abs = std::fabs(gi);
+        if (ms) {
+          ms[i] = float(decay * ms[i] + (1.0 - decay) * gi * gi);
+          grad_abs = std::sqrt(double(ms[i]) / correction);
+        }
         const double thr0 = tl.position_thr[size_t(i / tl.position_size)];
-        thr[i] = float(adaptive_threshold(g ? std::fabs(double(g[i])) : 0.0, thr0, spec.factor));
+        thr[i] = float(adaptive_threshold(grad_abs, thr0, spec.factor));
       }
     }
   }

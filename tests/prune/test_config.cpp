@@ -33,7 +33,8 @@ TEST_CASE("pruning config: every pruner type with defaults and policies", "[prun
       "m2": {"type": "magnitude", "sparsity": {"fc6": 0.9, "fc7": 0.8}},
       "g1": {"type": "gradual", "regex": "conv[4-5]", "final_sparsity": 0.9, "global": true},
       "s1": {"type": "steps", "layers": ["fc8"], "schedule": [[0, 0.3], [2, 0.4], [4, 0.6]]},
-      "t1": {"type": "threshold", "layers": "winograd", "adaptive": true}
+      "t1": {"type": "threshold", "layers": "winograd", "adaptive": true, "gradient": "rms",
+             "rms_decay": 0.9}
     },
     "policies": [
       {"pruner": "m1", "start": 1},
@@ -73,6 +74,8 @@ TEST_CASE("pruning config: every pruner type with defaults and policies", "[prun
   REQUIRE(t1.l1 == 5e-5);
   REQUIRE(t1.per_position);
   REQUIRE(t1.adaptive);
+  REQUIRE(t1.gradient_rms);
+  REQUIRE(t1.rms_decay == 0.9);
 
   REQUIRE(c.policies.size() == 5);
   REQUIRE(c.policies[0].start == 1);
@@ -153,6 +156,20 @@ TEST_CASE("pruning config errors name the JSON path and the expectation", "[prun
   REQUIRE(error_of(R"({"pruners": {"t": {"type": "threshold", "layers": ["fc6"],
                                          "thr0": 0}}})") ==
           "phases[2].pruners.t.thr0: expected a number in (0, 1], got 0");
+  REQUIRE(error_of(R"({"pruners": {"t": {"type": "threshold", "layers": ["fc6"],
+                                         "gradient": "rms"}}})") ==
+          "phases[2].pruners.t.gradient: \"rms\" averages the gradient of the adaptive "
+          "threshold; it needs \"adaptive\": true");
+  REQUIRE(error_of(R"({"pruners": {"t": {"type": "threshold", "layers": ["fc6"],
+                                         "adaptive": true, "gradient": "mean"}}})") ==
+          "phases[2].pruners.t.gradient: expected one of \"step\", \"rms\", got \"mean\"");
+  REQUIRE(error_of(R"({"pruners": {"t": {"type": "threshold", "layers": ["fc6"],
+                                         "adaptive": true, "rms_decay": 0.9}}})") ==
+          "phases[2].pruners.t.rms_decay: needs \"gradient\": \"rms\"");
+  REQUIRE(error_of(R"({"pruners": {"t": {"type": "threshold", "layers": ["fc6"],
+                                         "adaptive": true, "gradient": "rms",
+                                         "rms_decay": 1}}})") ==
+          "phases[2].pruners.t.rms_decay: expected a number in (0, 1), got 1");
 
   const std::string one = R"("pruners": {"g1": {"type": "magnitude", "layers": ["conv2"],
                                                  "sparsity": 0.5}})";

@@ -243,6 +243,53 @@ TEST_CASE("adaptive threshold uses the loss gradient of the step", "[prune][sche
   REQUIRE(zeros_of(fc6.mask) == zeros_of(fc6.value()));
 }
 
+TEST_CASE("adaptive threshold with \"gradient\": \"rms\" averages g^2 over the steps",
+          "[prune][scheduler]") {
+  // Two steps on fc6 (no optimizer update): a gradient G_i at step 1, none at step 2. The step
+  // rule sees |g| = 0 at step 2 and cuts at factor * thr0; the rms rule with decay d sees
+  // sqrt(((1-d) d G^2 + 0) / (1 - d^2)) and keeps the entries step 1 found important.
+  const double thr0 = 0.01, factor = 10, d = 0.5;
+  auto run = [&](bool rms, Tensor& before) {
+    TestNet net(31);
+    PruningScheduler sched(
+        config_of(std::string(R"({"pruners": {"t": {"type": "threshold", "layers": ["fc6"],
+            "thr0": 0.01, "adaptive": true, "factor": 10)") +
+                  (rms ? R"(, "gradient": "rms", "rms_decay": 0.5)" : "") + R"(}},
+            "policies": [{"pruner": "t", "unit": "iteration", "start": 0, "end": 3}]})"),
+        net.layers, 1);
+    Parameter& fc6 = net.weight("fc6");
+    before = fc6.value().clone();
+    Tensor& g = fc6.var->grad_buffer();
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] = (i % 3) ? 0.0f : 50.0f * float(i % 7 + 1);
+    sched.on_epoch_begin(0);
+    sched.on_minibatch_begin(0, 0, 3);
+    sched.after_backward(0, 0, 3);
+    sched.after_optimizer_step(0, 0, 3);
+    g.zero();
+    sched.on_minibatch_begin(0, 1, 3);
+    sched.after_backward(0, 1, 3);
+    sched.after_optimizer_step(0, 1, 3);
+    return fc6.value().clone();
+  };
+  Tensor before_step, before_rms;
+  Tensor after_step = run(false, before_step), after_rms = run(true, before_rms);
+  int64_t kept_by_rms_only = 0;
+  for (int64_t i = 0; i < after_step.numel(); ++i) {
+    REQUIRE(before_step[i] == before_rms[i]);
+    const double w = std::fabs(double(before_step[i]));
+    const double G = (i % 3) ? 0.0 : 50.0 * double(i % 7 + 1);
+    // Step 1 uses |G| in both rules; step 2 uses 0 (step) or the bias-corrected average.
+    const double thr1 = adaptive_threshold(G, thr0, factor);
+    const double rms2 = std::sqrt(((1 - d) * d * G * G) / (1 - d * d));
+    const bool cut_step = w <= float(thr1) || w <= float(adaptive_threshold(0, thr0, factor));
+    const bool cut_rms = w <= float(thr1) || w <= float(adaptive_threshold(rms2, thr0, factor));
+    REQUIRE(after_step[i] == (cut_step ? 0.0f : before_step[i]));
+    REQUIRE(after_rms[i] == (cut_rms ? 0.0f : before_rms[i]));
+    kept_by_rms_only += cut_step && !cut_rms;
+  }
+  REQUIRE(kept_by_rms_only > 0);   // the case distinguishes the two rules
+}
+
 TEST_CASE("layer statistics: exact zeros, nnz, per-position min and max", "[prune][scheduler]") {
   TestNet net(25);
   Parameter& conv2 = net.weight("conv2");   // [36, 16, 8]: 128 per position

@@ -44,6 +44,14 @@
 //              zeroes the cubic (AGP) schedule's target s_t of the layer, ranking entries by
 //              |W| / thr(thr0 = 1). The window ends exactly on s_f (what SkimCaffe users could not
 //              get: a fixed thr0 gives whatever sparsity it gives).
+//              "gradient": "step" (default: |g| of the current step, the reference's rule) |
+//              "rms": sqrt of an exponential moving average of g^2 over the steps of the window
+//              (bias-corrected as Adam's; "rms_decay": 0.99, about 100 steps), with "adaptive".
+//              Why: the threshold acts after EVERY step, so with the step's |g| an entry gets
+//              thousands of draws of batch noise, and one small draw zeroes it (a zeroed entry
+//              rarely comes back: its |W| restarts from one step's update). The average is the
+//              Fisher saliency's sqrt(mean g^2) in the reference's formula. Not checkpointed: a
+//              resumed run restarts the average.
 // Policy defaults: start 0, end = the phase's end (exclusive), frequency 1, unit "epoch". When
 // "policies" is absent, every pruner gets the default policy. A pruner that no policy uses, a
 // policy naming an unknown pruner, and a layer selected by two pruners are errors.
@@ -98,6 +106,8 @@ struct ThresholdSpec {
   bool per_position = true;
   bool adaptive = false;
   double factor = 10;
+  bool gradient_rms = false;  // "gradient": "step" (false) | "rms" (true), see above
+  double rms_decay = 0.99;
   std::optional<double> final_sparsity;   // set: thr0 follows the AGP target (see above)
   double initial_sparsity = 0;
 };
