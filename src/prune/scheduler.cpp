@@ -87,11 +87,19 @@ void open_threshold_window(const std::vector<PrunableLayer>& layers, const Prune
   }
 }
 
-// A threshold window closes: the zeros become the mask, the L1 term off.
-void close_threshold_window(const std::vector<PrunableLayer>& layers, const Pruner& pr) {
+// A threshold window closes: the zeros become the mask, the L1 term off. The window's own
+// state goes too, so that a later window of the same pruner starts its gradient average and its
+// target cut afresh instead of from this window's last steps.
+void close_threshold_window(const std::vector<PrunableLayer>& layers, Pruner& pr) {
   for (size_t li : pr.layers) {
     freeze_mask(*layers[li].weight);
     layers[li].weight->l1 = 0.0f;
+  }
+  for (ThresholdLayer& tl : pr.threshold) {
+    tl.grad_ms = Tensor();
+    tl.grad_steps = 0;
+    tl.cut = -1;
+    tl.steps_since_cut = 0;
   }
 }
 

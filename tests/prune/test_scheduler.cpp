@@ -290,6 +290,45 @@ TEST_CASE("adaptive threshold with \"gradient\": \"rms\" averages g^2 over the s
   REQUIRE(kept_by_rms_only > 0);   // the case distinguishes the two rules
 }
 
+TEST_CASE("a second window of the same threshold pruner starts its gradient average afresh",
+          "[prune][scheduler]") {
+  // Two one-step windows of one "rms" pruner on fc6 (iterations 0 and 2 of 4, no optimizer
+  // update): a gradient G at the first, none at the second. Started afresh, the second window's
+  // average is 0 and it cuts at factor * thr0; carried over from the first it would be
+  // sqrt(d (1-d) G^2 / (1 - d^2)) and keep what the first window found important.
+  const double thr0 = 0.01, factor = 10, d = 0.5;
+  TestNet net(32);
+  PruningScheduler sched(config_of(R"({"pruners": {"t": {"type": "threshold",
+      "layers": ["fc6"], "thr0": 0.01, "adaptive": true, "factor": 10, "gradient": "rms",
+      "rms_decay": 0.5}},
+      "policies": [{"pruner": "t", "unit": "iteration", "start": 0, "end": 1},
+                   {"pruner": "t", "unit": "iteration", "start": 2, "end": 3}]})"),
+                         net.layers, 1);
+  Parameter& fc6 = net.weight("fc6");
+  const Tensor before = fc6.value().clone();
+  Tensor& g = fc6.var->grad_buffer();
+  auto gradient = [](int64_t i) { return (i % 3) ? 0.0 : 50.0 * double(i % 7 + 1); };
+  sched.on_epoch_begin(0);
+  for (int64_t it = 0; it < 4; ++it) {
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] = it == 0 ? float(gradient(i)) : 0.0f;
+    sched.on_minibatch_begin(0, it, 4);
+    sched.after_backward(0, it, 4);
+    sched.after_optimizer_step(0, it, 4);
+    if (it == 0 || it == 2) REQUIRE(fc6.mask.defined());   // each window closed after its step
+  }
+  int64_t carried_would_keep = 0;
+  for (int64_t i = 0; i < before.numel(); ++i) {
+    const double w = std::fabs(double(before[i]));
+    const double G = gradient(i);
+    const bool cut1 = w <= float(adaptive_threshold(G, thr0, factor));
+    const bool cut2 = w <= float(adaptive_threshold(0.0, thr0, factor));
+    REQUIRE(fc6.value()[i] == (cut1 || cut2 ? 0.0f : before[i]));
+    const double carried = std::sqrt(d * (1 - d) * G * G / (1 - d * d));
+    carried_would_keep += !cut1 && cut2 && w > float(adaptive_threshold(carried, thr0, factor));
+  }
+  REQUIRE(carried_would_keep > 0);   // the case tells a fresh average from a carried one
+}
+
 TEST_CASE("layer statistics: exact zeros, nnz, per-position min and max", "[prune][scheduler]") {
   TestNet net(25);
   Parameter& conv2 = net.weight("conv2");   // [36, 16, 8]: 128 per position

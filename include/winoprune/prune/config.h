@@ -46,7 +46,8 @@
 //              get: a fixed thr0 gives whatever sparsity it gives).
 //              "gradient": "step" (default: |g| of the current step, the reference's rule) |
 //              "rms": sqrt of an exponential moving average of g^2 over the steps of the window
-//              (bias-corrected as Adam's; "rms_decay": 0.99, about 100 steps), with "adaptive".
+//              (bias-corrected as Adam's; "rms_decay": 0.99, about 100 steps), with "adaptive";
+//              each window of the pruner starts its own average.
 //              Why: the threshold acts after EVERY step, so with the step's |g| an entry gets
 //              thousands of draws of batch noise, and one small draw zeroes it (a zeroed entry
 //              rarely comes back: its |W| restarts from one step's update). The average is the
