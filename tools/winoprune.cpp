@@ -131,6 +131,15 @@ std::vector<T> parse_list(const std::string& text, const std::string& option) {
   return out;
 }
 
+// Options that take one number (--repeats, --tile): a list is an error, not its first value
+// (`--tile 2,4` used to measure tile 2 alone and say nothing).
+template <typename T>
+T parse_one(const std::string& text, const std::string& option) {
+  std::vector<T> values = parse_list<T>(text, option);
+  if (values.size() != 1) throw UsageError(option + ": expected one number, got '" + text + "'");
+  return values[0];
+}
+
 int run_main(const std::vector<std::string>& args) {
   if (args.empty()) {
     std::fputs(kMainHelp, stderr);
@@ -199,9 +208,12 @@ int run_main(const std::vector<std::string>& args) {
         for (double s : ba.sparsities)
           if (s < 0 || s >= 1) throw UsageError("--sparsity: expected values in [0, 1), got " + std::to_string(s));
       } else if (matches(a, "--json")) ba.json_path = option_value(rest, i, "--json");
-      else if (matches(a, "--repeats")) ba.repeats = parse_list<int>(option_value(rest, i, "--repeats"), "--repeats").at(0);
+      else if (matches(a, "--repeats")) {
+        ba.repeats = parse_one<int>(option_value(rest, i, "--repeats"), "--repeats");
+        if (ba.repeats < 1) throw UsageError("--repeats: expected at least 1, got " + std::to_string(ba.repeats));
+      }
       else if (matches(a, "--tile")) {
-        ba.tile = parse_list<int>(option_value(rest, i, "--tile"), "--tile").at(0);
+        ba.tile = parse_one<int>(option_value(rest, i, "--tile"), "--tile");
         if (ba.tile != 2 && ba.tile != 4) throw UsageError("--tile: expected 2 or 4, got " + std::to_string(ba.tile));
       } else if (a == "--quick") ba.quick = true;
       else throw UsageError("bench: unknown argument " + a + " (see winoprune bench --help)");

@@ -266,6 +266,15 @@ TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]"
     ts << tl.rdbuf();
     REQUIRE_THAT(ts.str(), Catch::Contains("--tile: expected 2 or 4, got 3"));
   }
+  // A list where one number is expected is an error, not its first value.
+  REQUIRE(run_cli({"bench", "--suite", "conv", "--tile", "2,4"}, base + "/log") == 2);
+  {
+    std::ifstream tl(base + "/log");
+    std::stringstream ts;
+    ts << tl.rdbuf();
+    REQUIRE_THAT(ts.str(), Catch::Contains("--tile: expected one number, got '2,4'"));
+  }
+  REQUIRE(run_cli({"bench", "--suite", "conv", "--repeats", "0"}, base + "/log") == 2);
   REQUIRE(run_cli({"run", base + "/missing.json"}, base + "/log") == 2);
   REQUIRE(run_cli({"eval", base + "/bad.json"}, base + "/log") == 2);   // not a checkpoint
   REQUIRE(run_cli({"--help"}, base + "/log") == 0);
