@@ -211,8 +211,7 @@ int run_main(const std::vector<std::string>& args) {
       else if (matches(a, "--repeats")) {
         ba.repeats = parse_one<int>(option_value(rest, i, "--repeats"), "--repeats");
         if (ba.repeats < 1) throw UsageError("--repeats: expected at least 1, got " + std::to_string(ba.repeats));
-      }
-      else if (matches(a, "--tile")) {
+      } else if (matches(a, "--tile")) {
         ba.tile = parse_one<int>(option_value(rest, i, "--tile"), "--tile");
         if (ba.tile != 2 && ba.tile != 4) throw UsageError("--tile: expected 2 or 4, got " + std::to_string(ba.tile));
       } else if (a == "--quick") ba.quick = true;

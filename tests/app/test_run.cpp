@@ -54,12 +54,14 @@ std::string temp_dir(const std::string& tag) {
   return d;
 }
 
-json read_json(const std::string& path) {
+std::string read_text(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return json::parse(ss.str());
+  return ss.str();
 }
+
+json read_json(const std::string& path) { return json::parse(read_text(path)); }
 
 std::string binary() { return std::string(WINOPRUNE_BINARY_DIR) + "/tools/winoprune"; }
 
@@ -252,28 +254,15 @@ TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]"
   cfg["phases"][2]["pruners"]["agp"]["final_sparsity"] = 1.5;
   std::ofstream(cfg_path) << cfg.dump();
   REQUIRE(run_cli({"run", cfg_path, "--out", base + "/x"}, base + "/log") == 2);
-  std::ifstream in(base + "/log");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  REQUIRE_THAT(ss.str(), Catch::Contains("phases[2].pruners.agp.final_sparsity"));
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("phases[2].pruners.agp.final_sparsity"));
   REQUIRE_FALSE(fs::exists(base + "/x"));   // nothing created for a bad config
 
   REQUIRE(run_cli({"frobnicate"}, base + "/log") == 2);
   REQUIRE(run_cli({"bench", "--suite", "conv", "--tile", "3"}, base + "/log") == 2);
-  {
-    std::ifstream tl(base + "/log");
-    std::stringstream ts;
-    ts << tl.rdbuf();
-    REQUIRE_THAT(ts.str(), Catch::Contains("--tile: expected 2 or 4, got 3"));
-  }
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("--tile: expected 2 or 4, got 3"));
   // A list where one number is expected is an error, not its first value.
   REQUIRE(run_cli({"bench", "--suite", "conv", "--tile", "2,4"}, base + "/log") == 2);
-  {
-    std::ifstream tl(base + "/log");
-    std::stringstream ts;
-    ts << tl.rdbuf();
-    REQUIRE_THAT(ts.str(), Catch::Contains("--tile: expected one number, got '2,4'"));
-  }
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("--tile: expected one number, got '2,4'"));
   REQUIRE(run_cli({"bench", "--suite", "conv", "--repeats", "0"}, base + "/log") == 2);
   REQUIRE(run_cli({"run", base + "/missing.json"}, base + "/log") == 2);
   REQUIRE(run_cli({"eval", base + "/bad.json"}, base + "/log") == 2);   // not a checkpoint
