@@ -1,5 +1,6 @@
 #include "winoprune/app/experiment.h"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -77,8 +78,28 @@ void parse_convert(JsonReader& r, PhaseConfig& phase) {
     phase.convert_m.push_back({l, per_layer.count(l) ? per_layer[l] : m_all});
 }
 
+DistillConfig parse_distill(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
+  DistillConfig d;
+  d.teacher = r.string("teacher", "");
+  if (d.teacher.empty())
+    r.fail("teacher", "is required: the name of an earlier phase or a checkpoint path");
+  for (const PhaseConfig& p : earlier) d.teacher_is_phase = d.teacher_is_phase || p.name == d.teacher;
+  if (!d.teacher_is_phase && !std::filesystem::is_regular_file(d.teacher)) {
+    std::string names;
+    for (const PhaseConfig& p : earlier) names += (names.empty() ? "" : ", ") + p.name;
+    r.fail("teacher", "expected the name of an earlier phase (" +
+                          (names.empty() ? std::string("none") : names) +
+                          ") or a checkpoint file, got \"" + d.teacher + "\"");
+  }
+  d.temperature = r.number("temperature", d.temperature, 0.0, 1e3, true, false);
+  d.weight = r.number("weight", d.weight, 0.0, 1.0);
+  r.finish();
+  return d;
+}
+
 PhaseConfig parse_phase(const json& j, const std::string& path, const std::string& file,
-                        std::map<std::string, int>& name_counts) {
+                        std::map<std::string, int>& name_counts,
+                        const std::vector<PhaseConfig>& earlier) {
   JsonReader r(j, path, file);
   PhaseConfig phase;
   phase.path = path;
@@ -110,6 +131,10 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
       phase.optimizer.spatial_preconditioner = 0.0;
     JsonReader sched = r.object("lr_schedule");
     phase.lr_schedule = parse_lr_schedule(sched, phase.optimizer.lr, std::max(phase.epochs, 1));
+    if (r.has("distill")) {
+      JsonReader d = r.object("distill");
+      phase.distill = parse_distill(d, earlier);
+    }
     if (phase.type == PhaseType::prune) {
       phase.pruning = parse_pruning_config(r);
       if (phase.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
@@ -150,7 +175,8 @@ ExperimentConfig parse_experiment(const json& config, const std::string& file) {
     r.fail("phases", "expected a non-empty array of phases, got " + json_brief(phases));
   std::map<std::string, int> name_counts;
   for (size_t i = 0; i < phases.size(); ++i)
-    x.phases.push_back(parse_phase(phases[i], json_path_index("phases", i), file, name_counts));
+    x.phases.push_back(
+        parse_phase(phases[i], json_path_index("phases", i), file, name_counts, x.phases));
   r.finish();
 
   // Cross-phase checks that need the order: a finetune needs something pruned before it, or
@@ -181,6 +207,10 @@ json experiment_to_json(const ExperimentConfig& x) {
       pj["optimizer"] = sgd_config_to_json(p.optimizer);
       json sched = lr_schedule_to_json(p.lr_schedule);
       pj["lr_schedule"] = sched;
+      if (p.distill)
+        pj["distill"] = json{{"teacher", p.distill->teacher},
+                             {"temperature", p.distill->temperature},
+                             {"weight", p.distill->weight}};
       if (p.type == PhaseType::prune) {
         json pr = pruning_config_to_json(p.pruning);
         for (auto it = pr.begin(); it != pr.end(); ++it) pj[it.key()] = it.value();

@@ -65,6 +65,7 @@ class Runner {
   void save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
             bool phase_done);
   void init_from(const PhaseConfig& phase);
+  std::unique_ptr<Model> load_teacher(const DistillConfig& d);
 
   void run_training(const PhaseConfig& phase, int index, int64_t start_epoch, int64_t start_iter);
   void run_convert(const PhaseConfig& phase, int index);
@@ -192,6 +193,25 @@ void Runner::init_from(const PhaseConfig& phase) {
   log_ << phase.path << ": initialized from " << phase.init << "\n";
 }
 
+std::unique_ptr<Model> Runner::load_teacher(const DistillConfig& d) {
+  std::string path = d.teacher;
+  if (d.teacher_is_phase) {
+    for (const PhaseConfig& p : cfg_.phases)
+      if (p.name == d.teacher) path = dir_.checkpoint(p.name, is_training_phase(p.type) ? p.epochs : 0);
+    if (!fs::is_regular_file(path))
+      throw InputError(path + ": the teacher checkpoint of phase \"" + d.teacher +
+                       "\" is missing (a phase of 0 epochs writes none; name another phase)");
+  }
+  SafeTensorsFile file = read_safetensors(path);
+  Rng unused(0, 1);
+  std::unique_ptr<Model> teacher = build_model(checkpoint_model_config(file), unused);
+  load_checkpoint_into(file, *teacher, /*with_momentum=*/false);
+  teacher->prepare_inference(InferenceKernel::dense);
+  log_ << "distilling from " << path << " (temperature " << d.temperature << ", weight "
+       << d.weight << ")\n";
+  return teacher;
+}
+
 void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epoch,
                           int64_t start_iter) {
   const Dataset& data = train_data();
@@ -203,6 +223,8 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   else if (phase.type == PhaseType::finetune)
     freeze_masks(prunable_layers(*model_));
   Sgd sgd(model_->parameters(), phase.optimizer);
+  std::unique_ptr<Model> teacher = phase.distill ? load_teacher(*phase.distill) : nullptr;
+  ForwardContext teacher_ctx;   // evaluation mode: no dropout, the dense Winograd path
 
   // Iterations per epoch (the schedules need it); workers 0: no producer thread is started.
   LoaderOptions probe = train_loader_options(cfg_.data, cfg_.seed, 0);
@@ -232,7 +254,18 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       sgd.zero_grad();
       Var x = leaf(batch.images);
       Var logits = model_->forward(x, ctx);
-      Var loss = softmax_cross_entropy(logits, batch.labels);
+      Var loss;
+      if (teacher) {
+        Tensor teacher_logits;
+        {
+          NoGradGuard no_grad;
+          teacher_logits = teacher->forward(leaf(batch.images), teacher_ctx)->value;
+        }
+        loss = distillation_loss(logits, teacher_logits, batch.labels,
+                                 float(phase.distill->temperature), float(phase.distill->weight));
+      } else {
+        loss = softmax_cross_entropy(logits, batch.labels);
+      }
       backward(loss);
       if (pruning) pruning->after_backward(epoch, iter, iters);
       double lr = lr_at(phase.lr_schedule, static_cast<int>(epoch), iter, iters);

@@ -106,3 +106,33 @@ TEST_CASE("experiment config errors name the file and the JSON path", "[app]") {
   j["bogus"] = true;
   REQUIRE_THAT(error_of(j), Catch::Contains("bogus: unknown key"));
 }
+
+TEST_CASE("distill: the teacher names an earlier phase or a file; errors name the JSON path",
+          "[app][distill]") {
+  json j = minimal_config();
+  j["phases"][2]["distill"] = json{{"teacher", "convert"}, {"temperature", 3}, {"weight", 0.7}};
+  ExperimentConfig x = parse_experiment(j, "x.json");
+  REQUIRE(x.phases[2].distill);
+  CHECK(x.phases[2].distill->teacher_is_phase);
+  CHECK(x.phases[2].distill->temperature == 3);
+  CHECK(x.phases[2].distill->weight == 0.7);
+  CHECK_FALSE(x.phases[3].distill);
+  // The resolved config reads back to the same experiment.
+  ExperimentConfig y = parse_experiment(experiment_to_json(x), "x.json");
+  REQUIRE(y.phases[2].distill);
+  CHECK(y.phases[2].distill->teacher == "convert");
+  CHECK(y.phases[2].distill->weight == 0.7);
+
+  j["phases"][2]["distill"] = json{{"teacher", "finetune"}};   // a later phase
+  CHECK_THAT(error_of(j), Catch::Contains("x.json: phases[2].distill.teacher: expected the name of "
+                                          "an earlier phase (train, convert)"));
+  j["phases"][2]["distill"] = json{{"temperature", 2}};
+  CHECK_THAT(error_of(j), Catch::Contains("phases[2].distill.teacher: is required"));
+  j["phases"][2]["distill"] = json{{"teacher", "convert"}, {"weight", 1.5}};
+  CHECK_THAT(error_of(j), Catch::Contains("phases[2].distill.weight"));
+  j["phases"][2]["distill"] = json{{"teacher", "convert"}, {"temperature", 0}};
+  CHECK_THAT(error_of(j), Catch::Contains("phases[2].distill.temperature"));
+  j["phases"][2]["distill"] = json{{"teacher", "convert"}, {"alpha", 0.5}};
+  CHECK_THAT(error_of(j), Catch::Contains("phases[2].distill"));
+  CHECK_THAT(error_of(j), Catch::Contains("alpha"));
+}

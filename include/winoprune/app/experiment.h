@@ -13,6 +13,11 @@
 //     prune: "pruners" {...}, "policies" [...] (include/winoprune/prune/config.h)
 //     finetune: masks are frozen from the current zeros at its start (pruned entries stay 0)
 //     "eval_every": evaluate the validation split every N epochs (1; the last epoch always)
+//     "distill": {"teacher", "temperature" (4), "weight" (0.5)}: knowledge distillation, the
+//       loss becomes ops.h's distillation_loss against the teacher's logits, computed on the fly
+//       on the same (augmented) batch in evaluation mode. "teacher" is the name of an earlier
+//       phase of this config (the model as that phase left it, read from this run's
+//       checkpoints/<name>-<epochs>.safetensors) or a checkpoint path.
 //   convert: "layers" (default ["conv2", "conv3", "conv4", "conv5"]), "m" (4 or
 //     {"conv2": 2, ...}): spatial conv -> Winograd layer, W = G g G^T
 //   eval: "kernel": "sparse" | "dense" (default "sparse")
@@ -39,6 +44,13 @@ inline bool is_training_phase(PhaseType t) {
   return t == PhaseType::train || t == PhaseType::prune || t == PhaseType::finetune;
 }
 
+struct DistillConfig {
+  std::string teacher;               // an earlier phase's name or a checkpoint path
+  bool teacher_is_phase = false;     // teacher names an earlier phase of this config
+  double temperature = 4.0;
+  double weight = 0.5;               // of the soft (teacher) term; 1 - weight for the labels
+};
+
 struct PhaseConfig {
   PhaseType type = PhaseType::train;
   std::string name;                  // checkpoint names: checkpoints/<name>-<epoch>.safetensors
@@ -50,6 +62,7 @@ struct PhaseConfig {
   SgdConfig optimizer;
   LrSchedule lr_schedule;
   PruningConfig pruning;             // prune only
+  std::optional<DistillConfig> distill;
   // convert
   std::vector<std::string> convert_layers;
   std::vector<std::pair<std::string, int>> convert_m;   // m per converted layer

@@ -42,6 +42,12 @@ Var flatten(const Var& x);
 // Mean over the batch of -log softmax(logits)[label]. logits [N, classes]; labels in [0, classes).
 Var softmax_cross_entropy(const Var& logits, const std::vector<int32_t>& labels);
 
+// Knowledge distillation: (1 - weight) * softmax_cross_entropy(logits, labels) + weight * T^2 *
+// mean over rows of KL(softmax(teacher / T) || softmax(logits / T)), T = temperature > 0,
+// weight in [0, 1]. teacher_logits [N, classes] is a constant (no gradient).
+Var distillation_loss(const Var& logits, const Tensor& teacher_logits,
+                      const std::vector<int32_t>& labels, float temperature, float weight);
+
 // Number of rows whose label is among the k largest logits (ties counted pessimistically).
 int64_t count_topk_correct(const Tensor& logits, const std::vector<int32_t>& labels, int k);
 
