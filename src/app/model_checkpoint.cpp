@@ -41,6 +41,9 @@ RunState run_state_from_json(const json& j, const std::string& file) {
 
 namespace {
 
+// Names of run-state tensors that are not model parameters (the pruning scheduler's).
+constexpr const char* kRunStateTensorPrefix = "pruning.";
+
 std::vector<uint8_t> mask_bytes(const Tensor& mask) {
   std::vector<uint8_t> out(static_cast<size_t>(mask.numel()));
   const float* m = mask.data();
@@ -85,6 +88,7 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
       owned.push_back(make_safetensor<double>(layer->name() + "." + rec.suffix, rec.shape,
                                               *rec.values));
   }
+  for (const auto& [name, t] : what.extra_tensors) refs.push_back(f32_ref(name, t));
   for (const auto& t : owned) refs.push_back(as_ref(t));
 
   SafeTensorMetadata meta;
@@ -150,7 +154,7 @@ void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_m
     }
   }
   for (const SafeTensor& t : file.tensors)
-    if (!used.count(t.name))
+    if (!used.count(t.name) && t.name.rfind(kRunStateTensorPrefix, 0) != 0)
       throw InputError(file.path + ": tensor " + t.name +
                        ": the model has no such parameter (does the checkpoint match the model "
                        "config? a spatial checkpoint needs a convert phase)");
@@ -172,6 +176,14 @@ std::string newest_checkpoint(const std::string& checkpoints_dir) {
       best = path, best_key = key;
   }
   return best;
+}
+
+std::vector<std::pair<std::string, Tensor>> checkpoint_extra_tensors(const SafeTensorsFile& file,
+                                                                      const std::string& prefix) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const SafeTensor& t : file.tensors)
+    if (t.name.rfind(prefix, 0) == 0) out.emplace_back(t.name, to_tensor(t, file.path));
+  return out;
 }
 
 ModelConfig checkpoint_model_config(const SafeTensorsFile& file) {

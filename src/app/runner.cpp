@@ -89,7 +89,19 @@ class Runner {
   std::string final_kernel_;
   bool last_val_fresh_ = false;              // no weight changed since last_val_
   json phases_done_ = json::array();         // [{"index", "type", "epochs", "seconds"}]
+  // The training loop's running sums (metrics window and epoch summary), checkpointed so a
+  // run resumed inside an epoch logs what the uninterrupted run logs.
+  struct TrainSums {
+    double loss = 0, top1 = 0;                 // since the last metrics record
+    int64_t seen = 0;
+    double epoch_loss = 0, epoch_top1 = 0;     // since the epoch began
+    int64_t epoch_seen = 0, epoch_images = 0;
+  } sums_;
+  PruningScheduler* pruning_ = nullptr;      // the running prune phase's scheduler, if any
+  std::optional<SafeTensorsFile> resume_ckpt_;   // the checkpoint a mid-phase resume starts from
+  RunState resume_state_;
 };
+
 
 const Dataset& Runner::train_data() {
   if (!train_) {
@@ -159,13 +171,24 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
   if (last_val_) extra["last_val"] = eval_to_json(*last_val_);
   extra["last_val_fresh"] = last_val_fresh_;
   extra["phases_done"] = phases_done_;
+  CheckpointContents what;
+  if (iter > 0)
+    extra["train_sums"] = json{{"loss", sums_.loss}, {"top1", sums_.top1}, {"seen", sums_.seen},
+                               {"epoch_loss", sums_.epoch_loss}, {"epoch_top1", sums_.epoch_top1},
+                               {"epoch_seen", sums_.epoch_seen},
+                               {"epoch_images", sums_.epoch_images}};
+  if (pruning_ && !phase_done) {
+    PruningState ps = pruning_->state();
+    extra["pruning"] = ps.scalars;
+    what.extra_tensors = std::move(ps.tensors);
+  }
   s.extra = extra;
 
   // A mid-epoch checkpoint only refreshes latest; an epoch end also keeps <phase>-<epoch>.
   std::string latest = dir_.latest_checkpoint();
   if (iter == 0) {
     std::string path = dir_.checkpoint(phase.name, epochs_done);
-    save_checkpoint(path, *model_, s, resolved_);
+    save_checkpoint(path, *model_, s, resolved_, what);
     // latest = a hard link to the same file, swapped in atomically (no second 40 MB write).
     std::string tmp = latest + ".tmp";
     std::error_code ec;
@@ -181,7 +204,7 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
       }
     }
   } else {
-    save_checkpoint(latest, *model_, s, resolved_);
+    save_checkpoint(latest, *model_, s, resolved_, what);
   }
 }
 
@@ -218,9 +241,23 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   if (start_epoch == 0 && start_iter == 0)
     for (Parameter* p : model_->parameters()) p->momentum = p->second_moment = Tensor();
   std::optional<PruningScheduler> pruning;
-  if (phase.type == PhaseType::prune)
+  const bool resumed = start_epoch > 0 || start_iter > 0;   // inside this phase
+  if (phase.type == PhaseType::prune) {
     pruning.emplace(phase.pruning, prunable_layers(*model_), phase.epochs);
-  else if (phase.type == PhaseType::finetune)
+    if (resumed && resume_ckpt_) {
+      PruningState ps;
+      ps.scalars = resume_state_.extra.value("pruning", json::object());
+      ps.tensors = checkpoint_extra_tensors(*resume_ckpt_, kPruningTensorPrefix);
+      pruning->restore(ps, resume_ckpt_->path);
+    }
+  }
+  pruning_ = pruning ? &*pruning : nullptr;
+  resume_ckpt_.reset();   // its tensors are no longer needed
+  struct ClearOnExit {
+    PruningScheduler*& p;
+    ~ClearOnExit() { p = nullptr; }
+  } clear_pruning{pruning_};
+  if (phase.type == PhaseType::finetune)
     freeze_masks(prunable_layers(*model_));
   Sgd sgd(model_->parameters(), phase.optimizer);
   std::unique_ptr<Model> teacher = phase.distill ? load_teacher(*phase.distill) : nullptr;
@@ -241,13 +278,20 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
 
   for (int64_t epoch = start_epoch; epoch < phase.epochs; ++epoch) {
     int64_t first = epoch == start_epoch ? start_iter : 0;
-    if (pruning) pruning->on_epoch_begin(epoch);
+    // Inside an epoch the resumed sums continue; the epoch's begin events already fired.
+    if (first == 0) {
+      sums_ = TrainSums();
+      if (pruning) pruning->on_epoch_begin(epoch);
+    }
     BatchLoader loader(data, train_loader_options(cfg_.data, cfg_.seed, epoch, first));
     Batch batch;
-    double loss_sum = 0, top1_sum = 0;
-    int64_t seen = 0, images = 0;
-    double epoch_loss = 0, epoch_top1 = 0;
-    int64_t epoch_seen = 0, epoch_images = 0;
+    double& loss_sum = sums_.loss;
+    double& top1_sum = sums_.top1;
+    int64_t& seen = sums_.seen;
+    double& epoch_loss = sums_.epoch_loss;
+    double& epoch_top1 = sums_.epoch_top1;
+    int64_t& epoch_seen = sums_.epoch_seen;
+    int64_t& epoch_images = sums_.epoch_images;
     progress.begin(phase.name, epoch + 1, phase.epochs, iters);
     for (int64_t iter = first; loader.next(batch); ++iter) {
       if (pruning) pruning->on_minibatch_begin(epoch, iter, iters);
@@ -280,7 +324,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
                                  " at epoch " + std::to_string(epoch + 1) + " iteration " +
                                  std::to_string(iter + 1) + " (learning rate too high?)");
       double acc = double(count_topk_correct(logits->value, batch.labels, 1)) / batch.size();
-      loss_sum += l, top1_sum += acc, ++seen, images += batch.size();
+      loss_sum += l, top1_sum += acc, ++seen;
       epoch_loss += l, epoch_top1 += acc, ++epoch_seen, epoch_images += batch.size();
       progress.update(iter + 1, epoch_loss / epoch_seen, epoch_top1 / epoch_seen, epoch_images);
 
@@ -420,6 +464,13 @@ Report Runner::run(bool resume) {
     const std::string& path = resume_from;
     ckpt = read_safetensors(path);
     state = run_state_from_json(json::parse(ckpt->meta("state")), path);
+    resume_state_ = state;
+    if (state.extra.contains("train_sums")) {
+      const json& t = state.extra["train_sums"];
+      sums_.loss = t.at("loss"), sums_.top1 = t.at("top1"), sums_.seen = t.at("seen");
+      sums_.epoch_loss = t.at("epoch_loss"), sums_.epoch_top1 = t.at("epoch_top1");
+      sums_.epoch_seen = t.at("epoch_seen"), sums_.epoch_images = t.at("epoch_images");
+    }
     model_config = checkpoint_model_config(*ckpt);
     first_phase = state.phase_done ? state.phase_index + 1 : state.phase_index;
     if (!state.phase_done) start_epoch = state.epoch, start_iter = state.iteration;
@@ -449,6 +500,7 @@ Report Runner::run(bool resume) {
   Rng init_rng(mix(cfg_.seed, 0x1417), 2);
   model_ = build_model(model_config, init_rng);
   if (ckpt) load_checkpoint_into(*ckpt, *model_, /*with_momentum=*/true);
+  if (ckpt && !state.phase_done && (start_epoch > 0 || start_iter > 0)) resume_ckpt_ = std::move(ckpt);
   log_ << "model: " << model_config.arch << ", " << model_->parameters().size()
        << " parameter tensors; " << threads << " threads; run directory " << dir_.root << "\n";
 

@@ -444,6 +444,71 @@ void PruningScheduler::on_epoch_end(int64_t epoch) {
 
 void PruningScheduler::freeze_masks() { wp::freeze_masks(layers_); }
 
+PruningState PruningScheduler::state() const {
+  PruningState st;
+  for (const Pruner& pr : impl_->pruners) {
+    json pj = {{"grad_steps", pr.grad_steps}, {"layers", json::object()}};
+    const std::string prefix = std::string(kPruningTensorPrefix) + pr.config.name + ".";
+    for (size_t i = 0; i < pr.grad_sq.size(); ++i)
+      st.tensors.emplace_back(prefix + layers_[pr.layers[i]].name + ".grad_sq", pr.grad_sq[i]);
+    for (const ThresholdLayer& tl : pr.threshold) {
+      const std::string& name = layers_[tl.layer].name;
+      pj["layers"][name] = {{"grad_steps", tl.grad_steps}, {"cut", tl.cut},
+                            {"steps_since_cut", tl.steps_since_cut}};
+      if (tl.grad_ms.defined()) st.tensors.emplace_back(prefix + name + ".grad_ms", tl.grad_ms);
+    }
+    st.scalars[pr.config.name] = pj;
+  }
+  st.scalars["targets"] = targets_;
+  return st;
+}
+
+void PruningScheduler::restore(const PruningState& st, const std::string& file) {
+  auto find = [&](const std::string& name) -> const Tensor* {
+    for (const auto& [n, t] : st.tensors)
+      if (n == name) return &t;
+    return nullptr;
+  };
+  auto fail = [&](const std::string& what) {
+    throw InputError(file + ": pruning state: " + what +
+                     " (was the checkpoint written by another config?)");
+  };
+  for (Pruner& pr : impl_->pruners) {
+    if (!st.scalars.contains(pr.config.name)) fail("no entry for pruner \"" + pr.config.name + "\"");
+    const json& pj = st.scalars.at(pr.config.name);
+    const std::string prefix = std::string(kPruningTensorPrefix) + pr.config.name + ".";
+    try {
+      pr.grad_steps = pj.at("grad_steps").get<int64_t>();
+      for (size_t i = 0; i < pr.grad_sq.size(); ++i) {
+        const std::string name = prefix + layers_[pr.layers[i]].name + ".grad_sq";
+        const Tensor* t = find(name);
+        if (!t || t->shape() != pr.grad_sq[i].shape()) fail("tensor " + name + " missing or misshapen");
+        pr.grad_sq[i].copy_from(*t);
+      }
+      for (ThresholdLayer& tl : pr.threshold) {
+        const std::string& name = layers_[tl.layer].name;
+        const json& lj = pj.at("layers").at(name);
+        tl.grad_steps = lj.at("grad_steps").get<int64_t>();
+        tl.cut = lj.at("cut").get<double>();
+        tl.steps_since_cut = lj.at("steps_since_cut").get<int64_t>();
+        tl.grad_ms = Tensor();
+        if (const Tensor* t = find(prefix + name + ".grad_ms")) {
+          if (t->shape() != layers_[tl.layer].weight->value().shape())
+            fail("tensor " + prefix + name + ".grad_ms misshapen");
+          tl.grad_ms = Tensor::empty(t->shape());
+          tl.grad_ms.copy_from(*t);
+        }
+      }
+    } catch (const json::exception& e) {
+      fail(std::string("pruner \"") + pr.config.name + "\": " + e.what());
+    }
+  }
+  targets_.clear();
+  if (st.scalars.contains("targets"))
+    for (const json& e : st.scalars["targets"])
+      targets_.emplace_back(e.at(0).get<std::string>(), e.at(1).get<double>());
+}
+
 void freeze_masks(const std::vector<PrunableLayer>& layers) {
   for (const PrunableLayer& l : layers) {
     Parameter& p = *l.weight;

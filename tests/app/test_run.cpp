@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -221,6 +222,120 @@ TEST_CASE("a killed run resumes from its last checkpoint and ends identically", 
     REQUIRE(ma[i].loss == mb[i].loss);
   }
   fs::remove_all(base);
+}
+
+namespace {
+
+// Runs `cfg` uninterrupted, then again killed with SIGKILL as soon as `latest` is a checkpoint
+// taken inside phase `phase_index` (mid-epoch), resumes it through the CLI, and requires the
+// two runs' metrics and reports to agree bit for bit (times aside).
+void kill_inside_phase_and_compare(const json& cfg, int phase_index, const std::string& tag) {
+  std::string base = temp_dir(tag);
+  fs::create_directories(base);
+  std::string cfg_path = base + "/cfg.json";
+  std::ofstream(cfg_path) << cfg.dump(2);
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/full"}, base + "/full.log") == 0);
+
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::string out = base + "/killed";
+    int fd = ::open((base + "/killed.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string latest = base + "/killed/checkpoints/latest.safetensors";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  bool inside = false;
+  while (!inside && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    try {
+      SafeTensorsFile h = read_safetensors_header(latest);
+      RunState s = run_state_from_json(json::parse(h.meta("state")), latest);
+      inside = s.phase_index == phase_index && !s.phase_done && s.iteration > 0;
+    } catch (const std::exception&) {   // not there yet
+    }
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(inside);
+  REQUIRE(run_cli({"run", "--resume", base + "/killed"}, base + "/resumed.log") == 0);
+  // It resumed inside the phase, not at a boundary.
+  std::string log = read_text(base + "/resumed.log");
+  INFO(log);
+  REQUIRE(log.find("(phase " + std::to_string(phase_index + 1) + ", epoch ") != std::string::npos);
+  REQUIRE(log.find(", iteration 0;") == std::string::npos);
+
+  json a = read_json(base + "/full/report.json");
+  json b = read_json(base + "/killed/report.json");
+  for (const char* k : {"baseline", "final", "layers", "total"}) {
+    json x = a[k], y = b[k];
+    if (x.is_object()) x.erase("eval_seconds"), y.erase("eval_seconds");
+    CHECK(x == y);
+  }
+  auto ma = read_metrics(base + "/full/metrics.jsonl");
+  auto mb = read_metrics(base + "/killed/metrics.jsonl");
+  REQUIRE(ma.size() == mb.size());
+  for (size_t i = 0; i < ma.size(); ++i) {
+    INFO("metrics record " << i << ": phase " << ma[i].phase << " step " << ma[i].step);
+    CHECK(ma[i].step == mb[i].step);
+    CHECK(ma[i].split == mb[i].split);
+    CHECK(std::memcmp(&ma[i].loss, &mb[i].loss, sizeof(double)) == 0);
+    CHECK(std::memcmp(&ma[i].top1, &mb[i].top1, sizeof(double)) == 0);
+    CHECK(ma[i].sparsity == mb[i].sparsity);
+  }
+  fs::remove_all(base);
+}
+
+// The tiny pipeline with a prune phase of 2 epochs x 40 iterations that depends on running
+// statistics, a checkpoint every 7 iterations (not a multiple of log_every 5: the metrics
+// window is cut by the kill) and one thread (results depend on the thread count).
+json mid_prune_pipeline(const json& pruner, const json& policy) {
+  json cfg = tiny_pipeline();
+  cfg["threads"] = 1;
+  cfg["checkpoint_every"] = 7;
+  cfg["data"]["train"]["limit"] = 1280;
+  cfg["phases"][0]["epochs"] = 1;
+  cfg["phases"][2]["pruners"] = json{{"p", pruner}};
+  cfg["phases"][2]["policies"] = json::array({policy});
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("killed inside a Fisher gradual prune phase, a run resumes bit-identically",
+          "[app][e2e][resume]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  // Fisher saliency: every event ranks by the g^2 summed since the previous one, so a resume
+  // that lost the sum would prune other entries.
+  json cfg = mid_prune_pipeline(
+      json{{"type", "gradual"}, {"layers", "winograd"}, {"final_sparsity", 0.7},
+           {"saliency", "fisher"}},
+      json{{"pruner", "p"}, {"unit", "iteration"}, {"start", 0}, {"end", 70}, {"frequency", 10}});
+  kill_inside_phase_and_compare(cfg, 2, "resume-fisher");
+}
+
+TEST_CASE("killed inside a threshold (rms, target mode) prune phase, a run resumes "
+          "bit-identically",
+          "[app][e2e][resume]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  // The rms average, the target cut and its step counter all carry across steps.
+  json cfg = mid_prune_pipeline(
+      json{{"type", "threshold"}, {"layers", "winograd"}, {"l1", 1e-5}, {"adaptive", true},
+           {"factor", 1e6}, {"gradient", "rms"}, {"per_position", false},
+           {"final_sparsity", 0.7}},
+      json{{"pruner", "p"}, {"unit", "iteration"}, {"start", 0}, {"end", 70}});
+  kill_inside_phase_and_compare(cfg, 2, "resume-threshold");
 }
 
 TEST_CASE("bench --tile 2 measures the Winograd rows with F(2x2) tiles", "[app]") {

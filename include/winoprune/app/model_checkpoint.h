@@ -38,6 +38,9 @@ RunState run_state_from_json(const json& j, const std::string& file);
 
 struct CheckpointContents {
   bool momentum = true;         // include optimizer state (off for a final, inference-only export)
+  // Run state that is not the model's (the pruning scheduler's statistics, names starting
+  // "pruning."): written as F32 tensors, skipped by load_checkpoint_into.
+  std::vector<std::pair<std::string, Tensor>> extra_tensors;
 };
 
 // Writes atomically (temp, fsync, rename).
@@ -47,7 +50,8 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
 // Loads parameters into `model` by name: every model parameter must be present with its shape
 // (InputError naming the file and tensor otherwise); masks and momentum are loaded when present
 // (with_momentum) and cleared when absent. Tensors the model does not have are an error too,
-// except Winograd transforms, which are checked against this build's matrices.
+// except Winograd transforms, which are checked against this build's matrices, and the run
+// state's "pruning.*" tensors (read with checkpoint_extra_tensors).
 void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_momentum);
 
 // The checkpoint a killed run resumes from: of every RUN_DIR/checkpoints/*.safetensors (temp
@@ -55,6 +59,10 @@ void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_m
 // then phase_done). A run killed between writing <phase>-<epoch> and relinking latest still
 // resumes from the newer file. Empty if there is none.
 std::string newest_checkpoint(const std::string& checkpoints_dir);
+
+// The checkpoint's tensors whose names start with `prefix`, as F32 Tensors.
+std::vector<std::pair<std::string, Tensor>> checkpoint_extra_tensors(const SafeTensorsFile& file,
+                                                                      const std::string& prefix);
 
 // The model config stored in a checkpoint's metadata.
 ModelConfig checkpoint_model_config(const SafeTensorsFile& file);

@@ -16,8 +16,11 @@
 //   stats = sched.stats();                                 // per-layer sparsity, report.json
 //
 // epoch and iter count from 0 within the phase, and every hook must be called (the threshold
-// pruner acts in all of them). On resume, start from the resumed epoch's on_epoch_begin: the
-// scheduler keeps no schedule state besides the Parameters (targets are functions of t).
+// pruner acts in all of them). Targets are functions of t; the running statistics (the Fisher
+// pruners' sum of g^2, the threshold pruners' rms average, cut and step counters) are state():
+// a resumed phase restore()s it, then starts from the resumed epoch's on_epoch_begin when it
+// resumes at an epoch boundary, or from on_minibatch_begin of the resumed iteration when it
+// resumes inside an epoch (on_epoch_begin would fire that epoch's events a second time).
 // The scheduler does not step the optimizer; it relies on it (wp::Sgd) to keep value and
 // momentum masked after every step and to add Parameter::l1 * sign(W) to the gradient.
 //
@@ -71,6 +74,16 @@ std::vector<LayerSparsity> layer_sparsities(const std::vector<PrunableLayer>& la
 // Masks from the current zeros for every layer that has a mask or any zero (see freeze_mask).
 void freeze_masks(const std::vector<PrunableLayer>& layers);
 
+// A scheduler's running state, for an exact resume: per-entry statistics as tensors named
+// "pruning.<pruner>.<layer>.grad_sq" (Fisher) and "pruning.<pruner>.<layer>.grad_ms" (threshold,
+// "gradient": "rms"), and the counters as JSON:
+//   {"<pruner>": {"grad_steps": n, "layers": {"<layer>": {"grad_steps", "cut",
+//    "steps_since_cut"}}}, "targets": [["conv2", 0.5], ...]}
+struct PruningState {
+  json scalars = json::object();
+  std::vector<std::pair<std::string, Tensor>> tensors;
+};
+constexpr const char* kPruningTensorPrefix = "pruning.";
 class PruningScheduler {
  public:
   // `layers`: every prunable layer of the model (pruners select among them). `phase_epochs`
@@ -90,6 +103,12 @@ class PruningScheduler {
 
   // Fine-tuning: masks from the current zeros of every layer (see freeze_masks above).
   void freeze_masks();
+
+  // The running state (see PruningState); restore() takes what state() gave for the same
+  // config and model, and throws InputError naming `file` for a tensor that is missing or of
+  // the wrong shape.
+  PruningState state() const;
+  void restore(const PruningState& state, const std::string& file);
 
   std::vector<LayerSparsity> stats() const { return layer_sparsities(layers_); }
   const std::vector<PrunableLayer>& layers() const { return layers_; }
