@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "winoprune/app/commands.h"
+#include "winoprune/app/interrupt.h"
 #include "winoprune/error.h"
 
 namespace {
@@ -243,6 +244,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
     return run_main(args);
+  } catch (const wp::Interrupted& e) {
+    std::fprintf(stderr, "\ninterrupted; resume with: winoprune run --resume %s\n", e.run_dir.c_str());
+    return 128 + e.signal;
   } catch (const wp::InputError& e) {
     std::fprintf(stderr, "winoprune: error: %s\n", e.what());
     return 2;

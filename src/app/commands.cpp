@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "winoprune/app/experiment.h"
+#include "winoprune/app/interrupt.h"
 #include "winoprune/app/model_checkpoint.h"
 #include "winoprune/app/overrides.h"
 #include "winoprune/app/runner.h"
@@ -47,6 +48,7 @@ int command_run(const RunArgs& args) {
     log_kernel_level();
     RunOptions opt;
     opt.resume = true;
+    install_interrupt_handlers();
     run_experiment(cfg, dir, opt);
     std::cerr << "report: " << dir.report_md() << "\n";
     return 0;
@@ -58,6 +60,7 @@ int command_run(const RunArgs& args) {
   std::string out = args.out_dir ? *args.out_dir : default_run_dir(cfg.name);
   RunDir dir = create_run_dir(out, /*resume=*/false);
   log_kernel_level();
+  install_interrupt_handlers();
   run_experiment(cfg, dir, RunOptions{});
   std::cerr << "report: " << dir.report_md() << "\n";
   return 0;

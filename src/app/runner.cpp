@@ -9,6 +9,7 @@
 #include <iostream>
 #include <optional>
 
+#include "winoprune/app/interrupt.h"
 #include "winoprune/app/model_checkpoint.h"
 #include "winoprune/data/loader.h"
 #include "winoprune/error.h"
@@ -344,8 +345,14 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
         loss_sum = top1_sum = 0;
         seen = 0;
       }
-      if (cfg_.checkpoint_every > 0 && (iter + 1) % cfg_.checkpoint_every == 0 && iter + 1 < iters)
+      const bool periodic = cfg_.checkpoint_every > 0 && (iter + 1) % cfg_.checkpoint_every == 0;
+      if (iter + 1 < iters && (periodic || interrupt_signal())) {
         save(phase, index, epoch, iter + 1, false);
+        if (int sig = interrupt_signal()) {
+          progress.clear();
+          throw Interrupted(sig, dir_.root);
+        }
+      }
     }
     if (pruning) pruning->on_epoch_end(epoch);
     bool last = epoch + 1 == phase.epochs;
@@ -369,6 +376,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     }
     progress.end_epoch(summary);
     save(phase, index, epoch + 1, 0, last);
+    if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
   }
 }
 
@@ -455,6 +463,11 @@ Report Runner::run(bool resume) {
   ModelConfig model_config = cfg_.model;
   std::optional<SafeTensorsFile> ckpt;
   std::string resume_from = resume ? newest_checkpoint(dir_.checkpoints()) : "";
+  if (resume) {
+    int stale = remove_stale_temp_files(dir_.checkpoints()) + remove_stale_temp_files(dir_.root);
+    if (stale > 0)
+      log_ << "removed " << stale << " temporary file(s) of an interrupted write\n";
+  }
   if (resume && resume_from.empty()) {
     // Killed before its first checkpoint: nothing to keep, start over in the same directory.
     truncate_metrics(dir_.metrics_jsonl(), [](const MetricsRecord&) { return false; });
@@ -506,6 +519,7 @@ Report Runner::run(bool resume) {
 
   for (int i = first_phase; i < static_cast<int>(cfg_.phases.size()); ++i) {
     const PhaseConfig& phase = cfg_.phases[i];
+    if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
     double t0 = elapsed();
     bool fresh = i != first_phase || (start_epoch == 0 && start_iter == 0);
     log_ << "== phase " << i + 1 << "/" << cfg_.phases.size() << ": " << phase.name << " ("
