@@ -20,7 +20,7 @@ namespace {
 const char* kMainHelp = R"(winoprune: sparse Winograd-domain CNN training, native pruning and sparse inference
 
 Usage:
-  winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...]
+  winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...] [--dry-run]
   winoprune run --resume RUN_DIR
   winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
                             [--set key.path=value ...]
@@ -34,16 +34,23 @@ Environment:
   WINOPRUNE_ISA=ref|avx2|avx512   force a lower kernel level than the CPU's best
   OMP_NUM_THREADS                 compute threads when the config says "threads": 0
 
-Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input.
+Results (tables, figures) go to stdout; progress and logs to stderr.
+Exit status: 0 success, 1 runtime failure, 2 bad usage or bad input, 130/143 interrupted by
+SIGINT/SIGTERM (resume with winoprune run --resume RUN_DIR).
 )";
 
-const char* kRunHelp = R"(winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...]
+const char* kRunHelp = R"(winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...] [--dry-run]
 winoprune run --resume RUN_DIR
 
 Runs the experiment a config describes: its phases (train, convert, prune, finetune, eval,
 sensitivity) in order, writing everything into one run directory:
   config.json (resolved), metrics.jsonl, checkpoints/*.safetensors, report.json, report.md,
   layers.csv, plots/*.svg
+The whole plan is checked first (data, class count, layer selections at each phase, policy
+windows against each phase's iterations, init checkpoints, the run directory): a plan that
+cannot do what the config says stops before the first step with exit status 2. A prune phase
+whose layers end more than 0.5 points short of their targets fails (exit 1). Ctrl-C (SIGINT)
+or SIGTERM checkpoints the current step and exits 130 / 143 with the resume command.
 
 Options:
   --out RUN_DIR        output directory (default runs/<name>-<YYYYmmdd-HHMMSS>); an existing
@@ -52,6 +59,8 @@ Options:
                        or taken as a string if that fails (--set data.root=/data/imagenet,
                        --set phases[0].epochs=2, --set seed=3); repeatable
   --resume RUN_DIR     continue a killed run from its newest checkpoint (uses RUN_DIR/config.json)
+  --dry-run            check the plan and print it (phases, iterations, the sparsity each pruner
+                       promises at each epoch end) to stdout; run nothing, write nothing
 )";
 
 const char* kEvalHelp = R"(winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
@@ -171,12 +180,13 @@ int run_main(const std::vector<std::string>& args) {
       if (matches(a, "--out")) ra.out_dir = option_value(rest, i, "--out");
       else if (matches(a, "--set")) ra.sets.push_back(option_value(rest, i, "--set"));
       else if (matches(a, "--resume")) ra.resume = option_value(rest, i, "--resume");
+      else if (a == "--dry-run") ra.dry_run = true;
       else if (a.rfind("--", 0) == 0) throw UsageError("run: unknown option " + a + " (see winoprune run --help)");
       else if (ra.config_path.empty()) ra.config_path = a;
       else throw UsageError("run: unexpected argument " + a);
     }
-    if (ra.resume && (!ra.config_path.empty() || ra.out_dir || !ra.sets.empty()))
-      throw UsageError("run --resume RUN_DIR takes no config, --out or --set (it uses RUN_DIR/config.json)");
+    if (ra.resume && (!ra.config_path.empty() || ra.out_dir || !ra.sets.empty() || ra.dry_run))
+      throw UsageError("run --resume RUN_DIR takes no config, --out, --set or --dry-run (it uses RUN_DIR/config.json)");
     if (!ra.resume && ra.config_path.empty()) throw UsageError("run: expected CONFIG.json (see winoprune run --help)");
     return wp::command_run(ra);
   }

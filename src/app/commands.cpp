@@ -10,6 +10,8 @@
 #include "winoprune/app/experiment.h"
 #include "winoprune/app/interrupt.h"
 #include "winoprune/app/model_checkpoint.h"
+#include "winoprune/app/plan.h"
+#include "winoprune/data/dataset.h"
 #include "winoprune/app/overrides.h"
 #include "winoprune/app/runner.h"
 #include "winoprune/bench/suites.h"
@@ -54,14 +56,26 @@ int command_run(const RunArgs& args) {
     return 0;
   }
   ExperimentConfig cfg = load_experiment(args.config_path, args.sets);
-  // Checked before the run directory exists, so a corrected rerun can use the same --out.
+  // The whole plan is checked before the run directory exists, so a corrected rerun can use
+  // the same --out, and a broken plan stops before its first step.
   if (!cfg.data.root.empty() && !std::filesystem::is_directory(cfg.data.root))
     throw InputError(cfg.data.root + ": data root (data.root) not found");
   std::string out = args.out_dir ? *args.out_dir : default_run_dir(cfg.name);
+  if (!args.dry_run) check_run_dir_free(out);
+  auto warn = [](const std::string& w) { std::cerr << "warning: " << w << "\n"; };
+  RunOptions opt;
+  if (experiment_trains(cfg)) opt.train = open_dataset(cfg.data, Split::train, warn);
+  opt.val = open_dataset(cfg.data, Split::val, warn);
+  ExperimentPlan plan = plan_experiment(cfg, opt.train.get(), *opt.val);
+  if (args.dry_run) {
+    print_plan(std::cout, cfg, plan);
+    return 0;
+  }
+  opt.plan = &plan;
   RunDir dir = create_run_dir(out, /*resume=*/false);
   log_kernel_level();
   install_interrupt_handlers();
-  run_experiment(cfg, dir, RunOptions{});
+  run_experiment(cfg, dir, opt);
   std::cerr << "report: " << dir.report_md() << "\n";
   return 0;
 }

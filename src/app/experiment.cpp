@@ -137,6 +137,8 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
     }
     if (phase.type == PhaseType::prune) {
       phase.pruning = parse_pruning_config(r);
+      phase.shortfall_is_error =
+          r.string("on_sparsity_shortfall", "error", {"error", "warn"}) == "error";
       if (phase.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
     }
   } else if (phase.type == PhaseType::convert) {
@@ -212,6 +214,7 @@ json experiment_to_json(const ExperimentConfig& x) {
                              {"temperature", p.distill->temperature},
                              {"weight", p.distill->weight}};
       if (p.type == PhaseType::prune) {
+        pj["on_sparsity_shortfall"] = p.shortfall_is_error ? "error" : "warn";
         json pr = pruning_config_to_json(p.pruning);
         for (auto it = pr.begin(); it != pr.end(); ++it) pj[it.key()] = it.value();
       }

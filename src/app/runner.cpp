@@ -11,6 +11,7 @@
 
 #include "winoprune/app/interrupt.h"
 #include "winoprune/app/model_checkpoint.h"
+#include "winoprune/app/plan.h"
 #include "winoprune/data/loader.h"
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
@@ -49,7 +50,9 @@ class Runner {
  public:
   Runner(const ExperimentConfig& config, const RunDir& dir, const RunOptions& options)
       : cfg_(config), dir_(dir), log_(options.log ? *options.log : std::cerr),
-        resolved_(experiment_to_json(config)), rng_(mix(config.seed, 0xd50), 1) {}
+        out_(options.out ? *options.out : std::cout), resolved_(experiment_to_json(config)),
+        rng_(mix(config.seed, 0xd50), 1), train_(options.train), val_(options.val),
+        plan_(options.plan) {}
 
   Report run(bool resume);
 
@@ -74,13 +77,20 @@ class Runner {
   void run_sensitivity(const PhaseConfig& phase);
   Report make_report(double wall);
 
+  void check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
+                              int64_t iters);
+
   const ExperimentConfig& cfg_;
   RunDir dir_;
   std::ostream& log_;
+  std::ostream& out_;
   json resolved_;
   std::unique_ptr<Model> model_;
   Rng rng_;                                  // dropout
-  std::unique_ptr<Dataset> train_, val_;
+  std::shared_ptr<Dataset> train_, val_;
+  const ExperimentPlan* plan_;
+  ExperimentPlan own_plan_;                  // when the caller gave none
+  std::map<std::string, double> targets_;    // per layer: the last prune phase's final target
   std::unique_ptr<MetricsLog> metrics_;
   Clock::time_point start_ = Clock::now();
   double seconds_base_ = 0;
@@ -172,6 +182,7 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
   if (last_val_) extra["last_val"] = eval_to_json(*last_val_);
   extra["last_val_fresh"] = last_val_fresh_;
   extra["phases_done"] = phases_done_;
+  extra["targets"] = targets_;
   CheckpointContents what;
   if (iter > 0)
     extra["train_sums"] = json{{"loss", sums_.loss}, {"top1", sums_.top1}, {"seen", sums_.seen},
@@ -363,6 +374,10 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       progress.clear();
       Evaluation ev = evaluate(InferenceKernel::dense);
       log_val(phase, index, epoch + 1, (epoch + 1) * iters, ev);
+      if (!std::isfinite(ev.loss))
+        throw std::runtime_error(phase.path + ": the validation loss became " +
+                                 std::to_string(ev.loss) + " after epoch " +
+                                 std::to_string(epoch + 1) + " (learning rate too high?)");
       summary.val_loss = ev.loss, summary.val_top1 = ev.top1, summary.val_top5 = ev.top5;
     }
     if (phase.type != PhaseType::train) {
@@ -378,6 +393,41 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     save(phase, index, epoch + 1, 0, last);
     if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
   }
+  if (pruning && phase.epochs > 0) check_sparsity_targets(phase, *pruning, iters);
+}
+
+void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
+                                    int64_t iters) {
+  // A promise is kept when the layers reach the target within 0.5 points (a mask pruner's
+  // count is llround(s * params), exact to one weight; the threshold pruner's target mode ends
+  // its window exactly on s_f).
+  constexpr double kTolerance = 0.005;
+  std::map<std::string, LayerSparsity> reached;
+  for (const LayerSparsity& s : pruning.stats()) reached[s.name] = s;
+  std::string failures;
+  for (const PlannedTarget& t : pruning.planned_targets(phase.epochs - 1, iters)) {
+    if (!t.sparsity) continue;
+    int64_t params = 0, nnz = 0;
+    for (const std::string& l : t.layers) {
+      params += reached.at(l).params, nnz += reached.at(l).nnz;
+      targets_[l] = *t.sparsity;
+    }
+    const double got = params > 0 ? 1.0 - double(nnz) / double(params) : 0.0;
+    if (got >= *t.sparsity - kTolerance) continue;
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s%s: %s reached %.2f%% sparsity, its target is %.2f%%",
+                  failures.empty() ? "" : "; ", t.path.c_str(),
+                  t.layers.size() == 1 ? t.layers[0].c_str() : "its layers together",
+                  100 * got, 100 * *t.sparsity);
+    failures += buf;
+  }
+  if (failures.empty()) return;
+  if (!phase.shortfall_is_error) {
+    log_ << "warning: " << failures << "\n";
+    return;
+  }
+  throw SparsityShortfall(cfg_.file + ": " + failures + " (more than 0.5 points short; set " +
+                          phase.path + ".on_sparsity_shortfall to \"warn\" to go on)");
 }
 
 void Runner::run_convert(const PhaseConfig& phase, int index) {
@@ -436,6 +486,8 @@ Report Runner::make_report(double wall) {
   rep.baseline = baseline_ ? summary(*baseline_)
                            : EvalSummary{rep.final_eval.top1, rep.final_eval.top5, rep.final_eval.loss};
   rep.layers = layer_reports(*model_);
+  for (LayerReport& l : rep.layers)
+    if (targets_.count(l.name)) l.target_sparsity = targets_.at(l.name);
   rep.wall_seconds = wall;
   for (const json& p : phases_done_) {
     PhaseReport pr;
@@ -457,6 +509,11 @@ Report Runner::make_report(double wall) {
 Report Runner::run(bool resume) {
   int threads = cfg_.threads > 0 ? cfg_.threads : omp_get_max_threads();
   omp_set_num_threads(threads);
+  if (!plan_) {   // the CLI plans before it creates the run directory; in-process callers here
+    if (!train_ && experiment_trains(cfg_)) train_data();
+    own_plan_ = plan_experiment(cfg_, train_.get(), val_data());
+    plan_ = &own_plan_;
+  }
   int first_phase = 0;
   int64_t start_epoch = 0, start_iter = 0;
   RunState state;
@@ -496,6 +553,7 @@ Report Runner::run(bool resume) {
     if (x.contains("last_val")) last_val_ = eval_from_json(x["last_val"]);
     last_val_fresh_ = x.value("last_val_fresh", false);
     phases_done_ = x.value("phases_done", json::array());
+    targets_ = x.value("targets", std::map<std::string, double>());
     // Drop metrics logged after the checkpoint: the resumed run logs them again.
     size_t dropped = truncate_metrics(dir_.metrics_jsonl(),
                                       [&](const MetricsRecord& r) {
@@ -559,11 +617,12 @@ Report Runner::run(bool resume) {
   Report rep = make_report(elapsed());
   write_report_json(dir_.report_json(), rep);
   render_run_report(dir_.root);
-  log_ << "\n";
-  print_layer_table(log_, rep);
-  log_ << "\nbaseline top-1 " << rep.baseline.top1 << ", final top-1 " << rep.final_eval.top1
+  out_ << "\n";
+  print_layer_table(out_, rep);
+  out_ << "\nbaseline top-1 " << rep.baseline.top1 << ", final top-1 " << rep.final_eval.top1
        << " (" << rep.final_eval.kernel << " kernel), total sparsity " << rep.total.sparsity
        << ", " << rep.wall_seconds << " s\n";
+  out_.flush();
   return rep;
 }
 

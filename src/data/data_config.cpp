@@ -89,6 +89,7 @@ DataConfig parse_data_config(JsonReader& r) {
   c.prefetch = int(r.integer("prefetch", 3, 1, 64));
   c.shuffle = r.boolean("shuffle", true);
   c.drop_last = r.boolean("drop_last", true);
+  c.allow_fewer_classes = r.boolean("allow_fewer_classes", false);
   if (folder) {
     c.color = r.string("color", "rgb", {"rgb", "bgr", "gray"});
     c.resize = int(r.integer("resize", 256, 1, 8192));
@@ -153,6 +154,7 @@ json data_config_to_json(const DataConfig& c) {
             {"prefetch", c.prefetch},
             {"shuffle", c.shuffle},
             {"drop_last", c.drop_last},
+            {"allow_fewer_classes", c.allow_fewer_classes},
             {"color", c.color}};
   if (c.mean_image.empty())
     j["mean"] = c.mean;

@@ -123,15 +123,16 @@ struct Table {
 Table layer_table(const Report& r) {
   Table t;
   t.header = {"layer",    "kind",     "shape",   "tile",          "params",
-              "nnz",      "sparsity", "per-position sparsity", "dense MFLOP/img",
+              "nnz",      "sparsity", "target", "per-position sparsity", "dense MFLOP/img",
               "remaining MFLOP/img"};
-  t.right = {false, false, false, false, true, true, true, true, true, true};
+  t.right = {false, false, false, false, true, true, true, true, true, true, true};
   for (const LayerReport& l : r.layers)
     t.rows.push_back({l.name, l.kind, shape_x(l.shape), l.tile.empty() ? "-" : l.tile,
                       grouped(l.params), grouped(l.nnz), percent(l.sparsity),
+                      std::isfinite(l.target_sparsity) ? percent(l.target_sparsity) : "-",
                       position_range(l), fixed(l.dense_mflop, 2), fixed(l.remaining_mflop, 2)});
   t.rows.push_back({"total", "", "", "", grouped(r.total.params), grouped(r.total.nnz),
-                    percent(r.total.sparsity), "", fixed(r.total.dense_mflop, 2),
+                    percent(r.total.sparsity), "", "", fixed(r.total.dense_mflop, 2),
                     fixed(r.total.remaining_mflop, 2)});
   return t;
 }
@@ -231,6 +232,7 @@ json report_to_json(const Report& r) {
                       {"params", l.params},
                       {"nnz", l.nnz},
                       {"sparsity", num(l.sparsity)},
+                      {"target_sparsity", num(l.target_sparsity)},
                       {"position_sparsity_min", num(l.position_sparsity_min)},
                       {"position_sparsity_max", num(l.position_sparsity_max)},
                       {"dense_mflop", num(l.dense_mflop)},
@@ -307,6 +309,7 @@ Report report_from_json(const json& j, const std::string& file) {
     L.params = g.integer(l, p, "params");
     L.nnz = g.integer(l, p, "nnz");
     L.sparsity = g.number(l, p, "sparsity");
+    L.target_sparsity = g.number(l, p, "target_sparsity");
     L.position_sparsity_min = g.number(l, p, "position_sparsity_min");
     L.position_sparsity_max = g.number(l, p, "position_sparsity_max");
     L.dense_mflop = g.number(l, p, "dense_mflop");
@@ -424,16 +427,17 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
 
 std::string render_layers_csv(const Report& r) {
   std::string s =
-      "layer,kind,shape,tile,params,nnz,sparsity,position_sparsity_min,position_sparsity_max,"
-      "dense_mflop,remaining_mflop\n";
+      "layer,kind,shape,tile,params,nnz,sparsity,target_sparsity,position_sparsity_min,"
+      "position_sparsity_max,dense_mflop,remaining_mflop\n";
   for (const LayerReport& l : r.layers)
     s += csv_field(l.name) + "," + csv_field(l.kind) + "," + shape_x(l.shape) + "," +
          csv_field(l.tile) + "," + std::to_string(l.params) + "," + std::to_string(l.nnz) + "," +
-         csv_number(l.sparsity) + "," + csv_number(l.position_sparsity_min) + "," +
+         csv_number(l.sparsity) + "," + csv_number(l.target_sparsity) + "," +
+         csv_number(l.position_sparsity_min) + "," +
          csv_number(l.position_sparsity_max) + "," + csv_number(l.dense_mflop) + "," +
          csv_number(l.remaining_mflop) + "\n";
   s += "total,,,," + std::to_string(r.total.params) + "," + std::to_string(r.total.nnz) + "," +
-       csv_number(r.total.sparsity) + ",,," + csv_number(r.total.dense_mflop) + "," +
+       csv_number(r.total.sparsity) + ",,,," + csv_number(r.total.dense_mflop) + "," +
        csv_number(r.total.remaining_mflop) + "\n";
   return s;
 }

@@ -47,6 +47,17 @@ std::string RunDir::checkpoint(const std::string& phase, int64_t epoch) const {
   return checkpoints() + "/" + sanitize(phase) + "-" + std::to_string(epoch) + ".safetensors";
 }
 
+void check_run_dir_free(const std::string& path) {
+  if (path.empty()) throw InputError("run directory: empty path");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return;
+  if (!fs::is_directory(path, ec))
+    throw InputError(path + ": exists and is not a directory; choose another --out");
+  if (!fs::is_empty(path, ec))
+    throw InputError(path + ": run directory exists and is not empty; choose another --out "
+                     "or resume it with --resume " + path);
+}
+
 RunDir create_run_dir(const std::string& path, bool resume) {
   if (path.empty()) throw InputError("run directory: empty path");
   RunDir dir{path};
@@ -59,11 +70,7 @@ RunDir create_run_dir(const std::string& path, bool resume) {
       throw InputError(path + ": cannot resume: " + dir.config_json() +
                        " is missing (not a winoprune run directory?)");
   } else if (exists) {
-    if (!fs::is_directory(path, ec))
-      throw InputError(path + ": exists and is not a directory; choose another --out");
-    if (!fs::is_empty(path, ec))
-      throw InputError(path + ": run directory exists and is not empty; choose another --out "
-                       "or resume it with --resume " + path);
+    check_run_dir_free(path);
   }
   make_dirs(path);
   make_dirs(dir.checkpoints());

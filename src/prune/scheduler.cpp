@@ -444,6 +444,65 @@ void PruningScheduler::on_epoch_end(int64_t epoch) {
 
 void PruningScheduler::freeze_masks() { wp::freeze_masks(layers_); }
 
+void PruningScheduler::check_windows(int64_t ipe) const {
+  const int64_t total = impl_->phase_epochs * ipe;
+  for (const PolicyConfig& p : impl_->policies) {
+    if (p.unit != PruneUnit::iteration) continue;
+    const std::string length = std::to_string(total) + " iterations (" +
+                               std::to_string(impl_->phase_epochs) + " epochs x " +
+                               std::to_string(ipe) + ")";
+    if (p.start >= total)
+      throw InputError(p.path + ".start: the phase has " + length + ", got " +
+                       std::to_string(p.start) + " (the window would never open)");
+    if (p.end > total)
+      throw InputError(p.path + ".end: the phase has " + length + " and end is exclusive, got " +
+                       std::to_string(p.end) + " (the schedule would never finish)");
+  }
+}
+
+std::vector<PlannedTarget> PruningScheduler::planned_targets(int64_t epoch, int64_t ipe) const {
+  std::vector<PlannedTarget> out;
+  for (const Pruner& pr : impl_->pruners) {
+    // The policy whose last event (mask pruners) or active step (threshold) at or before the
+    // end of `epoch` is latest, measured in iterations; t_last in the policy's own unit.
+    std::optional<double> target;
+    int64_t best = -1;
+    for (size_t k : pr.policies) {
+      const PolicyConfig& p = impl_->policies[k];
+      const int64_t end = impl_->end(p, ipe);
+      const int64_t now = p.unit == PruneUnit::epoch ? epoch : (epoch + 1) * ipe - 1;
+      const int64_t upto = std::min(now, end - 1);
+      if (upto < p.start) continue;
+      const int64_t freq = pr.is_threshold() ? 1 : p.frequency;
+      const int64_t t_last = p.start + ((upto - p.start) / freq) * freq;
+      const int64_t at = p.unit == PruneUnit::epoch ? t_last * ipe : t_last;
+      if (at < best) continue;
+      std::optional<double> s;
+      if (auto* th = std::get_if<ThresholdSpec>(&pr.config.spec)) {
+        if (th->final_sparsity)
+          s = agp_target(th->initial_sparsity, *th->final_sparsity, p.start, end, 1, t_last);
+      } else {
+        s = fired_target(pr, p, t_last, end);
+      }
+      best = at;
+      target = s;
+    }
+    const std::string path = pr.config.path;
+    if (is_global(pr.config.spec)) {
+      PlannedTarget t{pr.config.name, path, {}, target};
+      for (size_t li : pr.layers) t.layers.push_back(layers_[li].name);
+      out.push_back(t);
+      continue;
+    }
+    for (size_t i = 0; i < pr.layers.size(); ++i) {
+      std::optional<double> s = target;
+      if (s && !pr.layer_targets.empty()) s = pr.layer_targets[i];
+      out.push_back(PlannedTarget{pr.config.name, path, {layers_[pr.layers[i]].name}, s});
+    }
+  }
+  return out;
+}
+
 PruningState PruningScheduler::state() const {
   PruningState st;
   for (const Pruner& pr : impl_->pruners) {

@@ -92,6 +92,7 @@ Report small_report() {
   LayerReport conv2{"conv2", "winograd", "F(4x4,3x3)", {36, 128, 64}, 294912, 29491};
   conv2.position_sparsity_min = 0.8;
   conv2.position_sparsity_max = 0.95;
+  conv2.target_sparsity = 0.9;
   conv2.dense_mflop = 10.0;
   LayerReport fc{"fc8", "fc", "", {10, 512}, 5120, 2560};
   fc.dense_mflop = 0.01024;
@@ -243,11 +244,11 @@ TEST_CASE("report.json round trip, report.md and layers.csv of a small report", 
   std::getline(lines, total);
   CHECK_FALSE(std::getline(lines, extra));
   CHECK(header ==
-        "layer,kind,shape,tile,params,nnz,sparsity,position_sparsity_min,position_sparsity_max,"
-        "dense_mflop,remaining_mflop");
-  CHECK(row1 == "conv1,conv,64x1x5x5,,1600,1600,0,,,2,2");
-  CHECK(row2.rfind("conv2,winograd,36x128x64,\"F(4x4,3x3)\",294912,29491,0.9000006782,0.8,0.95,10,", 0) == 0);
-  CHECK(row3 == "fc8,fc,10x512,,5120,2560,0.5,,,0.01024,0.00512");
+        "layer,kind,shape,tile,params,nnz,sparsity,target_sparsity,position_sparsity_min,"
+        "position_sparsity_max,dense_mflop,remaining_mflop");
+  CHECK(row1 == "conv1,conv,64x1x5x5,,1600,1600,0,,,,2,2");
+  CHECK(row2.rfind("conv2,winograd,36x128x64,\"F(4x4,3x3)\",294912,29491,0.9000006782,0.9,0.8,0.95,10,", 0) == 0);
+  CHECK(row3 == "fc8,fc,10x512,,5120,2560,0.5,,,,0.01024,0.00512");
   CHECK(total.rfind("total,,,,301632,33651,", 0) == 0);
 
   std::string md = render_report_md(r, {"plots/loss.svg", "plots/top1.svg"});
@@ -258,8 +259,8 @@ TEST_CASE("report.json round trip, report.md and layers.csv of a small report", 
   CHECK_THAT(md, Catch::Contains("| final (sparse kernel, eval 3.2 s) | 90.50% |"));
   CHECK_THAT(md, Catch::Contains("| change | -0.50 points |"));
   CHECK_THAT(md, Catch::Contains("| conv2 | winograd | 36x128x64 | F(4x4,3x3) | 294,912 | 29,491 | "
-                                 "90.00% | 80.0% - 95.0% | 10.00 | 1.00 |"));
-  CHECK_THAT(md, Catch::Contains("| **total** | | | | **301,632** | **33,651** | **88.84%** | | "
+                                 "90.00% | 90.00% | 80.0% - 95.0% | 10.00 | 1.00 |"));
+  CHECK_THAT(md, Catch::Contains("| **total** | | | | **301,632** | **33,651** | **88.84%** | | | "
                                  "**12.01** | **3.01** |"));
   CHECK_THAT(md, Catch::Contains("1. train, 10 epochs, 25m 00s"));
   CHECK_THAT(md, Catch::Contains("3. eval, 3.2 s"));

@@ -12,6 +12,7 @@ struct RunArgs {
   std::optional<std::string> out_dir;  // --out
   std::vector<std::string> sets;       // --set key.path=value (in order)
   std::optional<std::string> resume;   // --resume RUN_DIR
+  bool dry_run = false;                // --dry-run: check and print the plan, run nothing
 };
 int command_run(const RunArgs& args);
 

@@ -10,7 +10,10 @@
 // Phase keys (all phases: "type", "name" (default: the type, numbered if repeated), "init"):
 //   train | prune | finetune:
 //     "epochs" (required), "optimizer" {...}, "lr_schedule" {...} (include/winoprune/optim/),
-//     prune: "pruners" {...}, "policies" [...] (include/winoprune/prune/config.h)
+//     prune: "pruners" {...}, "policies" [...] (include/winoprune/prune/config.h),
+//       "on_sparsity_shortfall": "error" (default) | "warn": at the end of the phase each
+//       pruner's promised sparsity (its final target) is compared with what its layers reached;
+//       more than 0.5 points short fails the run (exit 1) or, with "warn", is logged
 //     finetune: masks are frozen from the current zeros at its start (pruned entries stay 0)
 //     "eval_every": evaluate the validation split every N epochs (1; the last epoch always)
 //     "distill": {"teacher", "temperature" (4), "weight" (0.5)}: knowledge distillation, the
@@ -63,6 +66,7 @@ struct PhaseConfig {
   LrSchedule lr_schedule;
   PruningConfig pruning;             // prune only
   std::optional<DistillConfig> distill;
+  bool shortfall_is_error = true;    // prune: "on_sparsity_shortfall" "error" | "warn"
   // convert
   std::vector<std::string> convert_layers;
   std::vector<std::pair<std::string, int>> convert_m;   // m per converted layer

@@ -14,6 +14,7 @@
 // position (phase, epoch, iteration); data order is a function of (seed, epoch), so the resumed
 // run ends with the same result as an uninterrupted one.
 #include <memory>
+#include <stdexcept>
 #include <ostream>
 #include <string>
 
@@ -23,9 +24,23 @@
 
 namespace wp {
 
+struct ExperimentPlan;
+class Dataset;
+
 struct RunOptions {
-  std::ostream* log = nullptr;       // progress and tables (default std::cerr)
+  std::ostream* log = nullptr;       // progress (default std::cerr)
+  std::ostream* out = nullptr;       // results: the final table and figures (default std::cout)
   bool resume = false;
+  // Already opened and checked (the CLI plans before it creates the run directory); when
+  // absent, run_experiment opens the datasets and plans itself, before the first step.
+  std::shared_ptr<Dataset> train, val;
+  const ExperimentPlan* plan = nullptr;
+};
+
+// Thrown at the end of a prune phase whose layers ended short of their pruners' targets
+// (runtime failure, exit 1).
+struct SparsityShortfall : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 // Runs (or resumes) the experiment; writes config.json, metrics.jsonl, checkpoints, report.json,

@@ -20,6 +20,7 @@
 //   workers     loader threads, a tbb::task_arena cap; 0 = load in the caller (2)
 //   prefetch    batches prepared ahead of the one in use                 (3)
 //   shuffle     true;  drop_last  true (training only; evaluation keeps the last partial batch)
+//   allow_fewer_classes  false (a split with fewer classes than model.classes is an error)
 //   mean, std   per-channel, in 0..255 pixel units, listed in the output channel order;
 //               out = (pixel - mean) / std. imagefolder's mean may instead be the path of a
 //               mean image (any format stb_image reads; crop x crop, or resize x resize with
@@ -76,6 +77,8 @@ struct DataConfig {
   int prefetch = 3;
   bool shuffle = true;
   bool drop_last = true;
+  bool allow_fewer_classes = false;   // a split with fewer classes than model.classes is an error
+                                      // unless true (e.g. a subset of ImageNet's 1000)
   std::vector<float> mean, std;  // one value per output channel
   std::string mean_image;        // imagefolder: path of a mean image (replaces `mean`)
   int resize = 256;

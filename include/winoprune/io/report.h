@@ -9,7 +9,7 @@
 //    "baseline": {"top1", "top5", "loss"},
 //    "final":    {"top1", "top5", "loss", "kernel", "eval_seconds"},
 //    "layers": [{"name", "kind", "tile", "shape", "params", "nnz", "sparsity",
-//                "position_sparsity_min", "position_sparsity_max",
+//                "target_sparsity", "position_sparsity_min", "position_sparsity_max",
 //                "dense_mflop", "remaining_mflop"}],
 //    "total":  {"params", "nnz", "sparsity", "dense_mflop", "remaining_mflop"},
 //    "wall_seconds",
@@ -52,6 +52,7 @@ struct LayerReport {
   int64_t params = 0;                       // weights only, no bias
   int64_t nnz = 0;
   double sparsity = 0;                      // (params - nnz) / params, exact zeros
+  double target_sparsity = kNoValue;        // the pruner's final target, if one was set
   double position_sparsity_min = kNoValue;  // over the t*t positions; winograd only
   double position_sparsity_max = kNoValue;
   double dense_mflop = kNoValue;            // per image, see above

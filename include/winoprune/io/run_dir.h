@@ -33,6 +33,8 @@ struct RunDir {
 // another --out or resume it with --resume <path>") unless `resume`. With `resume` the directory
 // must exist and hold config.json (InputError otherwise).
 RunDir create_run_dir(const std::string& path, bool resume);
+// The refusal above without creating anything (checked before a run plans).
+void check_run_dir_free(const std::string& path);
 
 // The checkpoint to resume from: checkpoints/latest.safetensors. InputError naming the run
 // directory if there is none.

@@ -84,6 +84,16 @@ struct PruningState {
   std::vector<std::pair<std::string, Tensor>> tensors;
 };
 constexpr const char* kPruningTensorPrefix = "pruning.";
+
+// What a pruner promises at a point of its phase: the sparsity of each of its layers (or, for a
+// "global" pruner, of its layers together). nullopt: nothing promised yet (no event so far) or
+// nothing at all (a threshold pruner without final_sparsity: its sparsity is what the rule gives).
+struct PlannedTarget {
+  std::string pruner;                 // the pruner's name
+  std::string path;                   // its JSON path, "phases[2].pruners.agp"
+  std::vector<std::string> layers;    // one layer, or all of a global pruner's
+  std::optional<double> sparsity;
+};
 class PruningScheduler {
  public:
   // `layers`: every prunable layer of the model (pruners select among them). `phase_epochs`
@@ -103,6 +113,17 @@ class PruningScheduler {
 
   // Fine-tuning: masks from the current zeros of every layer (see freeze_masks above).
   void freeze_masks();
+
+  // The targets at the end of epoch `epoch` (after its last iteration) of a phase with
+  // `iters_per_epoch` iterations: mask pruners the target of their last event at or before it,
+  // threshold pruners in target mode the cubic schedule's value at their last active step.
+  // Computed from the config alone (no pruning happens): the plan (--dry-run) and the check at
+  // the end of a prune phase use it.
+  std::vector<PlannedTarget> planned_targets(int64_t epoch, int64_t iters_per_epoch) const;
+  // InputError naming the policy's JSON path when an iteration-unit window does not fit a phase
+  // of `iters_per_epoch` iterations per epoch (start past the end, or an end the phase never
+  // reaches: the schedule would never finish). Epoch-unit windows are checked by the constructor.
+  void check_windows(int64_t iters_per_epoch) const;
 
   // The running state (see PruningState); restore() takes what state() gave for the same
   // config and model, and throws InputError naming `file` for a tensor that is missing or of
