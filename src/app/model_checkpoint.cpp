@@ -169,8 +169,15 @@ std::string newest_checkpoint(const std::string& checkpoints_dir) {
   for (const auto& entry : fs::directory_iterator(checkpoints_dir)) {
     if (entry.path().extension() != ".safetensors") continue;
     std::string path = entry.path().string();
-    SafeTensorsFile header = read_safetensors_header(path);
-    RunState s = run_state_from_json(json::parse(header.meta("state")), path);
+    // A file that does not parse (torn by something other than our atomic writes, or not ours)
+    // cannot be resumed from; it must not block the others.
+    RunState s;
+    try {
+      SafeTensorsFile header = read_safetensors_header(path);
+      s = run_state_from_json(json::parse(header.meta("state")), path);
+    } catch (const std::exception&) {
+      continue;
+    }
     std::tuple<int64_t, int, bool> key{s.step, s.phase_index, s.phase_done};
     if (best.empty() || key > best_key || (key == best_key && path > best))
       best = path, best_key = key;

@@ -100,6 +100,16 @@ class Runner {
   std::string final_kernel_;
   bool last_val_fresh_ = false;              // no weight changed since last_val_
   json phases_done_ = json::array();         // [{"index", "type", "epochs", "seconds"}]
+  double phase_started_ = 0;                 // run seconds when the current phase began
+  // Adds phase i to phases_done_ (once). Called by the checkpoint that completes the phase,
+  // BEFORE it is written, so a run resumed from that checkpoint reports the phase.
+  void record_phase_done(int i) {
+    for (const json& p : phases_done_)
+      if (p.value("index", -1) == i) return;
+    const PhaseConfig& phase = cfg_.phases[size_t(i)];
+    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type)},
+                                {"epochs", phase.epochs}, {"seconds", elapsed() - phase_started_}});
+  }
   // The training loop's running sums (metrics window and epoch summary), checkpointed so a
   // run resumed inside an epoch logs what the uninterrupted run logs.
   struct TrainSums {
@@ -181,7 +191,9 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
   if (final_) extra["final"] = eval_to_json(*final_), extra["final_kernel"] = final_kernel_;
   if (last_val_) extra["last_val"] = eval_to_json(*last_val_);
   extra["last_val_fresh"] = last_val_fresh_;
+  if (phase_done) record_phase_done(index);
   extra["phases_done"] = phases_done_;
+  extra["phase_started"] = phase_started_;
   extra["targets"] = targets_;
   CheckpointContents what;
   if (iter > 0)
@@ -553,6 +565,7 @@ Report Runner::run(bool resume) {
     if (x.contains("last_val")) last_val_ = eval_from_json(x["last_val"]);
     last_val_fresh_ = x.value("last_val_fresh", false);
     phases_done_ = x.value("phases_done", json::array());
+    phase_started_ = x.value("phase_started", 0.0);
     targets_ = x.value("targets", std::map<std::string, double>());
     // Drop metrics logged after the checkpoint: the resumed run logs them again.
     size_t dropped = truncate_metrics(dir_.metrics_jsonl(),
@@ -578,8 +591,8 @@ Report Runner::run(bool resume) {
   for (int i = first_phase; i < static_cast<int>(cfg_.phases.size()); ++i) {
     const PhaseConfig& phase = cfg_.phases[i];
     if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
-    double t0 = elapsed();
     bool fresh = i != first_phase || (start_epoch == 0 && start_iter == 0);
+    if (fresh) phase_started_ = elapsed();
     log_ << "== phase " << i + 1 << "/" << cfg_.phases.size() << ": " << phase.name << " ("
          << phase_type_name(phase.type) << ")\n";
     if (fresh) init_from(phase);
@@ -597,10 +610,9 @@ Report Runner::run(bool resume) {
       case PhaseType::eval: run_eval(phase, i); break;
       case PhaseType::sensitivity: run_sensitivity(phase); break;
     }
-    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type)},
-                                {"epochs", phase.epochs}, {"seconds", elapsed() - t0}});
     if (!is_training_phase(phase.type) && phase.type != PhaseType::convert)
       save(phase, i, 0, 0, true);
+    record_phase_done(i);
   }
 
   // The final evaluation: the last eval phase's, unless weights changed after it.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
 #include <cstring>
 #include <chrono>
 #include <filesystem>
@@ -336,6 +337,75 @@ TEST_CASE("killed inside a threshold (rms, target mode) prune phase, a run resum
            {"final_sparsity", 0.7}},
       json{{"pruner", "p"}, {"unit", "iteration"}, {"start", 0}, {"end", 70}});
   kill_inside_phase_and_compare(cfg, 2, "resume-threshold");
+}
+
+TEST_CASE("resumed from the checkpoint that completed a phase, a run reports every phase and "
+          "ends identically; keep_checkpoints keeps what it says",
+          "[app][e2e][resume]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  std::string base = temp_dir("boundary");
+  fs::create_directories(base);
+  json cfg = tiny_pipeline();
+  cfg["threads"] = 1;
+  cfg["data"]["train"]["limit"] = 640;
+  cfg["phases"][2]["policies"][0]["end"] = 40;   // 2 epochs x 20 iterations
+  cfg["keep_checkpoints"] = "all";
+  std::string cfg_path = base + "/cfg.json";
+  std::ofstream(cfg_path) << cfg.dump(2);
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/full"}, base + "/full.log") == 0);
+  const std::string ck = base + "/full/checkpoints/";
+  // "all" keeps every epoch's checkpoint; newest_checkpoint is the one furthest along.
+  for (const char* f : {"train-1", "train-2", "convert-0", "prune-1", "prune-2", "finetune-1",
+                        "eval-0", "latest"})
+    CHECK(fs::exists(ck + f + ".safetensors"));
+  CHECK(fs::equivalent(newest_checkpoint(ck), ck + "eval-0.safetensors"));   // latest links it
+
+  // Cut the run back to the checkpoint that completed the convert phase: as if killed right
+  // after it was written. A torn file beside it must not stop the resume.
+  fs::copy(base + "/full", base + "/cut", fs::copy_options::recursive);
+  for (const char* f : {"prune-1", "prune-2", "finetune-1", "eval-0", "latest"})
+    fs::remove(base + "/cut/checkpoints/" + std::string(f) + ".safetensors");
+  fs::remove(base + "/cut/report.json");
+  std::ofstream(base + "/cut/checkpoints/torn.safetensors") << "\x10\x00\x00";
+  CHECK(fs::path(newest_checkpoint(base + "/cut/checkpoints")).filename() ==
+        "convert-0.safetensors");
+  REQUIRE(run_cli({"run", "--resume", base + "/cut"}, base + "/cut.log") == 0);
+  std::string log = read_text(base + "/cut.log");
+  INFO(log);
+  CHECK(log.find("(phase 3, epoch 1, iteration 0;") != std::string::npos);
+  json a = read_json(base + "/full/report.json");
+  json b = read_json(base + "/cut/report.json");
+  REQUIRE(a["phases"].size() == 5);
+  REQUIRE(b["phases"].size() == 5);
+  for (size_t i = 0; i < 5; ++i) {
+    CHECK(a["phases"][i]["index"] == b["phases"][i]["index"]);
+    CHECK(a["phases"][i]["type"] == b["phases"][i]["type"]);
+  }
+  CHECK(a["final"]["loss"] == b["final"]["loss"]);
+  CHECK(a["layers"] == b["layers"]);
+  CHECK(a["data"] == b["data"]);
+
+  // Resuming a finished run changes nothing it reported.
+  REQUIRE(run_cli({"run", "--resume", base + "/full"}, base + "/again.log") == 0);
+  json c = read_json(base + "/full/report.json");
+  CHECK(c["data"] == a["data"]);
+  CHECK(c["phases"].size() == a["phases"].size());
+  CHECK(c["final"]["loss"] == a["final"]["loss"]);
+
+  // "last" (the default) keeps each phase's newest epoch only.
+  cfg["keep_checkpoints"] = "last";
+  std::ofstream(cfg_path) << cfg.dump(2);
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/last"}, base + "/last.log") == 0);
+  std::set<std::string> kept;
+  for (const auto& e : fs::directory_iterator(base + "/last/checkpoints"))
+    kept.insert(e.path().filename().string());
+  CHECK(kept == std::set<std::string>{"train-2.safetensors", "convert-0.safetensors",
+                                      "prune-2.safetensors", "finetune-1.safetensors",
+                                      "eval-0.safetensors", "latest.safetensors"});
+  fs::remove_all(base);
 }
 
 TEST_CASE("bench --tile 2 measures the Winograd rows with F(2x2) tiles", "[app]") {

@@ -57,7 +57,8 @@ void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_m
 // The checkpoint a killed run resumes from: of every RUN_DIR/checkpoints/*.safetensors (temp
 // files of interrupted writes never end so), the one furthest along (largest step, then phase,
 // then phase_done). A run killed between writing <phase>-<epoch> and relinking latest still
-// resumes from the newer file. Empty if there is none.
+// resumes from the newer file. Files whose header or state does not parse are passed over.
+// Empty if there is none.
 std::string newest_checkpoint(const std::string& checkpoints_dir);
 
 // The checkpoint's tensors whose names start with `prefix`, as F32 Tensors.
