@@ -81,15 +81,24 @@ int command_run(const RunArgs& args) {
 }
 
 int command_eval(const EvalArgs& args) {
-  SafeTensorsFile ckpt = read_safetensors(args.checkpoint);
+  std::string path = args.checkpoint;
+  if (std::filesystem::is_directory(path)) {   // a run directory: its latest checkpoint
+    RunDir dir{path};
+    if (!std::filesystem::is_regular_file(dir.latest_checkpoint()))
+      throw InputError(path + ": a directory, not a checkpoint; a run directory has " +
+                       dir.latest_checkpoint() + ", and there is none here");
+    path = dir.latest_checkpoint();
+    std::cerr << "eval: " << path << "\n";
+  }
+  SafeTensorsFile ckpt = read_safetensors(path);
   ExperimentConfig cfg;
   if (args.config_path) {
     cfg = load_experiment(*args.config_path, args.sets);
   } else {
     json raw = json::parse(ckpt.meta("config"), nullptr, false);
-    if (raw.is_discarded()) throw InputError(args.checkpoint + ": __metadata__.config: not valid JSON");
+    if (raw.is_discarded()) throw InputError(path + ": __metadata__.config: not valid JSON");
     for (const auto& s : args.sets) apply_override(raw, s);
-    cfg = parse_experiment(raw, args.checkpoint + " (__metadata__.config)");
+    cfg = parse_experiment(raw, path + " (__metadata__.config)");
   }
   // The architecture at the checkpoint (conversions included) comes from its metadata.
   ModelConfig model_config = cfg.model;
@@ -118,7 +127,7 @@ int command_eval(const EvalArgs& args) {
   std::printf("\n%s kernel: top-1 %.4f  top-5 %.4f  loss %.4f  (%lld images, %.2f s)\n",
               kernel.c_str(), e.top1, e.top5, e.loss, static_cast<long long>(e.images), e.seconds);
   if (args.json_path) {
-    json j = {{"checkpoint", args.checkpoint}, {"kernel", kernel}, {"isa", isa_name(active_isa())},
+    json j = {{"checkpoint", path}, {"kernel", kernel}, {"isa", isa_name(active_isa())},
               {"top1", e.top1}, {"top5", e.top5}, {"loss", e.loss}, {"images", e.images},
               {"eval_seconds", e.seconds}, {"total", {{"params", rep.total.params},
               {"nnz", rep.total.nnz}, {"sparsity", rep.total.sparsity}}}};
@@ -153,8 +162,11 @@ int command_bench(const BenchArgs& args) {
 int command_report(const std::string& run_dir) {
   std::vector<std::string> written = render_run_report(run_dir);
   RunDir dir{run_dir};
-  Report rep = read_report(dir.report_json());
-  print_layer_table(std::cout, rep);
+  if (std::filesystem::exists(dir.report_json())) {
+    print_layer_table(std::cout, read_report(dir.report_json()));
+  } else {
+    std::cout << render_unfinished_summary(read_metrics(dir.metrics_jsonl()));
+  }
   for (const auto& w : written) std::cerr << "wrote " << w << "\n";
   return 0;
 }

@@ -3,7 +3,11 @@
 #include "winoprune/io/run_report.h"
 
 #include <filesystem>
+#include <cmath>
+#include <cstdio>
 #include <map>
+#include <set>
+#include <sstream>
 #include <system_error>
 
 #include "winoprune/error.h"
@@ -177,6 +181,40 @@ LineChart sensitivity_chart(const std::vector<SensitivityRow>& rows) {
   return c;
 }
 
+std::string render_unfinished_summary(const std::vector<MetricsRecord>& records) {
+  std::ostringstream s;
+  s << "The run has not finished (no report.json): a killed or failed run. Its validation "
+       "records so far, from metrics.jsonl (resume it with winoprune run --resume RUN_DIR):\n\n";
+  std::set<std::string> layers;
+  for (const MetricsRecord& r : records)
+    if (r.split == "val")
+      for (const auto& [name, v] : r.sparsity) layers.insert(name);
+  s << "| phase | epoch | step | top-1 | top-5 | loss |";
+  for (const std::string& l : layers) s << " " << l << " |";
+  s << "\n| --- | ---: | ---: | ---: | ---: | ---: |";
+  for (size_t i = 0; i < layers.size(); ++i) s << " ---: |";
+  s << "\n";
+  char buf[64];
+  auto pct = [&](double v) {
+    if (!std::isfinite(v)) return std::string("-");
+    std::snprintf(buf, sizeof buf, "%.2f%%", 100 * v);
+    return std::string(buf);
+  };
+  size_t rows = 0;
+  for (const MetricsRecord& r : records) {
+    if (r.split != "val") continue;
+    std::snprintf(buf, sizeof buf, "%.4f", r.loss);
+    s << "| " << r.phase_index + 1 << ". " << r.phase << " | " << r.epoch << " | " << r.step
+      << " | " << pct(r.top1) << " | " << pct(r.top5) << " | " << buf << " |";
+    for (const std::string& l : layers)
+      s << " " << (r.sparsity.count(l) ? pct(r.sparsity.at(l)) : "-") << " |";
+    s << "\n";
+    ++rows;
+  }
+  if (rows == 0) s << "| (no validation record yet) | | | | | |\n";
+  return s.str();
+}
+
 std::vector<std::string> render_run_report(const std::string& run_dir) {
   std::error_code ec;
   if (!fs::is_directory(run_dir, ec)) throw InputError(run_dir + ": not a run directory");
@@ -211,6 +249,12 @@ std::vector<std::string> render_run_report(const std::string& run_dir) {
     write_text_file_atomic(d.layers_csv(), render_layers_csv(r));
     written.push_back(d.report_md());
     written.push_back(d.layers_csv());
+  } else if (has_metrics) {   // killed or failed: what the metrics hold
+    std::string md = "# winoprune run: " + fs::path(run_dir).filename().string() + " (unfinished)\n\n" +
+                     render_unfinished_summary(read_metrics(d.metrics_jsonl())) + "\n";
+    for (const std::string& p : plots) md += "![" + p + "](" + p + ")\n\n";
+    write_text_file_atomic(d.report_md(), md);
+    written.push_back(d.report_md());
   }
   return written;
 }

@@ -219,9 +219,19 @@ uint64_t check_header_length(const std::string& what, uint64_t file_size, const 
     bad(what, "file is " + std::to_string(file_size) +
                   " bytes, too short for a safetensors file (8-byte header length first)");
   uint64_t n = read_u64_le(first8);
+  bool text = true;   // a safetensors length is small: its high bytes are 0, never text
+  for (int i = 0; i < 8; ++i)
+    text = text && ((first8[i] >= 0x20 && first8[i] < 0x7f) || first8[i] == 0x0a || first8[i] == 0x09);
+  if (text) {
+    std::string shown(reinterpret_cast<const char*>(first8), 8);
+    for (char& c : shown) c = c == '\n' || c == '\t' ? ' ' : c;
+    bad(what, "not a safetensors file: it begins with text (\"" + shown +
+                  "...\"), not an 8-byte header length; a JSON config or a text file?");
+  }
   if (n > file_size - 8)
-    bad(what, "header length " + std::to_string(n) + " exceeds the file (" +
-                  std::to_string(file_size - 8) + " bytes after the length field; truncated?)");
+    bad(what, "not a safetensors file, or a truncated one: header length " + std::to_string(n) +
+                  " exceeds the file (" + std::to_string(file_size - 8) +
+                  " bytes after the length field)");
   if (n > kMaxHeaderBytes)
     bad(what, "header length " + std::to_string(n) + " exceeds the limit of " +
                   std::to_string(kMaxHeaderBytes) + " bytes");

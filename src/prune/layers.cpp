@@ -37,7 +37,8 @@ std::vector<PrunableLayer> select_layers(const LayerSelection& sel,
       if (l.kind == "winograd") out.push_back(l);
     if (out.empty())
       throw InputError(json_path_join(sel.path, "layers") +
-                       ": \"winograd\" selects nothing: the model has no Winograd layer");
+                       ": \"winograd\" selects nothing: the model has no Winograd layer at this "
+                       "phase (a convert phase before it, or model.winograd, makes some)");
     return out;
   }
   std::regex re;

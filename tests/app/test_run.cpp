@@ -7,20 +7,20 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <set>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "support.h"
 #include "winoprune/app/experiment.h"
-#include "winoprune/app/runner.h"
-#include "winoprune/io/metrics.h"
 #include "winoprune/app/model_checkpoint.h"
+#include "winoprune/app/runner.h"
 #include "winoprune/data/loader.h"
+#include "winoprune/io/metrics.h"
 #include "winoprune/io/run_dir.h"
 
 using namespace wp;
@@ -452,5 +452,127 @@ TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]"
   REQUIRE(run_cli({"run", base + "/missing.json"}, base + "/log") == 2);
   REQUIRE(run_cli({"eval", base + "/bad.json"}, base + "/log") == 2);   // not a checkpoint
   REQUIRE(run_cli({"--help"}, base + "/log") == 0);
+  fs::remove_all(base);
+}
+
+// Issue-level cases of "fail fast": each plan below is wrong, and the run must stop before its
+// first training step (no run directory, exit 2, the JSON path in the message).
+TEST_CASE("a plan that cannot do what its config says stops before the first step", "[app][plan]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  std::string base = temp_dir("plan");
+  fs::create_directories(base);
+  auto refused = [&](json cfg, const std::vector<std::string>& sets, const std::string& expect) {
+    std::string cfg_path = base + "/cfg.json";
+    std::ofstream(cfg_path) << cfg.dump(2);
+    std::vector<std::string> args = {"run", cfg_path, "--out", base + "/out"};
+    for (const auto& s : sets) args.insert(args.end(), {"--set", s});
+    int code = run_cli(args, base + "/log");
+    std::string log = read_text(base + "/log");
+    INFO(log);
+    CHECK(code == 2);
+    CHECK_THAT(log, Catch::Contains(expect));
+    CHECK_FALSE(fs::exists(base + "/out"));
+    CHECK(log.find("epoch 1/") == std::string::npos);   // no training step ran
+  };
+  // The quickstart shrunk as a smoke test: its iteration window (end 701) outlives the phase.
+  refused(read_json_file(std::string(WINOPRUNE_SOURCE_DIR) + "/configs/quickstart.json"),
+          {"data.train.limit=2000", "phases[0].epochs=1", "phases[2].epochs=1",
+           "phases[3].epochs=1"},
+          "phases[2].policies[0].end: the phase has 15 iterations (1 epochs x 15) and end is "
+          "exclusive, got 701");
+  // Pruning "winograd" layers before any convert phase.
+  json no_convert = tiny_pipeline();
+  no_convert["phases"].erase(1);
+  refused(no_convert, {}, "phases[1].pruners.agp.layers");
+  // A layer the model does not have.
+  refused(tiny_pipeline(), {"phases[2].pruners.agp.layers=[\"conv9\"]"}, "no weight layer \"conv9\"");
+  // A 1000-class model on a 10-class dataset.
+  refused(tiny_pipeline(), {"model.classes=1000"}, "model.classes: the validation split has 10 classes");
+  // An iteration window longer than the phase (the threshold config's target mode).
+  refused(tiny_pipeline(), {"phases[2].policies[0].end=5000"}, "phases[2].policies[0].end");
+  fs::remove_all(base);
+}
+
+TEST_CASE("the CLI: non-finite loss, SIGINT, eval of a run directory or a JSON file, report of "
+          "a killed run, --dry-run",
+          "[app][plan]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  std::string base = temp_dir("cli-run");
+  fs::create_directories(base);
+  json cfg = tiny_pipeline();
+  cfg["threads"] = 1;
+  cfg["phases"][2]["policies"][0]["end"] = 160;   // 2 epochs x 80 iterations
+  std::string cfg_path = base + "/cfg.json";
+  std::ofstream(cfg_path) << cfg.dump(2);
+
+  // A train phase whose loss diverges stops with the phase named (exit 1).
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/nan", "--set", "phases[0].optimizer.lr=500"},
+                  base + "/nan.log") == 1);
+  CHECK_THAT(read_text(base + "/nan.log"), Catch::Contains("phases[0]: the "));
+  CHECK_THAT(read_text(base + "/nan.log"), Catch::Contains("loss became"));
+
+  // --dry-run prints the plan and writes nothing.
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/dry", "--dry-run"}, base + "/dry.log") == 0);
+  CHECK_THAT(read_text(base + "/dry.log"), Catch::Contains("planned sparsity at epoch end"));
+  CHECK_FALSE(fs::exists(base + "/dry"));
+
+  // SIGINT: a checkpoint of the step just finished, the resume hint, exit 130; then a resume
+  // that ends the run.
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    int fd = ::open((base + "/int.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::string out = base + "/int";
+    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!fs::exists(base + "/int/checkpoints/train-1.safetensors") &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_THAT(read_text(base + "/int.log"),
+             Catch::Contains("interrupted; resume with: winoprune run --resume " + base + "/int"));
+  bool temp_left = false;
+  for (const auto& e : fs::directory_iterator(base + "/int/checkpoints"))
+    temp_left = temp_left || e.path().string().find(".tmp") != std::string::npos;
+  CHECK_FALSE(temp_left);
+
+  // report of the interrupted run renders what metrics.jsonl holds.
+  REQUIRE(run_cli({"report", base + "/int"}, base + "/report.log") == 0);
+  CHECK_THAT(read_text(base + "/report.log"), Catch::Contains("has not finished"));
+  CHECK_THAT(read_text(base + "/int/report.md"), Catch::Contains("| 1. train | 1 |"));
+
+  REQUIRE(run_cli({"run", "--resume", base + "/int"}, base + "/resume.log") == 0);
+  CHECK(fs::exists(base + "/int/report.json"));
+
+  // eval of a run directory uses its latest checkpoint; a JSON file is named as not a checkpoint.
+  REQUIRE(run_cli({"eval", base + "/int", "--kernel", "dense"}, base + "/eval.log") == 0);
+  CHECK_THAT(read_text(base + "/eval.log"), Catch::Contains("latest.safetensors"));
+  REQUIRE(run_cli({"eval", cfg_path}, base + "/evaljson.log") == 2);
+  CHECK_THAT(read_text(base + "/evaljson.log"), Catch::Contains("not a safetensors file"));
+  fs::create_directories(base + "/empty");
+  REQUIRE(run_cli({"eval", base + "/empty"}, base + "/evaldir.log") == 2);
+  CHECK_THAT(read_text(base + "/evaldir.log"), Catch::Contains("a directory, not a checkpoint"));
+
+  // The run's results are on stdout, its progress on stderr.
+  std::string out_only = base + "/stdout.log";
+  std::string cmd = binary() + " run --resume '" + base + "/int' 2>/dev/null > '" + out_only + "'";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  CHECK_THAT(read_text(out_only), Catch::Contains("final top-1"));
+  CHECK(read_text(out_only).find("== phase") == std::string::npos);
   fs::remove_all(base);
 }

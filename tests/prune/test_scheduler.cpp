@@ -389,7 +389,7 @@ TEST_CASE("scheduler resolution errors name the config path", "[prune][scheduler
   REQUIRE(error_of(R"({"pruners": {"p": {"type": "magnitude", "layers": "winograd",
                                          "sparsity": 0.5}}})", spatial) ==
           "phases[1].pruners.p.layers: \"winograd\" selects nothing: the model has no Winograd "
-          "layer");
+          "layer at this phase (a convert phase before it, or model.winograd, makes some)");
   // "winograd" and regex select in network order.
   LayerSelection sel;
   sel.all_winograd = true;

@@ -22,9 +22,13 @@ LineChart top1_chart(const std::vector<MetricsRecord>& records);
 LineChart sparsity_chart(const std::vector<MetricsRecord>& records);
 LineChart sensitivity_chart(const std::vector<SensitivityRow>& rows);
 
+// The validation records of a run that has no report.json (killed or failed), as a Markdown
+// table: phase, epoch, step, top-1, top-5, loss and each layer's sparsity.
+std::string render_unfinished_summary(const std::vector<MetricsRecord>& records);
+
 // Re-renders RUN_DIR/report.md and layers.csv from report.json, and plots/*.svg from
 // metrics.jsonl and sensitivity.csv, each if its source exists (plots with no data are not
-// written). Returns the paths written. InputError if `run_dir` is not a directory or holds none
+// written). Without report.json, report.md holds render_unfinished_summary of metrics.jsonl. Returns the paths written. InputError if `run_dir` is not a directory or holds none
 // of the three sources.
 std::vector<std::string> render_run_report(const std::string& run_dir);
 
