@@ -479,8 +479,13 @@ std::vector<PlannedTarget> PruningScheduler::planned_targets(int64_t epoch, int6
       if (at < best) continue;
       std::optional<double> s;
       if (auto* th = std::get_if<ThresholdSpec>(&pr.config.spec)) {
+        // Target mode re-chooses its cut at start, every kRetargetEvery steps and at the
+        // window's last step; between those the cut holds, so the layer is at least at the
+        // target of the last re-choice (entries that fall under the cut meanwhile add to it).
+        const int64_t chosen =
+            upto == end - 1 ? upto : p.start + ((upto - p.start) / kRetargetEvery) * kRetargetEvery;
         if (th->final_sparsity)
-          s = agp_target(th->initial_sparsity, *th->final_sparsity, p.start, end, 1, t_last);
+          s = agp_target(th->initial_sparsity, *th->final_sparsity, p.start, end, 1, chosen);
       } else {
         s = fired_target(pr, p, t_last, end);
       }

@@ -18,6 +18,7 @@
 #include "support.h"
 #include "winoprune/app/experiment.h"
 #include "winoprune/app/model_checkpoint.h"
+#include "winoprune/app/plan.h"
 #include "winoprune/app/runner.h"
 #include "winoprune/data/loader.h"
 #include "winoprune/io/metrics.h"
@@ -575,4 +576,65 @@ TEST_CASE("the CLI: non-finite loss, SIGINT, eval of a run directory or a JSON f
   CHECK_THAT(read_text(out_only), Catch::Contains("final top-1"));
   CHECK(read_text(out_only).find("== phase") == std::string::npos);
   fs::remove_all(base);
+}
+
+TEST_CASE("the planned sparsity at each epoch end is what the run reaches", "[app][plan]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  for (const char* kind : {"gradual", "threshold"}) {
+    INFO(kind);
+    json j = tiny_pipeline();
+    j["threads"] = 1;
+    j["data"]["train"]["limit"] = 640;   // 20 iterations per epoch
+    j["phases"][2]["epochs"] = 3;
+    if (std::string(kind) == "gradual") {
+      j["phases"][2]["policies"][0] = json{{"pruner", "agp"}, {"unit", "iteration"},
+                                          {"start", 5}, {"end", 50}, {"frequency", 5}};
+    } else {
+      j["phases"][2]["pruners"] = json{{"agp", {{"type", "threshold"}, {"layers", "winograd"},
+                                                {"final_sparsity", 0.6}, {"l1", 1e-5}}}};
+      j["phases"][2]["policies"][0] = json{{"pruner", "agp"}, {"unit", "iteration"},
+                                          {"start", 0}, {"end", 45}};
+    }
+    ExperimentConfig cfg = parse_experiment(j, "tiny.json");
+    auto train = std::shared_ptr<Dataset>(open_dataset(cfg.data, Split::train));
+    auto val = std::shared_ptr<Dataset>(open_dataset(cfg.data, Split::val));
+    ExperimentPlan plan = plan_experiment(cfg, train.get(), *val);
+    const PhasePlan& prune = plan.phases[2];
+    REQUIRE(prune.iters_per_epoch == 20);
+    REQUIRE(prune.epoch_targets.size() == 3);
+
+    std::string out = temp_dir(std::string("planned-") + kind);
+    std::ostringstream log, results;
+    RunOptions opt;
+    opt.log = &log;
+    opt.out = &results;
+    opt.train = train, opt.val = val, opt.plan = &plan;
+    Report rep = run_experiment(cfg, create_run_dir(out, false), opt);
+    INFO(log.str());
+    int compared = 0;
+    for (const MetricsRecord& r : read_metrics(out + "/metrics.jsonl")) {
+      if (r.split != "val" || r.phase_index != 2 || r.epoch < 1) continue;
+      for (const PlannedTarget& t : prune.epoch_targets[size_t(r.epoch - 1)]) {
+        REQUIRE(t.layers.size() == 1);
+        REQUIRE(t.sparsity);
+        // Mask pruners and a closed threshold window: counts llround(s * params), within a
+        // weight or two of s. An open threshold window: at least the target of its last cut.
+        const double got = r.sparsity.at(t.layers[0]);
+        if (std::string(kind) == "gradual" || r.epoch == 3) {
+          CHECK(got == Approx(*t.sparsity).margin(1e-4));
+        } else {
+          CHECK(got >= *t.sparsity - 1e-4);
+          CHECK(got <= *t.sparsity + 0.03);
+        }
+        ++compared;
+      }
+    }
+    CHECK(compared == 3 * 4);
+    for (const LayerReport& l : rep.layers)
+      if (l.kind == "winograd") CHECK(l.target_sparsity == Approx(0.6));
+    fs::remove_all(out);
+  }
 }

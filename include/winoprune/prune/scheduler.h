@@ -115,8 +115,10 @@ class PruningScheduler {
   void freeze_masks();
 
   // The targets at the end of epoch `epoch` (after its last iteration) of a phase with
-  // `iters_per_epoch` iterations: mask pruners the target of their last event at or before it,
-  // threshold pruners in target mode the cubic schedule's value at their last active step.
+  // `iters_per_epoch` iterations: mask pruners the target of their last event at or before it
+  // (reached exactly, to a weight), threshold pruners in target mode the cubic schedule's value
+  // at their last re-choice of the cut (reached at least: entries that fall under the held cut
+  // add a little; exactly at the window's end).
   // Computed from the config alone (no pruning happens): the plan (--dry-run) and the check at
   // the end of a prune phase use it.
   std::vector<PlannedTarget> planned_targets(int64_t epoch, int64_t iters_per_epoch) const;
