@@ -26,7 +26,8 @@ Usage:
                             [--set key.path=value ...]
   winoprune bench --suite conv|layer|train|net|loader [--batch N[,N]] [--sparsity S[,S]]
                   [--repeats N] [--tile M] [--quick] [--json FILE]
-  winoprune report RUN_DIR
+                  [--checkpoint CKPT (net)] [--masks-from CKPT (conv)]
+  winoprune report RUN_DIR [--bench]
   winoprune COMMAND --help      help for one command
   winoprune --version
 
@@ -77,7 +78,7 @@ Options:
   --set key.path=value  override the config (e.g. --set data.root=PATH); repeatable
 )";
 
-const char* kBenchHelp = R"(winoprune bench --suite SUITE [--batch N[,N]] [--sparsity S[,S]] [--repeats N] [--tile M] [--quick] [--json FILE]
+const char* kBenchHelp = R"(winoprune bench --suite SUITE [--batch N[,N]] [--sparsity S[,S]] [--repeats N] [--tile M] [--quick] [--json FILE] [--checkpoint CKPT] [--masks-from CKPT]
 
 Measures in one process, medians of repeated runs after warm-up, and prints a table:
   conv    AlexNet conv2..conv5: sparse-winograd vs dense-winograd vs oneDNN direct and Winograd
@@ -94,12 +95,24 @@ Options:
                        (default 4: F(4x4,3x3), F(4x4,5x5))
   --quick              fewer rows and repetitions (a smoke test)
   --json FILE          write {"suite", "isa", "threads", "results": [...]} to FILE
+  --checkpoint CKPT    net: time CKPT's own model with its real masks, at batch 1 and its
+                       training batch (or --batch): each Winograd layer on the sparse kernel,
+                       the dense Winograd path and oneDNN direct; then the whole network
+  --masks-from CKPT    conv: lay each of CKPT's Winograd layers' per-position density (and tile)
+                       onto the AlexNet shapes instead of uniform random masks
 )";
 
-const char* kReportHelp = R"(winoprune report RUN_DIR
+const char* kReportHelp = R"(winoprune report RUN_DIR [--bench]
 
 Re-renders RUN_DIR/report.md, layers.csv and plots/*.svg from report.json, metrics.jsonl and
-sensitivity.csv, and prints the per-layer table.
+sensitivity.csv, and prints the per-layer table. A run that did not finish (no report.json)
+gets a summary of its metrics.jsonl.
+
+Options:
+  --bench   time the run's final model (checkpoints/latest.safetensors) at its training batch:
+            each Winograd layer's forward on the sparse kernel against oneDNN direct
+            convolution of the same shape; the speedups go into report.json, report.md and
+            layers.csv
 )";
 
 struct UsageError : wp::InputError {
@@ -225,7 +238,9 @@ int run_main(const std::vector<std::string>& args) {
       } else if (matches(a, "--tile")) {
         ba.tile = parse_one<int>(option_value(rest, i, "--tile"), "--tile");
         if (ba.tile != 2 && ba.tile != 4) throw UsageError("--tile: expected 2 or 4, got " + std::to_string(ba.tile));
-      } else if (a == "--quick") ba.quick = true;
+      } else if (matches(a, "--checkpoint")) ba.checkpoint = option_value(rest, i, "--checkpoint");
+      else if (matches(a, "--masks-from")) ba.masks_from = option_value(rest, i, "--masks-from");
+      else if (a == "--quick") ba.quick = true;
       else throw UsageError("bench: unknown argument " + a + " (see winoprune bench --help)");
     }
     for (int b : ba.batches)
@@ -234,8 +249,16 @@ int run_main(const std::vector<std::string>& args) {
     return wp::command_bench(ba);
   }
   if (cmd == "report") {
-    if (rest.size() != 1) throw UsageError("report: expected exactly RUN_DIR (see winoprune report --help)");
-    return wp::command_report(rest[0]);
+    std::string run_dir;
+    bool bench = false;
+    for (const std::string& a : rest) {
+      if (a == "--bench") bench = true;
+      else if (a.rfind("--", 0) == 0) throw UsageError("report: unknown option " + a + " (see winoprune report --help)");
+      else if (run_dir.empty()) run_dir = a;
+      else throw UsageError("report: expected exactly one RUN_DIR, got also " + a);
+    }
+    if (run_dir.empty()) throw UsageError("report: expected RUN_DIR (see winoprune report --help)");
+    return wp::command_report(run_dir, bench);
   }
   throw UsageError("unknown command '" + cmd + "' (expected run, eval, bench or report; see winoprune --help)");
 }

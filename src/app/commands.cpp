@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 
 #include "winoprune/app/experiment.h"
 #include "winoprune/app/interrupt.h"
@@ -15,6 +16,8 @@
 #include "winoprune/app/overrides.h"
 #include "winoprune/app/runner.h"
 #include "winoprune/bench/suites.h"
+#include "winoprune/nn/layers.h"
+#include "winoprune/nn/model.h"
 #include "winoprune/cpu.h"
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
@@ -136,6 +139,47 @@ int command_eval(const EvalArgs& args) {
   return 0;
 }
 
+namespace {
+
+// A checkpoint's model with its weights and masks (architecture from its metadata).
+std::unique_ptr<Model> load_model(const SafeTensorsFile& ckpt) {
+  Rng rng(1, 1);
+  std::unique_ptr<Model> model = build_model(checkpoint_model_config(ckpt), rng);
+  load_checkpoint_into(ckpt, *model, /*with_momentum=*/false);
+  return model;
+}
+
+// The training batch of the config stored in a checkpoint (128 if it has none).
+int checkpoint_batch(const SafeTensorsFile& ckpt) {
+  if (!ckpt.metadata.count("config")) return 128;
+  json raw = json::parse(ckpt.meta("config"), nullptr, false);
+  if (raw.is_discarded() || !raw.contains("data")) return 128;
+  return raw["data"].value("batch", 128);
+}
+
+// Each Winograd layer's per-position density (nonzero fraction of W_j) in a checkpoint.
+std::map<std::string, BenchOptions::PositionProfile> position_profiles(Model& model) {
+  std::map<std::string, BenchOptions::PositionProfile> out;
+  for (Layer* layer : model.layers()) {
+    auto* w = dynamic_cast<WinogradConv2dLayer*>(layer);
+    if (!w) continue;
+    BenchOptions::PositionProfile prof;
+    prof.m = w->params().m;
+    prof.r = w->params().r;
+    const Tensor& W = w->weight().value();
+    const int64_t P = W.dim(0), per = W.numel() / P;
+    for (int64_t j = 0; j < P; ++j) {
+      int64_t nnz = 0;
+      for (int64_t i = 0; i < per; ++i) nnz += W[j * per + i] != 0.0f;
+      prof.density.push_back(double(nnz) / double(per));
+    }
+    out[layer->name()] = prof;
+  }
+  return out;
+}
+
+}  // namespace
+
 int command_bench(const BenchArgs& args) {
   BenchOptions opt;
   opt.batches = args.batches;
@@ -145,8 +189,27 @@ int command_bench(const BenchArgs& args) {
   if (args.repeats > 0) opt.repeats = args.repeats;
   if (args.quick) opt.warmup = 1, opt.repeats = args.repeats > 0 ? args.repeats : 2;
   log_kernel_level();
+  if (args.checkpoint && args.suite != "net")
+    throw InputError("--checkpoint: only the net suite times a checkpoint's model (--suite net)");
+  if (args.masks_from && args.suite != "conv")
+    throw InputError("--masks-from: only the conv suite lays a checkpoint's masks onto its shapes "
+                     "(--suite conv)");
+  if (args.masks_from) {
+    SafeTensorsFile ckpt = read_safetensors(*args.masks_from);
+    std::unique_ptr<Model> model = load_model(ckpt);
+    opt.position_profiles = position_profiles(*model);
+    if (opt.position_profiles.empty())
+      throw InputError(*args.masks_from + ": --masks-from: the checkpoint has no Winograd layer");
+    opt.masks_from = *args.masks_from;
+  }
   json result;
-  if (args.suite == "conv") result = bench_conv(opt, std::cout);
+  if (args.checkpoint) {
+    SafeTensorsFile ckpt = read_safetensors(*args.checkpoint);
+    std::unique_ptr<Model> model = load_model(ckpt);
+    std::vector<int> batches = args.batches;
+    if (batches.empty()) batches = {1, checkpoint_batch(ckpt)};
+    result = bench_net_model(*model, *args.checkpoint, batches, opt, std::cout);
+  } else if (args.suite == "conv") result = bench_conv(opt, std::cout);
   else if (args.suite == "layer") result = bench_layer(opt, std::cout);
   else if (args.suite == "train") result = bench_train(opt, std::cout);
   else if (args.suite == "net") result = bench_net(opt, std::cout);
@@ -159,9 +222,28 @@ int command_bench(const BenchArgs& args) {
   return 0;
 }
 
-int command_report(const std::string& run_dir) {
-  std::vector<std::string> written = render_run_report(run_dir);
+int command_report(const std::string& run_dir, bool bench) {
   RunDir dir{run_dir};
+  if (bench) {
+    if (!std::filesystem::exists(dir.report_json()))
+      throw InputError(run_dir + ": report --bench needs a finished run (report.json)");
+    SafeTensorsFile ckpt = read_safetensors(dir.latest_checkpoint());
+    std::unique_ptr<Model> model = load_model(ckpt);
+    log_kernel_level();
+    const int batch = checkpoint_batch(ckpt);
+    std::cerr << "report --bench: timing the Winograd layers of " << dir.latest_checkpoint()
+              << " at batch " << batch << "\n";
+    Report rep = read_report(dir.report_json());
+    for (const LayerSpeed& s : time_winograd_layers(*model, batch, 2, 5))
+      for (LayerReport& l : rep.layers)
+        if (l.name == s.layer) {
+          l.bench_batch = batch;
+          l.sparse_ms = s.sparse_ms;
+          l.direct_ms = s.direct_ms;
+        }
+    write_report_json(dir.report_json(), rep);
+  }
+  std::vector<std::string> written = render_run_report(run_dir);
   if (std::filesystem::exists(dir.report_json())) {
     print_layer_table(std::cout, read_report(dir.report_json()));
   } else {

@@ -23,7 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "onednn_conv.h"
 #include "winoprune/autograd.h"
+#include "winoprune/error.h"
 #include "winoprune/bench/bench.h"
 #include "winoprune/rng.h"
 #include "winoprune/sparse/sparse_winograd.h"
@@ -67,54 +69,25 @@ std::vector<float> random_pruned(size_t n, double sparsity, uint64_t seed) {
   return v;
 }
 
+// A Winograd weight [P][K][Cg] whose position j keeps round(density[j] * K * Cg) nonzeros at
+// random places (values uniform in [-1, 1), never 0): a measured per-position profile laid onto
+// another layer's shape.
+std::vector<float> profile_pruned(const std::vector<double>& density, int K, int Cg, uint64_t seed) {
+  const size_t per = size_t(K) * Cg;
+  std::vector<float> w;
+  w.reserve(density.size() * per);
+  for (size_t j = 0; j < density.size(); ++j) {
+    std::vector<float> part = random_pruned(per, 1.0 - density[j], seed + 17 * j);
+    w.insert(w.end(), part.begin(), part.end());
+  }
+  return w;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n == 0 ? 0.0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
-
-// A oneDNN forward-inference convolution with its memories already in the primitive's layouts.
-struct OnednnConv {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream strm{eng};
-  dnnl::convolution_forward prim;
-  dnnl::memory src, wei, bias, dst;
-
-  // Throws dnnl::error (status unimplemented) when oneDNN has no implementation.
-  OnednnConv(dnnl::algorithm alg, int N, int C, int H, int K, int r, int pad, int groups,
-             const float* x, const float* w, const float* b) {
-    using dnnl::memory;
-    using tag = memory::format_tag;
-    const auto f32 = memory::data_type::f32;
-    const int Ho = H + 2 * pad - r + 1;
-    memory::dims src_d{N, C, H, H}, dst_d{N, K, Ho, Ho}, bias_d{K};
-    memory::dims wei_d = groups == 1 ? memory::dims{K, C, r, r}
-                                     : memory::dims{groups, K / groups, C / groups, r, r};
-    dnnl::convolution_forward::desc desc(
-        dnnl::prop_kind::forward_inference, alg, memory::desc(src_d, f32, tag::any),
-        memory::desc(wei_d, f32, tag::any), memory::desc(bias_d, f32, tag::x),
-        memory::desc(dst_d, f32, tag::any), {1, 1}, {pad, pad}, {pad, pad});
-    dnnl::convolution_forward::primitive_desc pd(desc, eng);
-    auto import = [&](const memory::desc& want, memory::dims dims, tag user_tag,
-                      const float* data) {
-      memory user(memory::desc(dims, f32, user_tag), eng, const_cast<float*>(data));
-      memory own(want, eng);
-      dnnl::reorder(user, own).execute(strm, user, own);
-      return own;
-    };
-    src = import(pd.src_desc(), src_d, tag::nchw, x);
-    wei = import(pd.weights_desc(), wei_d, groups == 1 ? tag::oihw : tag::goihw, w);
-    bias = import(pd.bias_desc(), bias_d, tag::x, b);
-    dst = memory(pd.dst_desc(), eng);
-    strm.wait();
-    prim = dnnl::convolution_forward(pd);
-  }
-  void run() {
-    prim.execute(strm, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_BIAS, bias},
-                        {DNNL_ARG_DST, dst}});
-    strm.wait();
-  }
-};
 
 std::string cell(const json& row, const char* key) {
   return row.contains(key) ? fmt_fixed(row[key].get<double>(), 3) : "-";
@@ -152,6 +125,14 @@ struct Bench {
   void config(const ConvLayer& layer, int groups, int batch, const std::vector<double>& sparsities) {
     ConvLayer L = layer;
     if (opts.tile) L.m = opts.tile;   // --tile
+    if (auto it = opts.position_profiles.find(L.name); it != opts.position_profiles.end()) {
+      if (it->second.r != L.r)
+        throw InputError("--masks-from " + opts.masks_from + ": " + L.name + " has " +
+                         std::to_string(it->second.r) + "x" + std::to_string(it->second.r) +
+                         " kernels there, AlexNet's " + L.name + " " + std::to_string(L.r) + "x" +
+                         std::to_string(L.r));
+      L.m = it->second.m;   // the checkpoint's tile, so its positions map one to one
+    }
     const int Cg = L.C / groups, Kg = L.K / groups;
     const int Ho = L.H + 2 * L.pad - L.r + 1;
     const double flops = 2.0 * L.K * Cg * L.r * L.r * double(Ho) * Ho * batch;
@@ -162,7 +143,13 @@ struct Bench {
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = rng.uniform(-1.0f, 1.0f);
     std::vector<float> bias(size_t(L.K));
     for (auto& b : bias) b = rng.uniform(-0.1f, 0.1f);
-    const double s0 = sparsities.front();
+    // Dense rows: the requested first sparsity, or the measured profile's overall sparsity.
+    double s0 = sparsities.front();
+    if (auto it = opts.position_profiles.find(L.name); it != opts.position_profiles.end()) {
+      double d = 0;
+      for (double x : it->second.density) d += x;
+      s0 = 1.0 - d / double(it->second.density.size());
+    }
     (void)Kg;
 
     // --- dense algorithms, on weights of sparsity s0 ---
@@ -202,11 +189,16 @@ struct Bench {
       add(L, groups, batch, s0, "dense-winograd", tm.median_ms, flops, direct_ms);
     }
 
-    // --- the sparse kernel at every sparsity ---
+    // --- the sparse kernel at every sparsity, or on the measured per-position profile ---
     Tensor y;
-    for (double s : sparsities) {
-      Tensor W = Tensor::from_vector({P, L.K, Cg},
-                                     random_pruned(size_t(P) * L.K * Cg, s, seed + 3));
+    const auto profile = opts.position_profiles.find(L.name);
+    const bool measured = profile != opts.position_profiles.end();
+    std::vector<double> levels = measured ? std::vector<double>{-1.0} : sparsities;
+    for (double s : levels) {
+      Tensor W = measured ? Tensor::from_vector({P, L.K, Cg}, profile_pruned(profile->second.density,
+                                                                           L.K, Cg, seed + 3))
+                          : Tensor::from_vector({P, L.K, Cg},
+                                                random_pruned(size_t(P) * L.K * Cg, s, seed + 3));
       SparseWinogradConv conv = SparseWinogradConv::pack(W, L.m, L.r, L.pad, groups);
       Timing tm = time_median([&] { conv.forward(x, bias.data(), false, y); }, opts.warmup,
                               opts.repeats);
@@ -217,6 +209,10 @@ struct Bench {
         for (int k = 0; k < 3; ++k) ph[k].push_back(p3[k]);
       }
       json extra = {{"kernel", conv.kernel_name()}, {"density", conv.density()}};
+      if (measured) {
+        s = 1.0 - conv.density();
+        extra["masks_from"] = opts.masks_from;
+      }
       if (sparse_winograd_variant().isa != Isa::ref) {
         extra["input_transform_ms"] = median(ph[0]);
         extra["product_ms"] = median(ph[1]);
@@ -242,11 +238,17 @@ json bench_conv(const BenchOptions& opts, std::ostream& out) {
                             : std::vector<double>{0.0, 0.5, 0.8, 0.9, 0.95, 0.98};
   // --quick: conv3 with groups 1 only (a smoke run); otherwise all layers, groups 1 and 2.
   std::vector<int> group_list = opts.quick ? std::vector<int>{1} : std::vector<int>{1, 2};
+  if (!opts.masks_from.empty()) {
+    out << "masks from " << opts.masks_from << ": each layer's per-position density laid onto "
+                                              "the AlexNet shape\n";
+    env["masks_from"] = opts.masks_from;
+  }
   out << "conv suite: " << omp_get_max_threads() << " threads, ISA " << isa_name(active_isa())
       << ", median of " << opts.repeats << " after " << opts.warmup << " warm-up\n";
   Bench bench(opts, out);
   for (const ConvLayer& L : kLayers) {
     if (opts.quick && std::string(L.name) != "conv3") continue;
+    if (!opts.masks_from.empty() && !opts.position_profiles.count(L.name)) continue;
     for (int groups : group_list)
       for (int batch : batches) bench.config(L, groups, batch, sparsities);
   }

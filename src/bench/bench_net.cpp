@@ -6,8 +6,10 @@
 // 2 threads: 2.46 s.
 #include <omp.h>
 
+#include "onednn_conv.h"
 #include "winoprune/bench/suites.h"
 #include "winoprune/nn/layers.h"
+#include "winoprune/error.h"
 #include "winoprune/nn/model.h"
 
 namespace wp {
@@ -68,6 +70,107 @@ json bench_net(const BenchOptions& options, std::ostream& out) {
       }
       model->prepare_inference(InferenceKernel::dense);
     }
+  }
+  return result;
+}
+
+std::vector<LayerSpeed> time_winograd_layers(Model& model, int batch, int warmup, int repeats) {
+  NoGradGuard no_grad;
+  // Each Winograd layer's input: a forward of random images up to it (dense path).
+  model.prepare_inference(InferenceKernel::dense);
+  Rng xr(3, 3);
+  Tensor x0 = Tensor::empty(model.input_shape(batch));
+  for (int64_t i = 0; i < x0.numel(); ++i) x0[i] = xr.normal();
+  std::vector<std::pair<WinogradConv2dLayer*, Tensor>> inputs;
+  Var x = leaf(x0);
+  ForwardContext dense_ctx;
+  for (Layer* layer : model.layers()) {
+    if (auto* w = dynamic_cast<WinogradConv2dLayer*>(layer)) inputs.emplace_back(w, x->value);
+    x = layer->forward(x, dense_ctx);
+  }
+  std::vector<LayerSpeed> out;
+  for (auto& [layer, input] : inputs) {
+    const WinogradConvParams& p = layer->params();
+    const Shape& in = input.shape();   // [N, C, H, W]
+    if (in[2] != in[3])
+      throw InputError(layer->name() + ": oneDNN baseline expects square maps, got " + shape_str(in));
+    LayerSpeed s;
+    s.layer = layer->name();
+    s.tile = layer->weight_info()->tile;
+    s.batch = batch;
+    const Tensor& W = layer->weight().value();
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < W.numel(); ++i) zeros += W[i] == 0.0f;
+    s.sparsity = double(zeros) / double(W.numel());
+    Var xin = leaf(input);
+    for (InferenceKernel k : {InferenceKernel::sparse, InferenceKernel::dense}) {
+      layer->prepare_inference(k);   // packing outside the timer
+      ForwardContext ctx;
+      ctx.kernel = k;
+      Timing t = time_median([&] { (void)layer->forward(xin, ctx); }, warmup, repeats);
+      (k == InferenceKernel::sparse ? s.sparse_ms : s.dense_ms) = t.median_ms;
+    }
+    layer->prepare_inference(InferenceKernel::dense);
+    const int C = layer->in_channels(), K = layer->out_channels();
+    std::vector<float> g(size_t(K) * (C / p.groups) * p.r * p.r);
+    std::vector<float> b(static_cast<size_t>(K), 0.0f);
+    Rng wr(5, 5);
+    for (float& v : g) v = wr.uniform(-1.0f, 1.0f);
+    OnednnConv direct(dnnl::algorithm::convolution_direct, batch, C, int(in[2]), K, p.r, p.pad,
+                      p.groups, input.data(), g.data(), b.data());
+    s.direct_ms = time_median([&] { direct.run(); }, warmup, repeats).median_ms;
+    out.push_back(s);
+  }
+  return out;
+}
+
+json bench_net_model(Model& model, const std::string& source, const std::vector<int>& batches,
+                     const BenchOptions& options, std::ostream& out) {
+  json result = bench_envelope("net");
+  result["checkpoint"] = source;
+  const std::string arch = model.config().arch;
+  out << "net suite on " << source << ": " << omp_get_max_threads() << " threads, median of "
+      << options.repeats << " after " << options.warmup << " warm-up\n";
+  TablePrinter table(out, {"model", "batch", "layer", "tile", "sparsity", "algo", "ms", "x direct"},
+                     {14, 6, 6, 11, 9, 15, 10, 9});
+  for (int batch : batches) {
+    for (const LayerSpeed& s : time_winograd_layers(model, batch, options.warmup, options.repeats)) {
+      for (auto [algo, ms] : {std::pair<const char*, double>{"sparse-winograd", s.sparse_ms},
+                              {"dense-winograd", s.dense_ms}, {"onednn-direct", s.direct_ms}}) {
+        table.row({arch, std::to_string(batch), s.layer, s.tile, fmt_fixed(s.sparsity, 4), algo,
+                   fmt_fixed(ms, 3), fmt_fixed(s.direct_ms / ms, 2)});
+        result["results"].push_back({{"model", arch}, {"batch", batch}, {"layer", s.layer},
+                                     {"tile", s.tile}, {"algo", algo}, {"sparsity", s.sparsity},
+                                     {"ms", ms}, {"x_direct", s.direct_ms / ms}});
+      }
+    }
+    // The whole network, sparse kernel against the dense path.
+    NoGradGuard no_grad;
+    Rng xr(3, 3);
+    Tensor x = Tensor::empty(model.input_shape(batch));
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = xr.normal();
+    Var input = leaf(x);
+    double total = 0, zeros = 0;
+    for (Layer* layer : model.layers())
+      if (auto* w = dynamic_cast<WinogradConv2dLayer*>(layer)) {
+        const Tensor& W = w->weight().value();
+        total += double(W.numel());
+        for (int64_t i = 0; i < W.numel(); ++i) zeros += W[i] == 0.0f;
+      }
+    const double sparsity = total > 0 ? zeros / total : 0.0;
+    for (InferenceKernel kernel : {InferenceKernel::sparse, InferenceKernel::dense}) {
+      model.prepare_inference(kernel);
+      ForwardContext ctx;
+      ctx.kernel = kernel;
+      Timing t = time_median([&] { model.forward(input, ctx); }, options.warmup, options.repeats);
+      const char* kname = kernel == InferenceKernel::sparse ? "sparse" : "dense";
+      table.row({arch, std::to_string(batch), "net", "-", fmt_fixed(sparsity, 4), kname,
+                 fmt_fixed(t.median_ms, 3), "-"});
+      result["results"].push_back({{"model", arch}, {"batch", batch}, {"layer", "net"},
+                                   {"kernel", kname}, {"sparsity", sparsity},
+                                   {"ms", t.median_ms}});
+    }
+    model.prepare_inference(InferenceKernel::dense);
   }
   return result;
 }

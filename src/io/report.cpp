@@ -134,6 +134,21 @@ Table layer_table(const Report& r) {
   t.rows.push_back({"total", "", "", "", grouped(r.total.params), grouped(r.total.nnz),
                     percent(r.total.sparsity), "", "", fixed(r.total.dense_mflop, 2),
                     fixed(r.total.remaining_mflop, 2)});
+  // report --bench: the measured speed of each Winograd layer against oneDNN direct.
+  bool benched = false;
+  for (const LayerReport& l : r.layers) benched = benched || l.bench_batch > 0;
+  if (benched) {
+    t.header.push_back("x oneDNN direct (ms)");
+    t.right.push_back(true);
+    for (size_t i = 0; i < r.layers.size(); ++i) {
+      const LayerReport& l = r.layers[i];
+      t.rows[i].push_back(l.bench_batch > 0 ? fixed(l.speedup_vs_direct(), 2) + "x (" +
+                                                  fixed(l.sparse_ms, 2) + " vs " +
+                                                  fixed(l.direct_ms, 2) + ")"
+                                            : "-");
+    }
+    t.rows.back().push_back("");
+  }
   return t;
 }
 
@@ -224,7 +239,7 @@ void compute_totals(Report& r) {
 
 json report_to_json(const Report& r) {
   json layers = json::array();
-  for (const LayerReport& l : r.layers)
+  for (const LayerReport& l : r.layers) {
     layers.push_back({{"name", l.name},
                       {"kind", l.kind},
                       {"tile", str_or_null(l.tile)},
@@ -237,6 +252,14 @@ json report_to_json(const Report& r) {
                       {"position_sparsity_max", num(l.position_sparsity_max)},
                       {"dense_mflop", num(l.dense_mflop)},
                       {"remaining_mflop", num(l.remaining_mflop)}});
+    if (l.bench_batch > 0) {
+      json& b = layers.back();
+      b["bench_batch"] = l.bench_batch;
+      b["sparse_ms"] = num(l.sparse_ms);
+      b["direct_ms"] = num(l.direct_ms);
+      b["speedup_vs_direct"] = num(l.speedup_vs_direct());
+    }
+  }
   json phases = json::array();
   for (const PhaseReport& p : r.phases)
     phases.push_back({{"index", p.index},
@@ -314,6 +337,9 @@ Report report_from_json(const json& j, const std::string& file) {
     L.position_sparsity_max = g.number(l, p, "position_sparsity_max");
     L.dense_mflop = g.number(l, p, "dense_mflop");
     L.remaining_mflop = g.number(l, p, "remaining_mflop");
+    L.bench_batch = g.integer(l, p, "bench_batch");
+    L.sparse_ms = g.number(l, p, "sparse_ms");
+    L.direct_ms = g.number(l, p, "direct_ms");
     r.layers.push_back(L);
   }
   const json& t = g.object(j, "", "total");
@@ -402,6 +428,14 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
   if (r.total.remaining_mflop > 0 && r.total.dense_mflop > 0)
     s << " Overall: " << fixed(r.total.dense_mflop / r.total.remaining_mflop, 2)
       << "x fewer multiply-adds.";
+  for (const LayerReport& l : r.layers)
+    if (l.bench_batch > 0) {
+      s << " Measured (winoprune report --bench): each Winograd layer's forward on the sparse "
+           "kernel against oneDNN direct convolution of the same shape, in the same process, "
+           "batch "
+        << l.bench_batch << ", medians of 5 after 2 warm-up runs.";
+      break;
+    }
   s << "\n\n";
 
   if (!r.phases.empty()) {
@@ -428,17 +462,18 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
 std::string render_layers_csv(const Report& r) {
   std::string s =
       "layer,kind,shape,tile,params,nnz,sparsity,target_sparsity,position_sparsity_min,"
-      "position_sparsity_max,dense_mflop,remaining_mflop\n";
+      "position_sparsity_max,dense_mflop,remaining_mflop,speedup_vs_direct\n";
   for (const LayerReport& l : r.layers)
     s += csv_field(l.name) + "," + csv_field(l.kind) + "," + shape_x(l.shape) + "," +
          csv_field(l.tile) + "," + std::to_string(l.params) + "," + std::to_string(l.nnz) + "," +
          csv_number(l.sparsity) + "," + csv_number(l.target_sparsity) + "," +
          csv_number(l.position_sparsity_min) + "," +
          csv_number(l.position_sparsity_max) + "," + csv_number(l.dense_mflop) + "," +
-         csv_number(l.remaining_mflop) + "\n";
+         csv_number(l.remaining_mflop) + "," +
+         (l.bench_batch > 0 ? csv_number(l.speedup_vs_direct()) : std::string()) + "\n";
   s += "total,,,," + std::to_string(r.total.params) + "," + std::to_string(r.total.nnz) + "," +
        csv_number(r.total.sparsity) + ",,,," + csv_number(r.total.dense_mflop) + "," +
-       csv_number(r.total.remaining_mflop) + "\n";
+       csv_number(r.total.remaining_mflop) + ",\n";
   return s;
 }
 

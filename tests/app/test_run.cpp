@@ -569,6 +569,57 @@ TEST_CASE("the CLI: non-finite loss, SIGINT, eval of a run directory or a JSON f
   REQUIRE(run_cli({"eval", base + "/empty"}, base + "/evaldir.log") == 2);
   CHECK_THAT(read_text(base + "/evaldir.log"), Catch::Contains("a directory, not a checkpoint"));
 
+  // The pruned run's own model measured: bench --suite net --checkpoint, --masks-from, and
+  // report --bench. Rows are checked for what they say, never for a time.
+  const std::string ckpt = base + "/int/checkpoints/latest.safetensors";
+  REQUIRE(run_cli({"bench", "--suite", "net", "--checkpoint", ckpt, "--quick", "--batch", "2",
+                   "--json", base + "/net.json"}, base + "/net.log") == 0);
+  json net = read_json(base + "/net.json");
+  CHECK(net["suite"] == "net");
+  CHECK(net["checkpoint"] == ckpt);
+  std::set<std::string> seen;
+  for (const json& row : net["results"]) {
+    seen.insert(row["layer"].get<std::string>() + "/" +
+                row.value("algo", row.value("kernel", std::string())));
+    CHECK(row["batch"] == 2);
+    CHECK(row["ms"].get<double>() > 0);
+    if (row["layer"] != "net") CHECK(row["sparsity"].get<double>() == Approx(0.6).margin(1e-3));
+  }
+  for (const char* l : {"conv2", "conv3", "conv4", "conv5"})
+    for (const char* a : {"sparse-winograd", "dense-winograd", "onednn-direct"})
+      CHECK(seen.count(std::string(l) + "/" + a));
+  CHECK(seen.count("net/sparse"));
+  CHECK(seen.count("net/dense"));
+
+  REQUIRE(run_cli({"bench", "--suite", "conv", "--masks-from", ckpt, "--quick", "--json",
+                   base + "/conv.json"}, base + "/conv.log") == 0);
+  json conv = read_json(base + "/conv.json");
+  int sparse_rows = 0;
+  for (const json& row : conv["results"])
+    if (row["algo"] == "sparse-winograd") {
+      ++sparse_rows;
+      CHECK(row["masks_from"] == ckpt);
+      // conv3's positions of the 60%-sparse checkpoint laid onto AlexNet's conv3 shape.
+      CHECK(row["sparsity"].get<double>() == Approx(0.6).margin(0.01));
+      CHECK(row["tile"] == 4);
+    }
+  CHECK(sparse_rows == 1);   // --quick: conv3, groups 1, batch 1
+  REQUIRE(run_cli({"bench", "--suite", "layer", "--masks-from", ckpt}, base + "/bad.log") == 2);
+
+  REQUIRE(run_cli({"report", base + "/int", "--bench"}, base + "/rb.log") == 0);
+  json rb = read_json(base + "/int/report.json");
+  int benched = 0;
+  for (const json& l : rb["layers"])
+    if (l["kind"] == "winograd") {
+      ++benched;
+      CHECK(l["bench_batch"] == 32);
+      CHECK(l["speedup_vs_direct"].get<double>() ==
+            Approx(l["direct_ms"].get<double>() / l["sparse_ms"].get<double>()));
+    }
+  CHECK(benched == 4);
+  CHECK_THAT(read_text(base + "/int/report.md"), Catch::Contains("x oneDNN direct"));
+  CHECK_THAT(read_text(base + "/int/layers.csv"), Catch::Contains("speedup_vs_direct"));
+
   // The run's results are on stdout, its progress on stderr.
   std::string out_only = base + "/stdout.log";
   std::string cmd = binary() + " run --resume '" + base + "/int' 2>/dev/null > '" + out_only + "'";

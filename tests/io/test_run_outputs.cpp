@@ -245,10 +245,10 @@ TEST_CASE("report.json round trip, report.md and layers.csv of a small report", 
   CHECK_FALSE(std::getline(lines, extra));
   CHECK(header ==
         "layer,kind,shape,tile,params,nnz,sparsity,target_sparsity,position_sparsity_min,"
-        "position_sparsity_max,dense_mflop,remaining_mflop");
-  CHECK(row1 == "conv1,conv,64x1x5x5,,1600,1600,0,,,,2,2");
+        "position_sparsity_max,dense_mflop,remaining_mflop,speedup_vs_direct");
+  CHECK(row1 == "conv1,conv,64x1x5x5,,1600,1600,0,,,,2,2,");
   CHECK(row2.rfind("conv2,winograd,36x128x64,\"F(4x4,3x3)\",294912,29491,0.9000006782,0.9,0.8,0.95,10,", 0) == 0);
-  CHECK(row3 == "fc8,fc,10x512,,5120,2560,0.5,,,,0.01024,0.00512");
+  CHECK(row3 == "fc8,fc,10x512,,5120,2560,0.5,,,,0.01024,0.00512,");
   CHECK(total.rfind("total,,,,301632,33651,", 0) == 0);
 
   std::string md = render_report_md(r, {"plots/loss.svg", "plots/top1.svg"});

@@ -33,9 +33,14 @@ struct BenchArgs {
   int repeats = 0;                     // 0: the suite's default
   bool quick = false;
   int tile = 0;                        // conv: Winograd output tile m (0: 4, AlexNet's default)
+  std::optional<std::string> checkpoint;   // net: time this checkpoint's own model
+  std::optional<std::string> masks_from;   // conv: this checkpoint's per-position densities
 };
 int command_bench(const BenchArgs& args);
 
-int command_report(const std::string& run_dir);
+// `report RUN_DIR [--bench]`: --bench also times the run's final model (its Winograd layers on
+// the sparse kernel against oneDNN direct) and adds the figures to report.json, report.md and
+// layers.csv.
+int command_report(const std::string& run_dir, bool bench = false);
 
 }  // namespace wp

@@ -4,6 +4,7 @@
 // it measures every row in this process, prints a table to `out` as rows complete, and returns
 // {"suite", "isa", "threads", "results": [...]}. The CLI writes that to --json FILE.
 #include <functional>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -19,6 +20,14 @@ struct BenchOptions {
   int repeats = 5;                   // timed runs; the median is reported
   bool quick = false;                // fewer rows/repeats (used by tests)
   int tile = 0;                      // conv suite: Winograd output tile m, 2 or 4 (0: 4)
+  // conv suite --masks-from: per layer name, the tile m and each position's density (nonzero
+  // fraction) measured in a pruned checkpoint; the suite lays that profile onto its shapes.
+  struct PositionProfile {
+    int m = 4, r = 3;
+    std::vector<double> density;     // [t*t]
+  };
+  std::map<std::string, PositionProfile> position_profiles;
+  std::string masks_from;            // the checkpoint they came from (rows carry it)
 };
 
 struct Timing {

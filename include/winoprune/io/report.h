@@ -10,7 +10,8 @@
 //    "final":    {"top1", "top5", "loss", "kernel", "eval_seconds"},
 //    "layers": [{"name", "kind", "tile", "shape", "params", "nnz", "sparsity",
 //                "target_sparsity", "position_sparsity_min", "position_sparsity_max",
-//                "dense_mflop", "remaining_mflop"}],
+//                "dense_mflop", "remaining_mflop",
+//                "bench_batch", "sparse_ms", "direct_ms", "speedup_vs_direct"}],   (report --bench)
 //    "total":  {"params", "nnz", "sparsity", "dense_mflop", "remaining_mflop"},
 //    "wall_seconds",
 //    "phases": [{"index", "type", "epochs", "seconds"}],
@@ -53,6 +54,11 @@ struct LayerReport {
   int64_t nnz = 0;
   double sparsity = 0;                      // (params - nnz) / params, exact zeros
   double target_sparsity = kNoValue;        // the pruner's final target, if one was set
+  // Measured by `report --bench` (winograd layers): the layer's own forward on the sparse
+  // kernel and oneDNN direct convolution of the same shape, medians at bench_batch.
+  int64_t bench_batch = 0;
+  double sparse_ms = kNoValue, direct_ms = kNoValue;
+  double speedup_vs_direct() const { return direct_ms / sparse_ms; }
   double position_sparsity_min = kNoValue;  // over the t*t positions; winograd only
   double position_sparsity_max = kNoValue;
   double dense_mflop = kNoValue;            // per image, see above
