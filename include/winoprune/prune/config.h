@@ -28,8 +28,8 @@
 //              ranked by |w| * sqrt(mean g^2), g its loss gradient at the training steps since
 //              the pruner's previous event (Optimal Brain Damage's w^2 H_ii with the empirical
 //              Fisher diagonal for H; no position factor, the gradients carry it). An event with
-//              no gradient seen yet (one-shot at step 0) falls back to "magnitude"; a resumed
-//              run restarts the average. Measured one-shot on the converted Fashion-MNIST
+//              no gradient seen yet (one-shot at step 0) falls back to "magnitude"; the sum is
+//              checkpointed (a resume continues it). Measured one-shot on the converted Fashion-MNIST
 //              AlexNet (conv2..5 F(4x4), 9 gradient steps, no training): 60% 0.604 val top-1
 //              against magnitude's 0.553, 37% 0.858 against 0.856. In gradual pruning it is
 //              what matters: F(2x2) tiles, AGP to 90% over 8 epochs, val top-1 at 88.7%
@@ -52,8 +52,8 @@
 //              Why: the threshold acts after EVERY step, so with the step's |g| an entry gets
 //              thousands of draws of batch noise, and one small draw zeroes it (a zeroed entry
 //              rarely comes back: its |W| restarts from one step's update). The average is the
-//              Fisher saliency's sqrt(mean g^2) in the reference's formula. Not checkpointed: a
-//              resumed run restarts the average. Measured (F(2x2) conv2..5, AGP over 8 epochs,
+//              Fisher saliency's sqrt(mean g^2) in the reference's formula. Checkpointed with the
+//              cut and step counters (PruningScheduler::state): a resume continues them. Measured (F(2x2) conv2..5, AGP over 8 epochs,
 //              val top-1 at 68%): step, factor 10: 0.892; rms, factor 1e6: 0.901; the same with
 //              "per_position": false (g already carries the position's gain): 0.909, ending at
 //              0.9214 at 90% after 12 fine-tune epochs; with "l1": 1e-5 (target mode sets the
