@@ -1,5 +1,5 @@
 // winoprune: train Winograd-layer CNNs, prune them natively, evaluate with a sparse kernel.
-// This file only parses arguments and maps errors to exit codes (DESIGN.md, CLI contract):
+// This file only parses arguments and maps errors to exit codes (docs/contracts.md, CLI contract):
 //   0 success, 1 runtime failure, 2 bad usage or bad input.
 #include <malloc.h>
 

@@ -1,6 +1,6 @@
 #pragma once
 // Dense single-precision GEMM, row-major, through oneDNN's dnnl_sgemm (~350 GFLOP/s on this
-// machine's 2 OpenMP threads; REFERENCE.md section 5):
+// machine's 2 OpenMP threads; docs/method.md section 5):
 //   C[M x N] = alpha * op(A)[M x K] * op(B)[K x N] + beta * C
 // op(X) = X or X^T; lda/ldb/ldc are row strides of the matrices as stored.
 #include <cstdint>

@@ -1,5 +1,5 @@
 // `winoprune bench --suite conv`: one whole-batch inference forward of AlexNet's conv2..conv5
-// (ImageNet shapes) by four algorithms, all measured in this process (DESIGN.md bench contract):
+// (ImageNet shapes) by four algorithms, all measured in this process (docs/contracts.md bench contract):
 //   sparse-winograd  SparseWinogradConv (this repository's kernel), pruned W at each sparsity
 //   dense-winograd   winograd_conv2d (the training layer's forward) under NoGradGuard
 //   onednn-direct    oneDNN 2.6 convolution_direct, blocked layouts of its choice (tag any)
@@ -42,7 +42,7 @@ struct ConvLayer {
   int C, K, H, r, pad, m;   // square H x H input, stride 1; m: Winograd output tile
 };
 
-// Caffe AlexNet on 227x227 ImageNet crops (REFERENCE.md section 4); tiles of section 1.
+// Caffe AlexNet on 227x227 ImageNet crops (docs/method.md section 4); tiles of section 1.
 const ConvLayer kLayers[] = {
     {"conv2", 96, 256, 27, 5, 2, 4},
     {"conv3", 256, 384, 13, 3, 1, 4},

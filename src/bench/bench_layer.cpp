@@ -1,6 +1,6 @@
 // `winoprune bench --suite layer`: forward and forward+backward time of each Winograd layer
 // beside the spatial conv2d (wp::conv2d, oneDNN) of the same shape, in the same process.
-// Rows (DESIGN.md bench contract): {layer, model, batch, impl: winograd|spatial,
+// Rows (docs/contracts.md bench contract): {layer, model, batch, impl: winograd|spatial,
 // pass: forward|forward+backward, ms} plus "tile" (F(4x4,3x3) etc., null for spatial).
 //   forward:          y = layer(x) with grad mode on (what a training step runs)
 //   forward+backward: the same, then the layer's backward from a fixed dy (dx, dW, dbias all

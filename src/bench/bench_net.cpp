@@ -2,7 +2,7 @@
 // gradients) of a pruned AlexNet, sparse Winograd kernel vs the dense training path, in the same
 // process. Winograd layers conv2..conv5 (conv2 F(2x2,5x5) ... the model's defaults) get random
 // masks of the given sparsity (uniform over the weights, a fixed seed); fc layers stay dense.
-// Reference point (REFERENCE.md section 5): PyTorch 1.13 dense AlexNet-227 inference, batch 64,
+// Reference point (docs/method.md section 5): PyTorch 1.13 dense AlexNet-227 inference, batch 64,
 // 2 threads: 2.46 s.
 #include <omp.h>
 

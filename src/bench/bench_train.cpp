@@ -1,12 +1,12 @@
 // `winoprune bench --suite train`: one whole training step (forward with dropout, softmax
 // cross-entropy, backward, SGD momentum update, zero_grad) on a synthetic batch.
-// Rows (DESIGN.md bench contract): {model, batch, variant: spatial|winograd, step_ms,
+// Rows (docs/contracts.md bench contract): {model, batch, variant: spatial|winograd, step_ms,
 // peak_rss_mb} plus step_ms_min (the fastest run: on a shared machine the least disturbed),
 // images_per_s, runs, winograd_layers and rss_scope.
 //   alexnet-small (28x28x1), batch 128        PyTorch 1.13 on this machine: 416 ms
 //   alexnet (227x227x3, groups 1, LRN), 64    PyTorch: 9.1 s per step, peak RSS 2.0 GB
-// (REFERENCE.md section 5). variant winograd = conv2..conv5 as F(4x4, r) Winograd layers and
-// conv1 spatial, the layout of DESIGN.md's data flow; spatial = all five convs through oneDNN.
+// (docs/method.md section 5). variant winograd = conv2..conv5 as F(4x4, r) Winograd layers and
+// conv1 spatial, the layout of docs/contracts.md's data flow; spatial = all five convs through oneDNN.
 // AlexNet steps take seconds: at most 1 warm-up and 3 timed steps per row there, so the
 // suite stays near a minute. Measured here (2 threads, AVX-512, beside two busy training
 // processes, so times are ~1.8x a quiet machine's): alexnet-small b128 284 ms spatial / 208 ms

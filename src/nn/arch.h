@@ -1,8 +1,8 @@
 #pragma once
 // The two architectures of the AlexNet family as tables (internal to src/nn).
-//   alexnet:        Caffe bvlc_alexnet, 227x227x3 input (REFERENCE.md section 4)
+//   alexnet:        Caffe bvlc_alexnet, 227x227x3 input (docs/method.md section 4)
 //   alexnet-small:  the same five convs and three fc for 28x28x1 (Fashion-MNIST), as the
-//                   PyTorch reference net of REFERENCE.md section 5
+//                   PyTorch reference net of docs/method.md section 5
 #include <array>
 #include <string>
 

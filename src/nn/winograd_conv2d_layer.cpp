@@ -1,5 +1,5 @@
 // WinogradConv2dLayer: a stride-1 convolution computed in the Winograd domain, whose parameter
-// is the transformed kernel itself (REFERENCE.md section 1).
+// is the transformed kernel itself (docs/method.md section 1).
 //   x [N, C, H, W], weight W [t*t, K, C/groups], bias [K]
 //   y [N, K, H + 2 pad - r + 1, W + 2 pad - r + 1]
 //   conversion / init: W[:, k, c] = G g[k, c] G^T    (spatial_to_winograd)

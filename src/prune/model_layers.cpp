@@ -20,7 +20,7 @@ std::vector<PrunableLayer> prunable_layers(Model& model) {
       if (p->name == info->name + ".weight") pl.weight = p;
     if (!pl.weight) throw std::logic_error(info->name + ": weight layer without a .weight");
     if (pl.kind == "winograd") {
-      // tile is "F(4x4,3x3)" (DESIGN.md, report.json).
+      // tile is "F(4x4,3x3)" (docs/contracts.md, report.json).
       int m1 = 0, m2 = 0, r1 = 0, r2 = 0;
       if (std::sscanf(info->tile.c_str(), "F(%dx%d,%dx%d)", &m1, &m2, &r1, &r2) != 4 ||
           m1 != m2 || r1 != r2)

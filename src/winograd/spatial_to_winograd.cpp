@@ -1,5 +1,5 @@
 // Conversion of a spatial kernel to the Winograd domain: W = G g G^T per (k, c), in double
-// (REFERENCE.md section 1). A layer converted this way computes the same function as the
+// (docs/method.md section 1). A layer converted this way computes the same function as the
 // spatial convolution up to rounding.
 //   g [K, Cg, r, r] -> W [t*t, K, Cg]
 #include <string>

@@ -1,4 +1,4 @@
-// Winograd transforms F(m, r) by REFERENCE.md section 1's rule, in double.
+// Winograd transforms F(m, r) by docs/method.md section 1's rule, in double.
 //   points: p_0..p_{t-2} = the first t-1 of 0, 1, -1, 2, -2, 1/2, -1/2; p_{t-1} = infinity
 //   A[i][k] = p_i^k                                   (t x m), A[t-1] = e_{m-1}
 //   G[i][k] = p_i^k / prod_{l != i} (p_i - p_l)       (t x r), G[t-1] = e_{r-1}

@@ -1,4 +1,4 @@
-// The Winograd layer, forward and backward (REFERENCE.md section 1), as NNPACK's four named
+// The Winograd layer, forward and backward (docs/method.md section 1), as NNPACK's four named
 // phases: input transform, transform-domain GEMMs, output transform (and their transposes).
 //   forward:  V = B^T d B (all tiles);  M_j = W_j . V_j  (t*t GEMMs per group);
 //             y = A^T M A + bias, outputs beyond Ho, Wo dropped

@@ -109,7 +109,7 @@ TEST_CASE("alexnet-small with custom widths, groups, LRN, no dropout", "[nn]") {
   REQUIRE(model->output_shape(3) == Shape{3, 7});
 }
 
-TEST_CASE("alexnet (Caffe bvlc_alexnet, groups 2): shapes and REFERENCE.md FLOPs", "[nn]") {
+TEST_CASE("alexnet (Caffe bvlc_alexnet, groups 2): shapes and docs/method.md FLOPs", "[nn]") {
   ModelConfig c = parse(R"({"arch": "alexnet", "groups": 2,
                             "winograd": {"layers": ["conv2", "conv3", "conv4", "conv5"]}})");
   REQUIRE(c.lrn);
@@ -137,7 +137,7 @@ TEST_CASE("alexnet (Caffe bvlc_alexnet, groups 2): shapes and REFERENCE.md FLOPs
   REQUIRE(info_of(infos, "conv5").weight_shape == Shape{36, 256, 192});
   REQUIRE(info_of(infos, "fc6").weight_shape == Shape{4096, 9216});
   REQUIRE(info_of(infos, "fc8").weight_shape == Shape{1000, 4096});
-  // REQUIRE dense FLOPs per image of REFERENCE.md section 3 (groups 2), in MFLOP.
+  // REQUIRE dense FLOPs per image of docs/method.md section 3 (groups 2), in MFLOP.
   REQUIRE(info_of(infos, "conv2").dense_flops_per_image / 1e6 == Approx(447.9).epsilon(1e-3));
   REQUIRE(info_of(infos, "conv3").dense_flops_per_image / 1e6 == Approx(299.0).epsilon(1e-3));
   REQUIRE(info_of(infos, "conv4").dense_flops_per_image / 1e6 == Approx(224.3).epsilon(1e-3));

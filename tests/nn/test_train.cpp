@@ -177,7 +177,7 @@ TEST_CASE("spatial_preconditioner of F(4x4,3x3) is G G^T", "[nn][winograd]") {
   const WinogradTransform& tr = winograd_transform(4, 3);
   Tensor q = WinogradConv2dLayer::spatial_preconditioner(4, 3);
   REQUIRE(q.shape() == Shape{6, 6});
-  // Rows of G (REFERENCE.md): g0 = [1/4,0,0], g5 = [0,0,1], g3 = [1/24,1/12,1/6].
+  // Rows of G (docs/method.md): g0 = [1/4,0,0], g5 = [0,0,1], g3 = [1/24,1/12,1/6].
   REQUIRE(q[0] == Approx(1.0 / 16));
   REQUIRE(q[5 * 6 + 5] == Approx(1.0));
   REQUIRE(q[3 * 6 + 5] == Approx(1.0 / 6));

@@ -80,7 +80,7 @@ TEST_CASE("position factors of F(4x4,3x3): output a_p a_q, output_input a_p a_q 
   REQUIRE(position_scale_factors(PositionScale::output_input, 0, 0).empty());   // conv, fc
 
   // a = [1, 2, 2, sqrt 85, sqrt 85, 1] (rows of A), b = [sqrt 42, sqrt 34, sqrt 34, sqrt 10,
-  // sqrt 10, sqrt 42] (rows of B^T), by hand from REFERENCE.md's matrices.
+  // sqrt 10, sqrt 42] (rows of B^T), by hand from docs/method.md's matrices.
   const double a[] = {1, 2, 2, std::sqrt(85.0), std::sqrt(85.0), 1};
   const double b[] = {std::sqrt(42.0), std::sqrt(34.0), std::sqrt(34.0),
                       std::sqrt(10.0), std::sqrt(10.0), std::sqrt(42.0)};

@@ -1,4 +1,4 @@
-// The transforms: F(4,3) is REFERENCE.md's matrices exactly; every supported tile computes the
+// The transforms: F(4,3) is docs/method.md's matrices exactly; every supported tile computes the
 // correlation, in 1-D and 2-D, in double on random data.
 #include <vector>
 
@@ -56,7 +56,7 @@ std::vector<double> winograd_2d(const WinogradTransform& tr, const double* g, co
 
 }  // namespace
 
-TEST_CASE("F(4,3) equals REFERENCE.md's matrices exactly", "[winograd][transform]") {
+TEST_CASE("F(4,3) equals docs/method.md's matrices exactly", "[winograd][transform]") {
   const WinogradTransform& tr = winograd_transform(4, 3);
   REQUIRE(tr.t == 6);
   const double G[6][3] = {{1. / 4, 0, 0},          {-1. / 6, -1. / 6, -1. / 6},

@@ -1,5 +1,5 @@
 #pragma once
-// An experiment: one config file, phases run in order, one run directory (DESIGN.md).
+// An experiment: one config file, phases run in order, one run directory (docs/contracts.md).
 //
 //   { "name": "fmnist-prune-gradual", "seed": 1, "threads": 0,
 //     "data": {...}  (include/winoprune/data/dataset.h),

@@ -1,5 +1,5 @@
 #pragma once
-// A model's state as a safetensors checkpoint (DESIGN.md, checkpoint format):
+// A model's state as a safetensors checkpoint (docs/contracts.md, checkpoint format):
 //   "<layer>.weight" / "<layer>.bias"  F32  parameters by model path (Winograd: [t*t][K][C/g])
 //   "<layer>.weight.mask"             U8   0/1, when the parameter has a mask
 //   "<layer>.weight.momentum"         F32  SGD velocity / Adam first moment, when defined

@@ -1,5 +1,5 @@
 #pragma once
-// Runs an experiment's phases into a run directory (DESIGN.md: data flow, run directory).
+// Runs an experiment's phases into a run directory (docs/contracts.md: data flow, run directory).
 //
 // Training phases (train, prune, finetune), per epoch e and iteration i:
 //   pruning.on_epoch_begin(e); for each batch: pruning.on_minibatch_begin; zero_grad; forward;

@@ -1,5 +1,5 @@
 #pragma once
-// Benchmark harness shared by the suites of `winoprune bench` (DESIGN.md, bench contract).
+// Benchmark harness shared by the suites of `winoprune bench` (docs/contracts.md, bench contract).
 // Each suite is one file src/bench/bench_<suite>.cpp exposing `json bench_<suite>(opts, out)`:
 // it measures every row in this process, prints a table to `out` as rows complete, and returns
 // {"suite", "isa", "threads", "results": [...]}. The CLI writes that to --json FILE.

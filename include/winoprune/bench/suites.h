@@ -1,5 +1,5 @@
 #pragma once
-// The suites of `winoprune bench` (DESIGN.md, bench contract), one file each in src/bench/.
+// The suites of `winoprune bench` (docs/contracts.md, bench contract), one file each in src/bench/.
 // Each prints a table to `out` as rows complete and returns the JSON envelope with its rows.
 #include <ostream>
 #include <string>

@@ -2,7 +2,7 @@
 // Datasets: Fashion-MNIST (IDX .gz files) and ImageNet-style image folders, each sample read
 // into a float CHW buffer (normalized, optionally augmented).
 //
-// Config: the "data" object of an experiment (DESIGN.md, config skeleton). Keys and defaults:
+// Config: the "data" object of an experiment (docs/contracts.md, config skeleton). Keys and defaults:
 //   dataset     "fashion-mnist" | "imagefolder"                       ("fashion-mnist")
 //   root        folder of the data; fashion-mnist: /usr/share/datasets/fashion-mnist;
 //               imagefolder: required

@@ -1,5 +1,5 @@
 #pragma once
-// The result of a run: RUN_DIR/report.json (machine-readable, DESIGN.md "Run directory
+// The result of a run: RUN_DIR/report.json (machine-readable, docs/contracts.md "Run directory
 // contract"), report.md (a readable summary), layers.csv (the per-layer table) and the table the
 // CLI prints. Fractions stay fractions in JSON/CSV (top1 0.9105, sparsity 0.9); report.md and the
 // printed table show percentages.

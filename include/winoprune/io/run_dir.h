@@ -1,5 +1,5 @@
 #pragma once
-// The run directory (DESIGN.md "Run directory contract"):
+// The run directory (docs/contracts.md "Run directory contract"):
 //   RUN_DIR/config.json, metrics.jsonl, report.json, report.md, layers.csv, sensitivity.csv,
 //   checkpoints/<phase>-<epoch>.safetensors, checkpoints/latest.safetensors, plots/*.svg
 // Small text files are replaced atomically (write_text_file_atomic, io/atomic_file.h).

@@ -40,7 +40,7 @@ class Conv2dLayer : public Layer {
 };
 
 // Winograd-domain convolution (wp::winograd_conv2d): a stride-1 conv whose parameter is
-// W [t*t, K, C/groups] itself (REFERENCE.md section 1). bias [K].
+// W [t*t, K, C/groups] itself (docs/method.md section 1). bias [K].
 // Its weight carries lr_scale = position_lr_scale(m, r) and tile_precond =
 // spatial_preconditioner(m, r) (see there and optim/sgd.h): plain SGD on W diverges.
 // Inference: with InferenceKernel::sparse and grad mode off, forward uses the packed sparse

@@ -1,5 +1,5 @@
 #pragma once
-// The baseline that shows why pruning must be native (REFERENCE.md section 1): prune a spatial
+// The baseline that shows why pruning must be native (docs/method.md section 1): prune a spatial
 // kernel g by magnitude, convert it with W = G g G^T and count what sparsity survives.
 //
 // A coefficient W_{pq} = G_p g G_q^T is exactly zero (for generic values) only when every g_{ab}

@@ -1,5 +1,5 @@
 #pragma once
-// Sparse Winograd convolution for inference (REFERENCE.md section 3): a stride-1 convolution
+// Sparse Winograd convolution for inference (docs/method.md section 3): a stride-1 convolution
 // whose Winograd-domain kernel W [t*t][K][C/groups] is pruned, packed once, and applied as
 //   V = B^T d B (dense, per tile)  ->  M_j = W_j V_j (t*t sparse x dense)  ->  Y = A^T M A
 // with bias and ReLU fused into the output transform.
@@ -13,7 +13,7 @@
 //                                           (V_j = Cg*64 bytes: into L1 once per j)
 //     output transform of each k-block    -> y (+ bias, ReLU)
 //   so the transformed data never goes to memory: per conv3 (C 256, K 384, batch 64) that is
-//   ~190 MB of traffic (~5.5 ms) saved (REFERENCE.md section 5). V for conv4 (Cg 384, t 6)
+//   ~190 MB of traffic (~5.5 ms) saved (docs/method.md section 5). V for conv4 (Cg 384, t 6)
 //   is 887 KB, under the 1 MB L2; M (885 KB) lives in L2 and L3.
 // Measured on this machine (one core, CPU time, conv3 batch 64 at 90%): input transform
 // 0.9 ms, products 5.5 ms (4.3 G FMA/s of 16 lanes, half the FMA peak: each FMA also needs a

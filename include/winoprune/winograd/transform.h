@@ -1,6 +1,6 @@
 #pragma once
 // Winograd minimal-filtering transforms F(m x m, r x r), t = m + r - 1, built in double by the
-// rule of REFERENCE.md section 1 (points 0, 1, -1, 2, -2, 1/2, -1/2 then infinity). This scaling
+// rule of docs/method.md section 1 (points 0, 1, -1, 2, -2, 1/2, -1/2 then infinity). This scaling
 // is part of the checkpoint format: W = G g G^T depends on it.
 //   1-D:  y = A^T [ (G g) (.) (B^T d) ]           y: m, g: r, d: t
 //   2-D:  Y = A^T [ (G g G^T) (.) (B^T d B) ] A   positions j = p*t + q

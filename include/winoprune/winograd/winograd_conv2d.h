@@ -1,5 +1,5 @@
 #pragma once
-// The Winograd layer (REFERENCE.md section 1): a drop-in for a stride-1 conv2d whose parameter
+// The Winograd layer (docs/method.md section 1): a drop-in for a stride-1 conv2d whose parameter
 // is the Winograd-domain kernel W [t*t][K][C/groups] itself.
 //   forward:  Y_k = A^T [ sum_c W_{k,c} (.) (B^T d_c B) ] A        per tile
 //   dW_{k,c} = sum over tiles of (A dY_k A^T) (.) (B^T d_c B)

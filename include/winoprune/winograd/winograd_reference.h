@@ -1,6 +1,6 @@
 #pragma once
 // Plain reference twins of the Winograd layer (the specification of src/winograd/): loops
-// straight from REFERENCE.md section 1's formulas, one tile at a time, with the transform
+// straight from docs/method.md section 1's formulas, one tile at a time, with the transform
 // matrices of winograd_transform(m, r) converted to T. Instantiated for float and double; the
 // tests' finite-difference checks use double. Backward functions ADD into their outputs.
 //   forward:       Y_k = A^T [ sum_c W_{k,c} (.) (B^T d_c B) ] A + bias_k     per tile
