@@ -71,7 +71,7 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
   std::vector<SafeTensorRef> refs;
   std::vector<SafeTensor> owned;   // masks converted to U8
   owned.reserve(64);
-  for (Parameter* p : model.parameters()) {
+  for (Parameter* p : what.weights ? model.parameters() : std::vector<Parameter*>()) {
     refs.push_back(f32_ref(p->name, p->value()));
     if (p->mask.defined())
       owned.push_back(make_safetensor<uint8_t>(p->name + ".mask", p->value().shape(),
@@ -81,7 +81,7 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
     if (what.momentum && p->second_moment.defined())
       refs.push_back(f32_ref(p->name + ".second_moment", p->second_moment));
   }
-  for (Layer* layer : model.layers()) {
+  for (Layer* layer : what.weights ? model.layers() : std::vector<Layer*>()) {
     auto* w = dynamic_cast<WinogradConv2dLayer*>(layer);
     if (!w) continue;
     for (const auto& rec : transform_records(*w))
@@ -99,10 +99,19 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
   meta["phase"] = std::to_string(state.phase_index);
   meta["epoch"] = std::to_string(state.epoch);
   meta["iteration"] = std::to_string(state.iteration);
+  if (!what.weights) meta["weights"] = "none";
   write_safetensors(path, refs, meta);
 }
 
+bool checkpoint_has_weights(const SafeTensorsFile& file) {
+  auto it = file.metadata.find("weights");
+  return it == file.metadata.end() || it->second != "none";
+}
+
 void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_momentum) {
+  if (!checkpoint_has_weights(file))
+    throw InputError(file.path + ": a position record of an eval or sensitivity phase, without "
+                     "weights; use the run's checkpoints/latest.safetensors");
   std::set<std::string> used;
   for (Parameter* p : model.parameters()) {
     const SafeTensor& t = file.at(p->name);

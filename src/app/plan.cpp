@@ -95,6 +95,10 @@ ExperimentPlan plan_experiment(const ExperimentConfig& cfg, const Dataset* train
     if (!phase.init.empty()) check_init(cfg, phase, *model);
     if (phase.distill && phase.distill->teacher_is_phase) {
       const PhaseConfig* t = by_name.at(phase.distill->teacher);
+      if (t->type == PhaseType::eval || t->type == PhaseType::sensitivity)
+        throw InputError(here(".distill.teacher") + ": phase \"" + t->name + "\" is an " +
+                         phase_type_name(t->type) + " phase and records no weights; name the "
+                         "phase that made the model");
       if (is_training_phase(t->type) && t->epochs == 0)
         throw InputError(here(".distill.teacher") + ": phase \"" + t->name +
                          "\" has 0 epochs and writes no checkpoint; name another phase");

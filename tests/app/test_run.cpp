@@ -362,7 +362,14 @@ TEST_CASE("resumed from the checkpoint that completed a phase, a run reports eve
   for (const char* f : {"train-1", "train-2", "convert-0", "prune-1", "prune-2", "finetune-1",
                         "eval-0", "latest"})
     CHECK(fs::exists(ck + f + ".safetensors"));
-  CHECK(fs::equivalent(newest_checkpoint(ck), ck + "eval-0.safetensors"));   // latest links it
+  CHECK(fs::equivalent(newest_checkpoint(ck), ck + "eval-0.safetensors"));
+  // The eval phase changed no weight: its checkpoint is a position record (metadata only) and
+  // latest still holds the fine-tuned model.
+  SafeTensorsFile eval_record = read_safetensors(ck + "eval-0.safetensors");
+  CHECK(eval_record.tensors.empty());
+  CHECK_FALSE(checkpoint_has_weights(eval_record));
+  CHECK(fs::file_size(ck + "eval-0.safetensors") < 64 * 1024);
+  CHECK(fs::equivalent(ck + "latest.safetensors", ck + "finetune-1.safetensors"));
 
   // Cut the run back to the checkpoint that completed the convert phase: as if killed right
   // after it was written. A torn file beside it must not stop the resume.

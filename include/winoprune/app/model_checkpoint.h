@@ -41,7 +41,12 @@ struct CheckpointContents {
   // Run state that is not the model's (the pruning scheduler's statistics, names starting
   // "pruning."): written as F32 tensors, skipped by load_checkpoint_into.
   std::vector<std::pair<std::string, Tensor>> extra_tensors;
+  // false: a position record, metadata only ("weights": "none"; no tensor at all), for phases
+  // that change no weight; the run takes the weights from checkpoints/latest.safetensors.
+  bool weights = true;
 };
+// Whether a checkpoint holds the model (false for a position record).
+bool checkpoint_has_weights(const SafeTensorsFile& file);
 
 // Writes atomically (temp, fsync, rename).
 void save_checkpoint(const std::string& path, Model& model, const RunState& state,
