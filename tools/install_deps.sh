@@ -8,6 +8,7 @@ PACKAGES=(
   g++ cmake make
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers   # dnnl's CMake config requires OpenCL
   libtbb-dev libstb-dev nlohmann-json3-dev catch2
+  libopenmpi-dev openmpi-bin                         # data-parallel runs under mpirun
   dataset-fashion-mnist
 )
 

@@ -13,6 +13,7 @@
 
 #include "winoprune/app/commands.h"
 #include "winoprune/app/interrupt.h"
+#include "winoprune/dist/dist.h"
 #include "winoprune/error.h"
 
 namespace {
@@ -274,17 +275,32 @@ int main(int argc, char** argv) {
   // kept in the heap too (without this, 200-550 faults per alexnet-small step remain).
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  // Under mpirun / srun every process joins the job here; a plain start is rank 0 of 1.
+  wp::dist::init(&argc, &argv);
   std::vector<std::string> args(argv + 1, argv + argc);
+  // In a data-parallel job a failing rank names itself and ends the whole job (MPI_Abort), so
+  // no other rank waits forever in a collective.
+  std::string who = wp::dist::size() > 1 ? " (rank " + std::to_string(wp::dist::rank()) + " of " +
+                                               std::to_string(wp::dist::size()) + ")"
+                                         : "";
+  int status = 0;
   try {
-    return run_main(args);
+    status = run_main(args);
   } catch (const wp::Interrupted& e) {
-    std::fprintf(stderr, "\ninterrupted; resume with: winoprune run --resume %s\n", e.run_dir.c_str());
-    return 128 + e.signal;
+    if (wp::dist::is_root())
+      std::fprintf(stderr, "\ninterrupted; resume with: winoprune run --resume %s\n", e.run_dir.c_str());
+    status = 128 + e.signal;
   } catch (const wp::InputError& e) {
-    std::fprintf(stderr, "winoprune: error: %s\n", e.what());
-    return 2;
+    std::fprintf(stderr, "winoprune%s: error: %s\n", who.c_str(), e.what());
+    status = 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "winoprune: failed: %s\n", e.what());
-    return 1;
+    std::fprintf(stderr, "winoprune%s: failed: %s\n", who.c_str(), e.what());
+    status = 1;
   }
+  if (status != 0 && wp::dist::size() > 1) {
+    std::fflush(stderr);
+    wp::dist::abort_job(status);
+  }
+  wp::dist::finalize();
+  return status;
 }

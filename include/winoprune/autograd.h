@@ -39,6 +39,10 @@ struct Node {
   // it starts, the values that no closure of the graph reads and no Var outside it holds.
   bool reads_input_values = true;
   bool consumed = false;                // backward() has run this node and freed its state
+  // Leaves only: called by backward() as soon as this leaf's gradient is complete (every node
+  // that reads it has run), while the sweep goes on with the layers before it. Data-parallel
+  // training starts a parameter's gradient allreduce from here (dist/gradient_allreduce.h).
+  std::function<void()> on_grad_ready;
   Shape freed_value_shape;              // value's shape, once backward() has freed the value
 
   // The gradient buffer, allocated as zeros of value's shape on first use.

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <map>
 
 #include "winoprune/app/experiment.h"
@@ -13,6 +14,7 @@
 #include "winoprune/app/model_checkpoint.h"
 #include "winoprune/app/plan.h"
 #include "winoprune/data/dataset.h"
+#include "winoprune/dist/dist.h"
 #include "winoprune/app/overrides.h"
 #include "winoprune/app/runner.h"
 #include "winoprune/bench/suites.h"
@@ -41,21 +43,27 @@ void log_kernel_level() {
   dnnl_cpu_isa_t dnnl_isa = isa == Isa::avx512 ? dnnl_cpu_isa_all
                             : isa == Isa::avx2 ? dnnl_cpu_isa_avx2 : dnnl_cpu_isa_sse41;
   dnnl_set_max_cpu_isa(dnnl_isa);   // fails only after primitives exist: nothing to do then
+  if (!dist::is_root()) return;
   std::cerr << "kernels: " << isa_name(isa) << " (cpu supports " << isa_name(cpu_isa()) << ")\n";
 }
 
 }  // namespace
 
 int command_run(const RunArgs& args) {
+  // Data parallel: rank 0 alone logs, creates and writes the run directory.
+  static std::ostringstream discard;
+  std::ostream* log = dist::is_root() ? &std::cerr : &discard;
+  std::ostream* out = dist::is_root() ? &std::cout : &discard;
   if (args.resume) {
-    RunDir dir = create_run_dir(*args.resume, /*resume=*/true);
+    RunDir dir = dist::is_root() ? create_run_dir(*args.resume, /*resume=*/true) : RunDir{*args.resume};
     ExperimentConfig cfg = load_experiment(dir.config_json(), {});
     log_kernel_level();
     RunOptions opt;
+    opt.log = log, opt.out = out;
     opt.resume = true;
     install_interrupt_handlers();
     run_experiment(cfg, dir, opt);
-    std::cerr << "report: " << dir.report_md() << "\n";
+    *log << "report: " << dir.report_md() << "\n";
     return 0;
   }
   ExperimentConfig cfg = load_experiment(args.config_path, args.sets);
@@ -63,23 +71,28 @@ int command_run(const RunArgs& args) {
   // the same --out, and a broken plan stops before its first step.
   if (!cfg.data.root.empty() && !std::filesystem::is_directory(cfg.data.root))
     throw InputError(cfg.data.root + ": data root (data.root) not found");
-  std::string out = args.out_dir ? *args.out_dir : default_run_dir(cfg.name);
-  if (!args.dry_run) check_run_dir_free(out);
-  auto warn = [](const std::string& w) { std::cerr << "warning: " << w << "\n"; };
+  std::string out_dir = args.out_dir ? *args.out_dir : default_run_dir(cfg.name);
+  if (dist::size() > 1 && !args.out_dir)
+    throw InputError("run: a data-parallel run needs --out RUN_DIR (the ranks' clocks may name "
+                     "different default directories)");
+  if (!args.dry_run && dist::is_root()) check_run_dir_free(out_dir);
+  auto warn = [log](const std::string& w) { *log << "warning: " << w << "\n"; };
   RunOptions opt;
+  opt.log = log, opt.out = out;
   if (experiment_trains(cfg)) opt.train = open_dataset(cfg.data, Split::train, warn);
   opt.val = open_dataset(cfg.data, Split::val, warn);
   ExperimentPlan plan = plan_experiment(cfg, opt.train.get(), *opt.val);
   if (args.dry_run) {
-    print_plan(std::cout, cfg, plan);
+    print_plan(*out, cfg, plan);
     return 0;
   }
   opt.plan = &plan;
-  RunDir dir = create_run_dir(out, /*resume=*/false);
+  RunDir dir = dist::is_root() ? create_run_dir(out_dir, /*resume=*/false) : RunDir{out_dir};
+  dist::barrier();   // the directory exists before any rank goes on
   log_kernel_level();
   install_interrupt_handlers();
   run_experiment(cfg, dir, opt);
-  std::cerr << "report: " << dir.report_md() << "\n";
+  *log << "report: " << dir.report_md() << "\n";
   return 0;
 }
 

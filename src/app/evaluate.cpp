@@ -2,6 +2,7 @@
 
 #include "winoprune/app/runner.h"
 #include "winoprune/data/loader.h"
+#include "winoprune/dist/dist.h"
 #include "winoprune/nn/model.h"
 #include "winoprune/ops/ops.h"
 #include "winoprune/prune/scheduler.h"
@@ -16,21 +17,28 @@ Evaluation evaluate_model(Model& model, const Dataset& data, const DataConfig& c
   ForwardContext ctx;
   ctx.training = false;
   ctx.kernel = kernel;
-  BatchLoader loader(data, eval_loader_options(config));
+  LoaderOptions opt = eval_loader_options(config);
+  opt.shard = dist::rank(), opt.shards = dist::size();   // data parallel: a slice per rank
+  BatchLoader loader(data, opt);
   Batch batch;
   Evaluation e;
-  double loss_sum = 0;
-  int64_t top1 = 0, top5 = 0;
+  // images, loss sum, top-1 and top-5 counts: summed over ranks at the end
+  double sums[4] = {0, 0, 0, 0};
   int k5 = std::min(5, data.classes());
   while (loader.next(batch)) {
+    if (batch.size() == 0) continue;
     Var x = leaf(batch.images);
     Var logits = model.forward(x, ctx);
     Var loss = softmax_cross_entropy(logits, batch.labels);
-    loss_sum += double(loss->value[0]) * batch.size();
-    top1 += count_topk_correct(logits->value, batch.labels, 1);
-    top5 += count_topk_correct(logits->value, batch.labels, k5);
-    e.images += batch.size();
+    sums[0] += double(batch.size());
+    sums[1] += double(loss->value[0]) * batch.size();
+    sums[2] += double(count_topk_correct(logits->value, batch.labels, 1));
+    sums[3] += double(count_topk_correct(logits->value, batch.labels, k5));
   }
+  dist::allreduce_sum(sums, 4);
+  e.images = int64_t(sums[0]);
+  double loss_sum = sums[1];
+  const int64_t top1 = int64_t(sums[2]), top5 = int64_t(sums[3]);
   // Packed sparse weights go stale once training resumes; drop them.
   model.prepare_inference(InferenceKernel::dense);
   if (e.images > 0) {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "winoprune/data/loader.h"
+#include "winoprune/dist/dist.h"
 #include "winoprune/error.h"
 #include "winoprune/io/safetensors.h"
 #include "winoprune/nn/model.h"
@@ -77,6 +78,11 @@ ExperimentPlan plan_experiment(const ExperimentConfig& cfg, const Dataset* train
     LoaderOptions probe = train_loader_options(cfg.data, cfg.seed, 0);
     probe.workers = 0;
     iters = BatchLoader(*train, probe).batches_per_epoch();
+    // data.batch is the global batch: each of the N ranks of a data-parallel run takes 1/N.
+    if (dist::size() > 1 && cfg.data.batch % dist::size() != 0)
+      throw InputError(cfg.file + ": data.batch: " + std::to_string(cfg.data.batch) +
+                       " (the global batch) does not split evenly over " +
+                       std::to_string(dist::size()) + " ranks");
     if (iters == 0 && experiment_trains(cfg))
       throw InputError(cfg.file + ": data.batch: " + std::to_string(cfg.data.batch) +
                        " is larger than the training split (" +

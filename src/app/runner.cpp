@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -13,6 +14,8 @@
 #include "winoprune/app/model_checkpoint.h"
 #include "winoprune/app/plan.h"
 #include "winoprune/data/loader.h"
+#include "winoprune/dist/dist.h"
+#include "winoprune/dist/gradient_allreduce.h"
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
 #include "winoprune/io/metrics.h"
@@ -81,6 +84,7 @@ class Runner {
 
   void check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
                               int64_t iters);
+  void check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done);
 
   const ExperimentConfig& cfg_;
   RunDir dir_;
@@ -89,6 +93,7 @@ class Runner {
   json resolved_;
   std::unique_ptr<Model> model_;
   Rng rng_;                                  // dropout
+  Rng step_rng_{1, 3};                       // dropout of data-parallel runs: per step and rank
   std::shared_ptr<Dataset> train_, val_;
   const ExperimentPlan* plan_;
   ExperimentPlan own_plan_;                  // when the caller gave none
@@ -175,11 +180,12 @@ void Runner::log_val(const PhaseConfig& phase, int index, int64_t epoch, int64_t
   r.top5 = e.top5;
   r.sparsity = sparsity_by_layer();
   r.seconds = elapsed();
-  metrics_->append(r);
+  if (metrics_) metrics_->append(r);
 }
 
 void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
                   bool phase_done, bool light) {
+  if (!dist::is_root()) return;   // rank 0 alone writes the run directory
   RunState s;
   s.phase_index = index;
   s.phase_done = phase_done;
@@ -307,7 +313,8 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   sgd.set_step_count(start_epoch * iters + start_iter);   // Adam's bias correction on resume
   ForwardContext ctx;
   ctx.training = true;
-  ctx.rng = &rng_;
+  ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
+  GradientAllreduce reducer(model_->parameters());
   ProgressOptions popt;
   popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();
   ProgressReporter progress(log_, popt);
@@ -319,7 +326,9 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       sums_ = TrainSums();
       if (pruning) pruning->on_epoch_begin(epoch);
     }
-    BatchLoader loader(data, train_loader_options(cfg_.data, cfg_.seed, epoch, first));
+    LoaderOptions lopt = train_loader_options(cfg_.data, cfg_.seed, epoch, first);
+    lopt.shard = dist::rank(), lopt.shards = dist::size();   // this rank's slice of each batch
+    BatchLoader loader(data, lopt);
     Batch batch;
     double& loss_sum = sums_.loss;
     double& top1_sum = sums_.top1;
@@ -332,21 +341,35 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     for (int64_t iter = first; loader.next(batch); ++iter) {
       if (pruning) pruning->on_minibatch_begin(epoch, iter, iters);
       sgd.zero_grad();
-      Var x = leaf(batch.images);
-      Var logits = model_->forward(x, ctx);
-      Var loss;
-      if (teacher) {
-        Tensor teacher_logits;
-        {
-          NoGradGuard no_grad;
-          teacher_logits = teacher->forward(leaf(batch.images), teacher_ctx)->value;
+      // Data parallel: the global batch's size first (corrupt samples make slices uneven);
+      // each rank's gradient counts with its share (gradient_allreduce.h).
+      double counts[3] = {double(batch.size()), 0, 0};   // images, loss sum, correct
+      dist::allreduce_sum(counts, 1);
+      const double global_images = counts[0];
+      if (dist::size() > 1)   // dropout draws per (seed, step, rank): no state to checkpoint
+        step_rng_ = Rng(mix(cfg_.seed, uint64_t(step_), uint64_t(dist::rank())), 3);
+      reducer.begin_step(global_images > 0 ? double(batch.size()) / global_images : 0.0);
+      Var logits;
+      double local_loss = 0;
+      if (batch.size() > 0) {
+        Var x = leaf(batch.images);
+        logits = model_->forward(x, ctx);
+        Var loss;
+        if (teacher) {
+          Tensor teacher_logits;
+          {
+            NoGradGuard no_grad;
+            teacher_logits = teacher->forward(leaf(batch.images), teacher_ctx)->value;
+          }
+          loss = distillation_loss(logits, teacher_logits, batch.labels,
+                                   float(phase.distill->temperature), float(phase.distill->weight));
+        } else {
+          loss = softmax_cross_entropy(logits, batch.labels);
         }
-        loss = distillation_loss(logits, teacher_logits, batch.labels,
-                                 float(phase.distill->temperature), float(phase.distill->weight));
-      } else {
-        loss = softmax_cross_entropy(logits, batch.labels);
+        local_loss = loss->value[0];
+        backward(loss);
       }
-      backward(loss);
+      reducer.finish();
       if (pruning) pruning->after_backward(epoch, iter, iters);
       double lr = lr_at(phase.lr_schedule, static_cast<int>(epoch), iter, iters);
       sgd.step(static_cast<float>(lr));
@@ -355,14 +378,18 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       last_val_fresh_ = false;
       ++step_;
 
-      double l = loss->value[0];
+      counts[0] = 0;
+      counts[1] = local_loss * double(batch.size());
+      counts[2] = batch.size() > 0 ? double(count_topk_correct(logits->value, batch.labels, 1)) : 0;
+      dist::allreduce_sum(counts + 1, 2);
+      const double l = global_images > 0 ? counts[1] / global_images : 0.0;
       if (!std::isfinite(l))
         throw std::runtime_error(phase.path + ": the loss became " + std::to_string(l) +
                                  " at epoch " + std::to_string(epoch + 1) + " iteration " +
                                  std::to_string(iter + 1) + " (learning rate too high?)");
-      double acc = double(count_topk_correct(logits->value, batch.labels, 1)) / batch.size();
+      const double acc = global_images > 0 ? counts[2] / global_images : 0.0;
       loss_sum += l, top1_sum += acc, ++seen;
-      epoch_loss += l, epoch_top1 += acc, ++epoch_seen, epoch_images += batch.size();
+      epoch_loss += l, epoch_top1 += acc, ++epoch_seen, epoch_images += int64_t(global_images);
       progress.update(iter + 1, epoch_loss / epoch_seen, epoch_top1 / epoch_seen, epoch_images);
 
       if ((iter + 1) % cfg_.log_every == 0) {
@@ -377,7 +404,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
         r.top1 = top1_sum / seen;
         r.sparsity = sparsity_by_layer();
         r.seconds = elapsed();
-        metrics_->append(r);
+        if (metrics_) metrics_->append(r);
         loss_sum = top1_sum = 0;
         seen = 0;
       }
@@ -415,10 +442,31 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       }
     }
     progress.end_epoch(summary);
+    check_ranks_agree(phase, epoch + 1);
     save(phase, index, epoch + 1, 0, last);
     if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
   }
   if (pruning && phase.epochs > 0) check_sparsity_targets(phase, *pruning, iters);
+}
+
+void Runner::check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done) {
+  if (dist::size() == 1) return;
+  // Every rank applies the same summed gradients to the same weights, so weights and masks
+  // must be bitwise equal everywhere; a difference (a reduction that is not bitwise the same on
+  // every rank, a rank that pruned differently) is caught here, at each epoch end.
+  uint64_t h = 1469598103934665603ull;   // FNV-1a over the weights' and masks' bytes
+  for (Parameter* p : model_->parameters())
+    for (const Tensor* t : {&p->value(), &p->mask}) {
+      if (!t->defined()) continue;
+      const unsigned char* b = reinterpret_cast<const unsigned char*>(t->data());
+      const size_t n = size_t(t->numel()) * sizeof(float);
+      for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+    }
+  if (!dist::same_on_all_ranks(h))
+    throw std::runtime_error(phase.path + ": the ranks' weights or masks differ after epoch " +
+                             std::to_string(epochs_done) + " (rank " +
+                             std::to_string(dist::rank()) + " checksum " + std::to_string(h) +
+                             "); the data-parallel run cannot go on");
 }
 
 void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
@@ -493,7 +541,7 @@ void Runner::run_sensitivity(const PhaseConfig& phase) {
     log_ << "  [" << done << "/" << total << "] top-1 " << e.top1 << "\n";
     return EvalMetrics{e.top1, e.top5, e.loss};
   }, sc.position_scale);
-  write_text_file_atomic(dir_.sensitivity_csv(), render_sensitivity_csv(rows));
+  if (dist::is_root()) write_text_file_atomic(dir_.sensitivity_csv(), render_sensitivity_csv(rows));
 }
 
 Report Runner::make_report(double wall) {
@@ -534,6 +582,13 @@ Report Runner::make_report(double wall) {
 
 Report Runner::run(bool resume) {
   int threads = cfg_.threads > 0 ? cfg_.threads : omp_get_max_threads();
+  if (cfg_.threads == 0 && dist::size() > 1 && !std::getenv("OMP_NUM_THREADS")) {
+    // N ranks on one node share its cores (Open MPI and Slurm say how many ranks a node has).
+    const char* local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!local) local = std::getenv("SLURM_NTASKS_PER_NODE");
+    const int per_node = local ? std::max(1, std::atoi(local)) : 1;
+    threads = std::max(1, omp_get_num_procs() / per_node);
+  }
   omp_set_num_threads(threads);
   if (!plan_) {   // the CLI plans before it creates the run directory; in-process callers here
     if (!train_ && experiment_trains(cfg_)) train_data();
@@ -546,14 +601,15 @@ Report Runner::run(bool resume) {
   ModelConfig model_config = cfg_.model;
   std::optional<SafeTensorsFile> ckpt;
   std::string resume_from = resume ? newest_checkpoint(dir_.checkpoints()) : "";
-  if (resume) {
+  if (resume && dist::is_root()) {
     int stale = remove_stale_temp_files(dir_.checkpoints()) + remove_stale_temp_files(dir_.root);
     if (stale > 0)
       log_ << "removed " << stale << " temporary file(s) of an interrupted write\n";
   }
   if (resume && resume_from.empty()) {
     // Killed before its first checkpoint: nothing to keep, start over in the same directory.
-    truncate_metrics(dir_.metrics_jsonl(), [](const MetricsRecord&) { return false; });
+    if (dist::is_root())
+      truncate_metrics(dir_.metrics_jsonl(), [](const MetricsRecord&) { return false; });
     log_ << "resuming " << dir_.root << ": no checkpoint yet, starting from the beginning\n";
   }
   if (!resume_from.empty()) {
@@ -582,7 +638,7 @@ Report Runner::run(bool resume) {
     phase_started_ = x.value("phase_started", 0.0);
     targets_ = x.value("targets", std::map<std::string, double>());
     // Drop metrics logged after the checkpoint: the resumed run logs them again.
-    size_t dropped = truncate_metrics(dir_.metrics_jsonl(),
+    size_t dropped = !dist::is_root() ? 0 : truncate_metrics(dir_.metrics_jsonl(),
                                       [&](const MetricsRecord& r) {
                                         return r.phase_index <= state.phase_index && r.step <= step_;
                                       });
@@ -590,10 +646,10 @@ Report Runner::run(bool resume) {
          << ", epoch " << start_epoch + 1 << ", iteration " << start_iter << "; " << dropped
          << " later metrics records dropped)\n";
   }
-  if (!resume) {
+  if (!resume && dist::is_root()) {
     write_text_file_atomic(dir_.config_json(), resolved_.dump(2) + "\n");
   }
-  metrics_ = std::make_unique<MetricsLog>(dir_.metrics_jsonl());
+  if (dist::is_root()) metrics_ = std::make_unique<MetricsLog>(dir_.metrics_jsonl());
 
   Rng init_rng(mix(cfg_.seed, 0x1417), 2);
   model_ = build_model(model_config, init_rng);
@@ -650,6 +706,7 @@ Report Runner::run(bool resume) {
   }
 
   Report rep = make_report(elapsed());
+  if (!dist::is_root()) return rep;
   write_report_json(dir_.report_json(), rep);
   render_run_report(dir_.root);
   out_ << "\n";

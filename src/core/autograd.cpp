@@ -84,7 +84,10 @@ void backward(const Var& root) {
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Var& var = **it;
     Node& n = *var;
-    if (!n.backward_fn) continue;  // a leaf
+    if (!n.backward_fn) {  // a leaf: reverse topological order, so its gradient is complete
+      if (n.on_grad_ready) n.on_grad_ready();
+      continue;
+    }
     // Reverse topological order: every consumer of n has run, and closures never read their
     // own value, so nothing in this pass reads n's value again. Free it before the closure
     // allocates its inputs' gradients (often the same size: the block is reused), unless a

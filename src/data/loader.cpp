@@ -83,8 +83,12 @@ int64_t BatchLoader::batches_per_epoch() const {
 
 bool BatchLoader::fill(int64_t batch_index, Batch& batch) {
   const int64_t n = dataset_.size();
-  const int64_t begin = batch_index * options_.batch;
-  const int64_t count = std::min<int64_t>(options_.batch, n - begin);
+  const int64_t global_begin = batch_index * options_.batch;
+  const int64_t global_count = std::min<int64_t>(options_.batch, n - global_begin);
+  // This shard's contiguous slice of the global batch (the whole batch when shards == 1).
+  const int64_t begin = global_begin + global_count * options_.shard / options_.shards;
+  const int64_t count =
+      global_begin + global_count * (options_.shard + 1) / options_.shards - begin;
   const Shape shape = dataset_.image_shape();
   const int64_t sample = shape_numel(shape);
   Tensor images = Tensor::empty({count, shape[0], shape[1], shape[2]});
@@ -120,7 +124,8 @@ bool BatchLoader::fill(int64_t batch_index, Batch& batch) {
   batch.images = kept == count ? images : images.slice(0, kept);
   batch.epoch = options_.epoch;
   batch.index = batch_index;
-  return kept > 0;
+  // Sharded, an empty slice is still a step: every shard must see every batch.
+  return kept > 0 || options_.shards > 1;
 }
 
 void BatchLoader::produce() {

@@ -46,6 +46,11 @@ struct LoaderOptions {
   int64_t start_batch = 0;   // first batch returned (resume)
   int workers = 2;           // 0: batches are loaded by next() in the calling thread
   int prefetch = 3;          // batches ready ahead (>= 1)
+  // Data-parallel runs: every global batch (of `batch` samples) is split into `shards`
+  // contiguous slices and this loader returns slice `shard` of each, so the union over shards
+  // is the single-process batch. A sharded loader returns every batch, even an empty slice (all
+  // its samples corrupt), since every rank must take every step.
+  int shard = 0, shards = 1;
 };
 
 // Training: shuffle, augment, drop_last from the config. Evaluation: in order, no augmentation,
