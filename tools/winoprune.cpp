@@ -175,7 +175,7 @@ int run_main(const std::vector<std::string>& args) {
     return 0;
   }
   if (cmd == "--version") {
-    std::puts("winoprune 0.1.0");
+    std::printf("winoprune 0.1.0 (MPI %s)\n", wp::dist::built_with_mpi() ? "yes" : "no");
     return 0;
   }
   std::vector<std::string> rest(args.begin() + 1, args.end());
