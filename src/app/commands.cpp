@@ -216,19 +216,21 @@ int command_bench(const BenchArgs& args) {
     opt.masks_from = *args.masks_from;
   }
   json result;
+  static std::ostringstream discard;   // data parallel: rank 0 alone prints and writes
+  std::ostream& out = dist::is_root() ? std::cout : discard;
   if (args.checkpoint) {
     SafeTensorsFile ckpt = read_safetensors(*args.checkpoint);
     std::unique_ptr<Model> model = load_model(ckpt);
     std::vector<int> batches = args.batches;
     if (batches.empty()) batches = {1, checkpoint_batch(ckpt)};
-    result = bench_net_model(*model, *args.checkpoint, batches, opt, std::cout);
-  } else if (args.suite == "conv") result = bench_conv(opt, std::cout);
-  else if (args.suite == "layer") result = bench_layer(opt, std::cout);
-  else if (args.suite == "train") result = bench_train(opt, std::cout);
-  else if (args.suite == "net") result = bench_net(opt, std::cout);
-  else if (args.suite == "loader") result = bench_loader(opt, std::cout);
+    result = bench_net_model(*model, *args.checkpoint, batches, opt, out);
+  } else if (args.suite == "conv") result = bench_conv(opt, out);
+  else if (args.suite == "layer") result = bench_layer(opt, out);
+  else if (args.suite == "train") result = bench_train(opt, out);
+  else if (args.suite == "net") result = bench_net(opt, out);
+  else if (args.suite == "loader") result = bench_loader(opt, out);
   else throw InputError("--suite: expected one of conv, layer, train, net, loader, got '" + args.suite + "'");
-  if (args.json_path) {
+  if (args.json_path && dist::is_root()) {
     write_text_file_atomic(*args.json_path, result.dump(2) + "\n");
     std::cerr << "wrote " << *args.json_path << "\n";
   }

@@ -34,8 +34,11 @@
 #include <vector>
 
 #include "winoprune/allocator.h"
+#include "winoprune/error.h"
 #include "winoprune/autograd.h"
 #include "winoprune/bench/bench.h"
+#include "winoprune/dist/dist.h"
+#include "winoprune/dist/gradient_allreduce.h"
 #include "winoprune/nn/model.h"
 #include "winoprune/ops/ops.h"
 #include "winoprune/optim/sgd.h"
@@ -95,24 +98,53 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   sc.weight_decay = 5e-4;
   Sgd sgd(model->parameters(), sc);
   Rng dropout_rng(4);
-  auto step = [&] {
-    ForwardContext ctx;
-    ctx.training = true;
-    ctx.rng = &dropout_rng;
-    sgd.zero_grad();
-    Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);
-    backward(loss);
-    sgd.step(float(sc.lr));
-  };
-  int warmup = opts.quick ? 1 : opts.warmup;
-  int repeats = opts.quick ? 1 : opts.repeats;
-  if (big) {
-    warmup = std::min(warmup, 1);
-    repeats = std::min(repeats, 3);
+  // Under mpirun: `batch` is the global batch, each rank steps on its 1/N share and the
+  // gradients are summed in overlapped buckets (bucket_bytes > 0) or in one blocking allreduce
+  // after backward (0), which measures the communication itself.
+  const int ranks = dist::size();
+  if (ranks > 1) {
+    const int64_t local = row.batch / ranks;
+    x = x.slice(0, local);
+    labels.resize(size_t(local));
+    input = leaf(x);
   }
-  Timing t = time_median(step, warmup, repeats);
+  auto timed = [&](int64_t bucket_bytes, double* comm_ms) {
+    GradientAllreduce reducer(model->parameters(), bucket_bytes);
+    auto step = [&] {
+      ForwardContext ctx;
+      ctx.training = true;
+      ctx.rng = &dropout_rng;
+      sgd.zero_grad();
+      reducer.begin_step(1.0 / ranks);
+      Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);
+      backward(loss);
+      reducer.finish();
+      sgd.step(float(sc.lr));
+    };
+    int warmup = opts.quick ? 1 : opts.warmup;
+    int repeats = opts.quick ? 1 : opts.repeats;
+    if (big) {
+      warmup = std::min(warmup, 1);
+      repeats = std::min(repeats, 3);
+    }
+    const double before = reducer.exposed_seconds();
+    Timing tm = time_median(step, warmup, repeats);
+    *comm_ms = 1000.0 * (reducer.exposed_seconds() - before) / std::max(1, warmup + repeats);
+    return tm;
+  };
+  double exposed_ms = 0, blocking_ms = 0;
+  Timing t = timed(int64_t(4) << 20, &exposed_ms);
+  json extra = json::object();
+  if (ranks > 1) {
+    Timing tb = timed(0, &blocking_ms);
+    extra = {{"ranks", ranks},
+             {"comm_exposed_ms", exposed_ms},
+             {"allreduce_ms", blocking_ms},
+             {"step_ms_blocking_allreduce", tb.median_ms},
+             {"compute_ms", tb.median_ms - blocking_ms}};
+  }
 
-  return json{{"model", row.model},
+  json r = json{{"model", row.model},
               {"batch", row.batch},
               {"variant", row.winograd ? "winograd" : "spatial"},
               {"step_ms", t.median_ms},
@@ -122,6 +154,8 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
               {"runs", t.runs},
               {"winograd_layers", model->config().winograd_layers},
               {"rss_scope", scoped ? "row" : "cumulative"}};
+  for (auto& [k, v] : extra.items()) r[k] = v;
+  return r;
 }
 
 }  // namespace
@@ -137,13 +171,29 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
     for (int b : batches)
       for (bool winograd : {false, true}) rows.push_back({model, b, winograd});
   }
-  TablePrinter table(out,
-                     {"model", "batch", "variant", "step_ms", "min_ms", "img/s", "peak_rss_mb", "rss"},
-                     {14, 5, 9, 10, 10, 8, 11, 10});
+  const bool dp = dist::size() > 1;
+  if (dp)
+    out << "data parallel: " << dist::size() << " ranks x " << omp_get_max_threads()
+        << " threads; batch is the global batch; comm ms = allreduce time backward did not hide, "
+           "allreduce ms = one blocking allreduce of every gradient\n";
+  std::vector<std::string> head = {"model", "batch", "variant", "step_ms", "min_ms", "img/s", "peak_rss_mb", "rss"};
+  std::vector<int> widths = {14, 5, 9, 10, 10, 8, 11, 10};
+  if (dp) {
+    head.insert(head.end(), {"comm ms", "allreduce ms", "compute ms"});
+    widths.insert(widths.end(), {9, 13, 11});
+  }
+  TablePrinter table(out, head, widths);
   for (const TrainRow& row : rows) {
+    if (dp && row.batch % dist::size() != 0)
+      throw InputError("--batch: " + std::to_string(row.batch) + " (the global batch) does not "
+                       "split evenly over " + std::to_string(dist::size()) + " ranks");
     json r = run_row(row, opts, out);
-    table.row({row.model, std::to_string(row.batch), r["variant"], fmt_fixed(r["step_ms"], 1),
-               fmt_fixed(r["step_ms_min"], 1), fmt_fixed(r["images_per_s"], 1), fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]});
+    std::vector<std::string> cells = {row.model, std::to_string(row.batch), r["variant"], fmt_fixed(r["step_ms"], 1),
+               fmt_fixed(r["step_ms_min"], 1), fmt_fixed(r["images_per_s"], 1), fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]};
+    if (dp)
+      cells.insert(cells.end(), {fmt_fixed(r["comm_exposed_ms"], 2), fmt_fixed(r["allreduce_ms"], 2),
+                                 fmt_fixed(r["compute_ms"], 1)});
+    table.row(cells);
     result["results"].push_back(r);
   }
   return result;
