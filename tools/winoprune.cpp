@@ -189,6 +189,10 @@ int run_main(const std::vector<std::string>& args) {
 
   if (cmd == "run") {
     wp::RunArgs ra;
+    ra.command = "winoprune";
+    for (const std::string& a : args)   // quoted where a shell would need it
+      ra.command += " " + (a.find_first_of(" '\"\\$[]{}*?") == std::string::npos
+                               ? a : "'" + a + "'");
     for (size_t i = 0; i < rest.size(); ++i) {
       const std::string& a = rest[i];
       if (matches(a, "--out")) ra.out_dir = option_value(rest, i, "--out");

@@ -61,6 +61,7 @@ int command_run(const RunArgs& args) {
     RunOptions opt;
     opt.log = log, opt.out = out;
     opt.resume = true;
+    opt.provenance.command = args.command;
     install_interrupt_handlers();
     run_experiment(cfg, dir, opt);
     *log << "report: " << dir.report_md() << "\n";
@@ -79,6 +80,9 @@ int command_run(const RunArgs& args) {
   auto warn = [log](const std::string& w) { *log << "warning: " << w << "\n"; };
   RunOptions opt;
   opt.log = log, opt.out = out;
+  opt.provenance.command = args.command;
+  opt.provenance.overrides = args.sets;
+  opt.provenance.config = args.config_path;
   if (experiment_trains(cfg)) opt.train = open_dataset(cfg.data, Split::train, warn);
   opt.val = open_dataset(cfg.data, Split::val, warn);
   ExperimentPlan plan = plan_experiment(cfg, opt.train.get(), *opt.val);

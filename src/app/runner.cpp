@@ -55,7 +55,7 @@ class Runner {
       : cfg_(config), dir_(dir), log_(options.log ? *options.log : std::cerr),
         out_(options.out ? *options.out : std::cout), resolved_(experiment_to_json(config)),
         rng_(mix(config.seed, 0xd50), 1), train_(options.train), val_(options.val),
-        plan_(options.plan) {}
+        plan_(options.plan), provenance_(options.provenance) {}
 
   Report run(bool resume);
 
@@ -98,6 +98,8 @@ class Runner {
   const ExperimentPlan* plan_;
   ExperimentPlan own_plan_;                  // when the caller gave none
   std::map<std::string, double> targets_;    // per layer: the last prune phase's final target
+  Provenance provenance_;
+  int threads_ = 1;
   std::unique_ptr<MetricsLog> metrics_;
   Clock::time_point start_ = Clock::now();
   double seconds_base_ = 0;
@@ -204,6 +206,7 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
   extra["phases_done"] = phases_done_;
   extra["phase_started"] = phase_started_;
   extra["targets"] = targets_;
+  extra["started"] = provenance_.started;
   CheckpointContents what;
   if (iter > 0)
     extra["train_sums"] = json{{"loss", sums_.loss}, {"top1", sums_.top1}, {"seen", sums_.seen},
@@ -563,6 +566,7 @@ Report Runner::make_report(double wall) {
   for (LayerReport& l : rep.layers)
     if (targets_.count(l.name)) l.target_sparsity = targets_.at(l.name);
   rep.wall_seconds = wall;
+  rep.provenance = provenance_to_json(provenance_, cfg_.seed, threads_);
   for (const json& p : phases_done_) {
     PhaseReport pr;
     pr.index = p.value("index", 0);
@@ -590,6 +594,8 @@ Report Runner::run(bool resume) {
     threads = std::max(1, omp_get_num_procs() / per_node);
   }
   omp_set_num_threads(threads);
+  threads_ = threads;
+  if (provenance_.started.empty()) provenance_.started = utc_timestamp();
   if (!plan_) {   // the CLI plans before it creates the run directory; in-process callers here
     if (!train_ && experiment_trains(cfg_)) train_data();
     own_plan_ = plan_experiment(cfg_, train_.get(), val_data());
@@ -637,6 +643,7 @@ Report Runner::run(bool resume) {
     phases_done_ = x.value("phases_done", json::array());
     phase_started_ = x.value("phase_started", 0.0);
     targets_ = x.value("targets", std::map<std::string, double>());
+    provenance_.started = x.value("started", provenance_.started);   // the first start
     // Drop metrics logged after the checkpoint: the resumed run logs them again.
     size_t dropped = !dist::is_root() ? 0 : truncate_metrics(dir_.metrics_jsonl(),
                                       [&](const MetricsRecord& r) {

@@ -295,6 +295,7 @@ json report_to_json(const Report& r) {
       {"wall_seconds", num(r.wall_seconds)},
       {"phases", phases},
       {"data", data},
+      {"provenance", r.provenance},
   };
 }
 
@@ -368,6 +369,11 @@ Report report_from_json(const json& j, const std::string& file) {
     s.classes = g.integer(it.value(), p, "classes");
     s.corrupt_skipped = g.integer(it.value(), p, "corrupt_skipped");
     r.data.push_back(s);
+  }
+  if (j.contains("provenance")) {
+    if (!j["provenance"].is_object())
+      throw InputError(file + ": provenance: expected an object, got " + json_brief(j["provenance"]));
+    r.provenance = j["provenance"];
   }
   // Keep train before val whatever the JSON object order (nlohmann sorts keys).
   std::stable_sort(r.data.begin(), r.data.end(), [](const SplitStats& a, const SplitStats& b) {
@@ -447,6 +453,24 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
       s << "\n";
     }
     s << "\n";
+  }
+  if (!r.provenance.empty()) {
+    const json& p = r.provenance;
+    auto field = [&](const char* k) {
+      if (!p.contains(k) || p[k].is_null()) return std::string("-");
+      return p[k].is_string() ? p[k].get<std::string>() : p[k].dump();
+    };
+    s << "## Provenance\n\n";
+    s << "- command: `" << field("command") << "`\n";
+    if (p.contains("overrides") && p["overrides"].is_array() && !p["overrides"].empty()) {
+      s << "- overrides:";
+      for (const json& o : p["overrides"]) s << " `" << (o.is_string() ? o.get<std::string>() : o.dump()) << "`";
+      s << "\n";
+    }
+    s << "- winoprune " << field("version") << "; seed " << field("seed") << "; " << field("threads")
+      << " threads x " << field("ranks") << " rank(s); kernels " << field("isa") << "\n";
+    s << "- " << field("cpu") << " (" << field("host") << ")\n";
+    s << "- started " << field("started") << ", finished " << field("finished") << "\n\n";
   }
   if (!plots.empty()) {
     s << "## Plots\n\n";

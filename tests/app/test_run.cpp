@@ -539,8 +539,8 @@ TEST_CASE("the CLI: non-finite loss, SIGINT, eval of a run directory or a JSON f
     dup2(fd, 1);
     dup2(fd, 2);
     std::string out = base + "/int";
-    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(),
-          static_cast<char*>(nullptr));
+    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(), "--set",
+          "log_every=4", static_cast<char*>(nullptr));
     _exit(127);
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
@@ -566,6 +566,28 @@ TEST_CASE("the CLI: non-finite loss, SIGINT, eval of a run directory or a JSON f
 
   REQUIRE(run_cli({"run", "--resume", base + "/int"}, base + "/resume.log") == 0);
   CHECK(fs::exists(base + "/int/report.json"));
+  // Provenance: what was run, where and when (the first start survives the resume).
+  json prov = read_json(base + "/int/report.json")["provenance"];
+  INFO(prov.dump(2));
+  CHECK_THAT(prov["version"].get<std::string>(), Catch::StartsWith("0.1.0 ("));
+  CHECK_THAT(prov["command"].get<std::string>(), Catch::Contains("winoprune run --resume"));
+  CHECK(prov["seed"] == 5);
+  CHECK(prov["threads"] == 1);
+  CHECK(prov["ranks"] == 1);
+  CHECK_FALSE(prov["isa"].get<std::string>().empty());
+  CHECK_FALSE(prov["cpu"].get<std::string>().empty());
+  CHECK(prov["started"].get<std::string>().size() == 20);   // 2026-12-02T10:51:10Z
+  CHECK(prov["started"] <= prov["finished"]);
+  CHECK_THAT(read_text(base + "/int/report.md"), Catch::Contains("## Provenance"));
+  // A fresh run records its own command line and overrides.
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/prov", "--set", "phases[0].epochs=0",
+                   "--set", "phases[2].epochs=1", "--set", "phases[2].policies[0].end=80",
+                   "--set", "phases[3].epochs=0"}, base + "/prov.log") == 0);
+  json fresh = read_json(base + "/prov/report.json")["provenance"];
+  CHECK(fresh["overrides"] == json::array({"phases[0].epochs=0", "phases[2].epochs=1",
+                                           "phases[2].policies[0].end=80", "phases[3].epochs=0"}));
+  CHECK(fresh["config"] == cfg_path);
+  CHECK_THAT(fresh["command"].get<std::string>(), Catch::Contains("--set 'phases[0].epochs=0'"));
 
   // eval of a run directory uses its latest checkpoint; a JSON file is named as not a checkpoint.
   REQUIRE(run_cli({"eval", base + "/int", "--kernel", "dense"}, base + "/eval.log") == 0);

@@ -13,6 +13,7 @@ struct RunArgs {
   std::vector<std::string> sets;       // --set key.path=value (in order)
   std::optional<std::string> resume;   // --resume RUN_DIR
   bool dry_run = false;                // --dry-run: check and print the plan, run nothing
+  std::string command;                 // the command line as typed (report.json provenance)
 };
 int command_run(const RunArgs& args);
 

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "winoprune/app/experiment.h"
+#include "winoprune/app/provenance.h"
 #include "winoprune/io/report.h"
 #include "winoprune/io/run_dir.h"
 
@@ -35,6 +36,7 @@ struct RunOptions {
   // absent, run_experiment opens the datasets and plans itself, before the first step.
   std::shared_ptr<Dataset> train, val;
   const ExperimentPlan* plan = nullptr;
+  Provenance provenance;             // command line, overrides, config file (report.json)
 };
 
 // Thrown at the end of a prune phase whose layers ended short of their pruners' targets

@@ -15,7 +15,9 @@
 //    "total":  {"params", "nnz", "sparsity", "dense_mflop", "remaining_mflop"},
 //    "wall_seconds",
 //    "phases": [{"index", "type", "epochs", "seconds"}],
-//    "data": {"train": {"images", "classes", "corrupt_skipped"}, "val": {...}}}
+//    "data": {"train": {"images", "classes", "corrupt_skipped"}, "val": {...}},
+//    "provenance": {"version", "command", "overrides", "config", "seed", "threads", "ranks",
+//                   "isa", "cpu", "host", "started", "finished"}}
 // MFLOP are per image: dense_mflop = the dense direct-convolution FLOPs 2*K*(C/g)*r*r*Hout*Wout
 // (fc: 2*in*out) / 1e6, the measure behind "effective FLOP/s"; remaining_mflop =
 // dense_mflop * nnz/params for winograd and fc layers (their products scale with nnz: the
@@ -92,6 +94,7 @@ struct Report {
   double wall_seconds = kNoValue;
   std::vector<PhaseReport> phases;
   std::vector<SplitStats> data;
+  nlohmann::json provenance = nlohmann::json::object();   // app/provenance.h; {} if unknown
 };
 
 // remaining_mflop for one layer by the rule above (NaN if dense_mflop is).
