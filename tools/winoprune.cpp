@@ -29,6 +29,7 @@ Usage:
                   [--repeats N] [--tile M] [--quick] [--json FILE]
                   [--checkpoint CKPT (net)] [--masks-from CKPT (conv)]
   winoprune report RUN_DIR [--bench]
+  winoprune compare RUN_DIR RUN_DIR... [--csv FILE] [--md FILE] [--plots DIR]
   winoprune COMMAND --help      help for one command
   winoprune --version
 
@@ -116,6 +117,19 @@ Options:
             layers.csv
 )";
 
+const char* kCompareHelp = R"(winoprune compare RUN_DIR RUN_DIR... [--csv FILE] [--md FILE] [--plots DIR]
+
+Prints finished runs side by side, one row each: the config keys whose values differ between
+the runs (with each run's value), seed, each pruned layer's sparsity and the total, baseline and
+final top-1 / top-5, the change in top-1 and the wall time.
+
+Options:
+  --csv FILE    the same rows as CSV (fractions as fractions)
+  --md FILE     the same rows as a Markdown table
+  --plots DIR   DIR/compare-sparsity.svg (final top-1 against total sparsity, a point per run)
+                and DIR/compare-top1.svg (validation top-1 over the steps of each run)
+)";
+
 struct UsageError : wp::InputError {
   using wp::InputError::InputError;
 };
@@ -182,7 +196,8 @@ int run_main(const std::vector<std::string>& args) {
   for (const auto& a : rest) {
     if (!is_help(a)) continue;
     const char* text = cmd == "run" ? kRunHelp : cmd == "eval" ? kEvalHelp
-                     : cmd == "bench" ? kBenchHelp : cmd == "report" ? kReportHelp : kMainHelp;
+                     : cmd == "bench" ? kBenchHelp : cmd == "report" ? kReportHelp
+                     : cmd == "compare" ? kCompareHelp : kMainHelp;
     std::fputs(text, stdout);
     return 0;
   }
@@ -265,7 +280,20 @@ int run_main(const std::vector<std::string>& args) {
     if (run_dir.empty()) throw UsageError("report: expected RUN_DIR (see winoprune report --help)");
     return wp::command_report(run_dir, bench);
   }
-  throw UsageError("unknown command '" + cmd + "' (expected run, eval, bench or report; see winoprune --help)");
+  if (cmd == "compare") {
+    wp::CompareArgs ca;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const std::string& a = rest[i];
+      if (matches(a, "--csv")) ca.csv = option_value(rest, i, "--csv");
+      else if (matches(a, "--md")) ca.md = option_value(rest, i, "--md");
+      else if (matches(a, "--plots")) ca.plots = option_value(rest, i, "--plots");
+      else if (a.rfind("--", 0) == 0) throw UsageError("compare: unknown option " + a + " (see winoprune compare --help)");
+      else ca.runs.push_back(a);
+    }
+    if (ca.runs.size() < 2) throw UsageError("compare: expected at least two RUN_DIRs (see winoprune compare --help)");
+    return wp::command_compare(ca);
+  }
+  throw UsageError("unknown command '" + cmd + "' (expected run, eval, bench, report or compare; see winoprune --help)");
 }
 
 }  // namespace

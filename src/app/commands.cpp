@@ -9,6 +9,7 @@
 #include <sstream>
 #include <map>
 
+#include "winoprune/app/compare.h"
 #include "winoprune/app/experiment.h"
 #include "winoprune/app/interrupt.h"
 #include "winoprune/app/model_checkpoint.h"
@@ -269,6 +270,16 @@ int command_report(const std::string& run_dir, bool bench) {
     std::cout << render_unfinished_summary(read_metrics(dir.metrics_jsonl()));
   }
   for (const auto& w : written) std::cerr << "wrote " << w << "\n";
+  return 0;
+}
+
+int command_compare(const CompareArgs& args) {
+  Comparison c = compare_runs(args.runs);
+  std::cout << render_compare_table(c);
+  if (args.csv) write_text_file_atomic(*args.csv, render_compare_csv(c)), std::cerr << "wrote " << *args.csv << "\n";
+  if (args.md) write_text_file_atomic(*args.md, render_compare_md(c)), std::cerr << "wrote " << *args.md << "\n";
+  if (args.plots)
+    for (const std::string& p : write_compare_plots(c, *args.plots)) std::cerr << "wrote " << p << "\n";
   return 0;
 }
 

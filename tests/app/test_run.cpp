@@ -718,3 +718,65 @@ TEST_CASE("the planned sparsity at each epoch end is what the run reaches", "[ap
     fs::remove_all(out);
   }
 }
+
+TEST_CASE("compare: runs side by side, the differing keys, figures from each report.json",
+          "[app][compare]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  std::string base = temp_dir("compare");
+  fs::create_directories(base);
+  json cfg = tiny_pipeline();
+  cfg["threads"] = 1;
+  cfg["data"]["train"]["limit"] = 640;
+  cfg["phases"][0]["epochs"] = 1;
+  cfg["phases"][2]["epochs"] = 1;
+  cfg["phases"][2]["policies"][0]["end"] = 20;
+  cfg["phases"][3]["epochs"] = 0;
+  std::string cfg_path = base + "/cfg.json";
+  std::ofstream(cfg_path) << cfg.dump(2);
+  std::vector<std::string> runs;
+  for (const char* s : {"0.5", "0.6", "0.7"}) {
+    runs.push_back(base + "/sweep-" + s);
+    REQUIRE(run_cli({"run", cfg_path, "--out", runs.back(), "--set",
+                     std::string("phases[2].pruners.agp.final_sparsity=") + s},
+                    base + "/run.log") == 0);
+  }
+  std::vector<std::string> args = {"compare"};
+  args.insert(args.end(), runs.begin(), runs.end());
+  args.insert(args.end(), {"--csv", base + "/c.csv", "--md", base + "/c.md", "--plots", base + "/plots"});
+  REQUIRE(run_cli(args, base + "/compare.log") == 0);
+  const std::string table = read_text(base + "/compare.log");
+  INFO(table);
+  CHECK_THAT(table, Catch::Contains("phases[2].pruners.agp.final_sparsity=0.6"));
+  // The CSV's figures are each run's report.json's.
+  std::istringstream csv(read_text(base + "/c.csv"));
+  std::string header, line;
+  std::getline(csv, header);
+  CHECK(header.rfind("run,differs,seed,conv2,conv3,conv4,conv5,total sparsity,baseline top-1,", 0) == 0);
+  for (const std::string& run : runs) {
+    REQUIRE(std::getline(csv, line));
+    std::vector<std::string> f;
+    std::stringstream ls(line);
+    for (std::string cell; std::getline(ls, cell, ',');) f.push_back(cell);
+    REQUIRE(f.size() == 14);
+    json rep = read_json(run + "/report.json");
+    CHECK(f[0] == fs::path(run).filename().string());
+    CHECK(f[2] == "5");
+    CHECK(std::stod(f[4]) == Approx(rep["layers"][2]["sparsity"].get<double>()).margin(1e-6));
+    CHECK(std::stod(f[7]) == Approx(rep["total"]["sparsity"].get<double>()).margin(1e-6));
+    CHECK(std::stod(f[8]) == Approx(rep["baseline"]["top1"].get<double>()).margin(1e-6));
+    CHECK(std::stod(f[10]) == Approx(rep["final"]["top1"].get<double>()).margin(1e-6));
+    CHECK(std::stod(f[11]) == Approx(rep["final"]["top5"].get<double>()).margin(1e-6));
+  }
+  CHECK_THAT(read_text(base + "/c.md"), Catch::Contains("| run | differs | seed |"));
+  for (const char* svg : {"compare-sparsity.svg", "compare-top1.svg"})
+    CHECK_THAT(read_text(base + "/plots/" + svg), Catch::Contains("sweep-0.7"));
+  // One run is not a comparison; a directory without report.json is named.
+  CHECK(run_cli({"compare", runs[0]}, base + "/one.log") == 2);
+  fs::create_directories(base + "/empty");
+  CHECK(run_cli({"compare", runs[0], base + "/empty"}, base + "/empty.log") == 2);
+  CHECK_THAT(read_text(base + "/empty.log"), Catch::Contains("empty/config.json"));
+  fs::remove_all(base);
+}

@@ -44,4 +44,12 @@ int command_bench(const BenchArgs& args);
 // layers.csv.
 int command_report(const std::string& run_dir, bool bench = false);
 
+// `compare RUN_DIR... [--csv FILE] [--md FILE] [--plots DIR]` (app/compare.h): the table to
+// stdout, the other renderings to files.
+struct CompareArgs {
+  std::vector<std::string> runs;
+  std::optional<std::string> csv, md, plots;
+};
+int command_compare(const CompareArgs& args);
+
 }  // namespace wp
