@@ -120,7 +120,7 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
     if (phase.epochs < 0) r.fail("epochs", "is required for a " + default_name + " phase");
     phase.eval_every = static_cast<int>(r.integer("eval_every", 1, 1, 100000));
     JsonReader opt = r.object("optimizer");
-    phase.optimizer = parse_sgd_config(opt);
+    phase.optimizer = parse_optimizer_config(opt);
     // The spatial preconditioner is exact only while W stays in the image of G (x) G; once
     // entries are forced to zero its steps leave that subspace, where the loss is up to 100x
     // more curved than the step assumes: pruning a small Fashion-MNIST net to 60% with it went
@@ -206,7 +206,7 @@ json experiment_to_json(const ExperimentConfig& x) {
     if (is_training_phase(p.type)) {
       pj["epochs"] = p.epochs;
       pj["eval_every"] = p.eval_every;
-      pj["optimizer"] = sgd_config_to_json(p.optimizer);
+      pj["optimizer"] = optimizer_config_to_json(p.optimizer);
       json sched = lr_schedule_to_json(p.lr_schedule);
       pj["lr_schedule"] = sched;
       if (p.distill)

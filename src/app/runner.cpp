@@ -24,7 +24,7 @@
 #include "winoprune/nn/model.h"
 #include "winoprune/ops/ops.h"
 #include "winoprune/optim/lr_schedule.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 #include "winoprune/prune/scheduler.h"
 #include "winoprune/prune/sensitivity.h"
 
@@ -304,7 +304,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   } clear_pruning{pruning_};
   if (phase.type == PhaseType::finetune)
     freeze_masks(prunable_layers(*model_));
-  Sgd sgd(model_->parameters(), phase.optimizer);
+  Optimizer optimizer(model_->parameters(), phase.optimizer);
   std::unique_ptr<Model> teacher = phase.distill ? load_teacher(*phase.distill) : nullptr;
   ForwardContext teacher_ctx;   // evaluation mode: no dropout, the dense Winograd path
 
@@ -313,7 +313,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   probe.workers = 0;
   const int64_t iters = BatchLoader(data, probe).batches_per_epoch();
   if (iters == 0) throw InputError(cfg_.file + ": data.batch: larger than the training split");
-  sgd.set_step_count(start_epoch * iters + start_iter);   // Adam's bias correction on resume
+  optimizer.set_step_count(start_epoch * iters + start_iter);   // Adam's bias correction on resume
   ForwardContext ctx;
   ctx.training = true;
   ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
@@ -343,7 +343,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     progress.begin(phase.name, epoch + 1, phase.epochs, iters);
     for (int64_t iter = first; loader.next(batch); ++iter) {
       if (pruning) pruning->on_minibatch_begin(epoch, iter, iters);
-      sgd.zero_grad();
+      optimizer.zero_grad();
       // Data parallel: the global batch's size first (corrupt samples make slices uneven);
       // each rank's gradient counts with its share (gradient_allreduce.h).
       double counts[3] = {double(batch.size()), 0, 0};   // images, loss sum, correct
@@ -375,7 +375,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       reducer.finish();
       if (pruning) pruning->after_backward(epoch, iter, iters);
       double lr = lr_at(phase.lr_schedule, static_cast<int>(epoch), iter, iters);
-      sgd.step(static_cast<float>(lr));
+      optimizer.step(static_cast<float>(lr));
       weights_in_latest_ = false;
       if (pruning) pruning->after_optimizer_step(epoch, iter, iters);
       last_val_fresh_ = false;

@@ -41,7 +41,7 @@
 #include "winoprune/dist/gradient_allreduce.h"
 #include "winoprune/nn/model.h"
 #include "winoprune/ops/ops.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 
 namespace wp {
 
@@ -92,11 +92,11 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   for (auto& l : labels) l = int32_t(data.below(uint32_t(config.classes)));
   Var input = leaf(x);
 
-  SgdConfig sc;
+  OptimizerConfig sc;
   sc.lr = 1e-3;   // small: the weights stay finite over the timed steps
   sc.momentum = 0.9;
   sc.weight_decay = 5e-4;
-  Sgd sgd(model->parameters(), sc);
+  Optimizer optimizer(model->parameters(), sc);
   Rng dropout_rng(4);
   // Under mpirun: `batch` is the global batch, each rank steps on its 1/N share and the
   // gradients are summed in overlapped buckets (bucket_bytes > 0) or in one blocking allreduce
@@ -114,12 +114,12 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
       ForwardContext ctx;
       ctx.training = true;
       ctx.rng = &dropout_rng;
-      sgd.zero_grad();
+      optimizer.zero_grad();
       reducer.begin_step(1.0 / ranks);
       Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);
       backward(loss);
       reducer.finish();
-      sgd.step(float(sc.lr));
+      optimizer.step(float(sc.lr));
     };
     int warmup = opts.quick ? 1 : opts.warmup;
     int repeats = opts.quick ? 1 : opts.repeats;

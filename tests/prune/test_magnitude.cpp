@@ -4,7 +4,7 @@
 #include <numeric>
 
 #include "prune_support.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 #include "winoprune/prune/magnitude.h"
 
 using namespace wp;
@@ -128,19 +128,19 @@ TEST_CASE("freeze_mask takes the zeros as the mask and masks momentum", "[prune]
 
 TEST_CASE("pruned entries stay exactly zero through 200 SGD steps (momentum, decay, L1)",
           "[prune][magnitude][sgd]") {
-  // wp::Sgd (src/nn/sgd.cpp) with momentum 0.9, Nesterov on and off, weight decay and L1, and
+  // wp::Optimizer (src/optim/optimizer.cpp) with momentum 0.9, Nesterov on and off, weight decay and L1, and
   // random gradients that push every pruned entry away from zero at every step.
   for (bool nesterov : {false, true}) {
     auto p = random_parameter("conv3", {16, 16, 16}, 8);
     auto q = random_parameter("conv3", {16, 16, 16}, 8);   // the same weights, never masked
     p->l1 = 1e-3f;
-    SgdConfig c;
+    OptimizerConfig c;
     c.lr = 0.05;
     c.momentum = 0.9;
     c.nesterov = nesterov;
     c.weight_decay = 5e-4;
-    Sgd sgd({p.get()}, c);
-    Sgd free_sgd({q.get()}, c);
+    Optimizer sgd({p.get()}, c);
+    Optimizer free_sgd({q.get()}, c);
     const int64_t n = p->value().numel();
     // A few steps before pruning so the momentum of soon-pruned entries is non-zero.
     for (int step = 0; step < 210; ++step) {

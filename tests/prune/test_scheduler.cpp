@@ -1,4 +1,4 @@
-// PruningScheduler driven by a simulated training loop (wp::Sgd, random gradients): exact
+// PruningScheduler driven by a simulated training loop (wp::Optimizer, random gradients): exact
 // per-step targets, units, the threshold pruner's window, statistics and resolution errors.
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <set>
 
 #include "prune_support.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 #include "winoprune/prune/magnitude.h"
 #include "winoprune/prune/schedule.h"
 
@@ -24,8 +24,8 @@ PruningConfig config_of(const std::string& text) {
   return c;
 }
 
-SgdConfig sgd_config() {
-  SgdConfig c;
+OptimizerConfig sgd_config() {
+  OptimizerConfig c;
   c.lr = 0.05;
   c.momentum = 0.9;
   c.weight_decay = 5e-4;
@@ -44,7 +44,7 @@ int64_t zeros_at_position(const Parameter& conv2, int64_t j) {
 struct Loop {
   TestNet& net;
   PruningScheduler& sched;
-  Sgd sgd;
+  Optimizer sgd;
   uint64_t seed = 1000;
   Loop(TestNet& n, PruningScheduler& s) : net(n), sched(s), sgd(n.parameters(), sgd_config()) {}
   void run(int64_t epochs, int64_t ipe, const std::function<void(int64_t)>& epoch_check,

@@ -35,7 +35,7 @@
 #include "winoprune/nn/layer.h"
 #include "winoprune/nn/model.h"
 #include "winoprune/optim/lr_schedule.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 #include "winoprune/prune/config.h"
 #include "winoprune/prune/sensitivity.h"
 
@@ -62,7 +62,7 @@ struct PhaseConfig {
   // train | prune | finetune
   int epochs = 0;
   int eval_every = 1;
-  SgdConfig optimizer;
+  OptimizerConfig optimizer;
   LrSchedule lr_schedule;
   PruningConfig pruning;             // prune only
   std::optional<DistillConfig> distill;

@@ -42,7 +42,7 @@ class Conv2dLayer : public Layer {
 // Winograd-domain convolution (wp::winograd_conv2d): a stride-1 conv whose parameter is
 // W [t*t, K, C/groups] itself (docs/method.md section 1). bias [K].
 // Its weight carries lr_scale = position_lr_scale(m, r) and tile_precond =
-// spatial_preconditioner(m, r) (see there and optim/sgd.h): plain SGD on W diverges.
+// spatial_preconditioner(m, r) (see there and optim/optimizer.h): plain SGD on W diverges.
 // Inference: with InferenceKernel::sparse and grad mode off, forward uses the packed sparse
 // kernel built by prepare_inference(sparse); otherwise the dense training path.
 class WinogradConv2dLayer : public Layer {
@@ -76,7 +76,7 @@ class WinogradConv2dLayer : public Layer {
   // with it both train at 0.02. On Fashion-MNIST (alexnet-small, 100 steps of 128, lr 0.02
   // Nesterov, no dropout) Winograd conv2..5 reached 0.846 top-1 (2000 test images), spatial 0.774.
   static Tensor position_lr_scale(int m, int r);
-  // Q = G G^T [t, t]: the optimizer's spatial preconditioner (optim/sgd.h). For W = G g G^T,
+  // Q = G G^T [t, t]: the optimizer's spatial preconditioner (optim/optimizer.h). For W = G g G^T,
   // the spatial gradient step on g is the step Q dW Q on W.
   static Tensor spatial_preconditioner(int m, int r);
 

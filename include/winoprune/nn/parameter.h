@@ -22,7 +22,7 @@ struct Parameter {
                            // applied when the optimizer's position_lr_scale is on
   Tensor tile_precond;     // optional [t, t] symmetric Q (Winograd weights [t*t, K, C/g]: Q = G G^T):
                            // the optimizer's spatial preconditioner maps each (k, c) t x t slice
-                           // X of the gradient to Q X Q (see optim/sgd.h)
+                           // X of the gradient to Q X Q (see optim/optimizer.h)
   Tensor momentum;         // optimizer state, same shape as the value; undefined until first
                            // step: SGD's velocity, or Adam's first moment
   Tensor second_moment;    // Adam's second moment (running mean of grad^2); undefined for SGD

@@ -21,7 +21,7 @@
 // a resumed phase restore()s it, then starts from the resumed epoch's on_epoch_begin when it
 // resumes at an epoch boundary, or from on_minibatch_begin of the resumed iteration when it
 // resumes inside an epoch (on_epoch_begin would fire that epoch's events a second time).
-// The scheduler does not step the optimizer; it relies on it (wp::Sgd) to keep value and
+// The scheduler does not step the optimizer; it relies on it (wp::Optimizer) to keep value and
 // momentum masked after every step and to add Parameter::l1 * sign(W) to the gradient.
 //
 // Mask-based pruners (magnitude, gradual, steps) set Parameter::mask at their events and zero

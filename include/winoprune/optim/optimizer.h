@@ -1,4 +1,5 @@
 #pragma once
+// The optimizer of a training phase: type "sgd" or "adam" (OptimizerConfig::type), one class.
 // SGD with momentum (optionally Nesterov), weight decay and an L1 term with per-parameter
 // multipliers, and 0/1 masks that keep pruned entries exactly zero. The update is PyTorch's
 // torch.optim.SGD (dampening 0), per element of a parameter with learning rate lr:
@@ -55,7 +56,7 @@ namespace wp {
 
 enum class OptimizerType { sgd, adam };
 
-struct SgdConfig {
+struct OptimizerConfig {
   OptimizerType type = OptimizerType::sgd;
   double lr = 0.01;                       // base learning rate (schedules scale from it)
   double momentum = 0.9;
@@ -75,14 +76,14 @@ struct SgdConfig {
 // {"type": "adam", "lr", "betas", "eps", "weight_decay", "bias_lr_mult", "bias_decay_mult",
 // "position_lr_scale"};
 // a key of the other type is an error; errors name the JSON path; calls reader.finish().
-SgdConfig parse_sgd_config(JsonReader& reader);
-json sgd_config_to_json(const SgdConfig& config);
+OptimizerConfig parse_optimizer_config(JsonReader& reader);
+json optimizer_config_to_json(const OptimizerConfig& config);
 
-class Sgd {
+class Optimizer {
  public:
   // Applies bias_lr_mult / bias_decay_mult to the ".bias" parameters, checks mask and momentum
   // shapes, and masks every parameter that has a mask (value and momentum).
-  Sgd(std::vector<Parameter*> params, SgdConfig config);
+  Optimizer(std::vector<Parameter*> params, OptimizerConfig config);
 
   // One update of every parameter with learning rate `lr` (the schedule's value now).
   void step(float lr);
@@ -93,12 +94,12 @@ class Sgd {
   // Zeroes every parameter's gradient (keeps the buffers).
   void zero_grad();
 
-  const SgdConfig& config() const { return config_; }
+  const OptimizerConfig& config() const { return config_; }
   const std::vector<Parameter*>& parameters() const { return params_; }
 
  private:
   std::vector<Parameter*> params_;
-  SgdConfig config_;
+  OptimizerConfig config_;
   std::vector<Tensor> scratch_;   // per parameter: the preconditioned gradient (Winograd weights)
   int64_t steps_ = 0;
 };
@@ -106,7 +107,7 @@ class Sgd {
 // value, momentum and second_moment *= mask (no-op without a mask); call after changing a mask.
 void apply_mask(Parameter& p);
 
-// One parameter's update (the formula above) on raw arrays, serial (Sgd::step runs chunks of
+// One parameter's update (the formula above) on raw arrays, serial (Optimizer::step runs chunks of
 // every parameter in one parallel loop); `mask` and `v` may be null (no mask; momentum 0).
 void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
                 float momentum, bool nesterov, float decay, float l1);

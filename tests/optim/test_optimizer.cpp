@@ -1,7 +1,7 @@
 // SGD: the update formula on hand-computed values, multipliers, L1, masks, config parsing.
 #include "support.h"
 #include "winoprune/nn/layers.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 
 using namespace wp;
 
@@ -18,8 +18,8 @@ void set_grad(Parameter& p, std::vector<float> g) {
   p.var->grad_buffer().copy_from(Tensor::from_vector({int64_t(g.size())}, g));
 }
 
-SgdConfig config(double momentum, bool nesterov, double decay) {
-  SgdConfig c;
+OptimizerConfig config(double momentum, bool nesterov, double decay) {
+  OptimizerConfig c;
   c.lr = 0.1;
   c.momentum = momentum;
   c.nesterov = nesterov;
@@ -31,7 +31,7 @@ SgdConfig config(double momentum, bool nesterov, double decay) {
 std::string optimizer_error(const std::string& text, const std::string& path) {
   try {
     JsonReader rr(json::parse(text), path);
-    parse_sgd_config(rr);
+    parse_optimizer_config(rr);
   } catch (const InputError& e) {
     return std::string(e.what());
   }
@@ -53,7 +53,7 @@ TEST_CASE("sgd: momentum, Nesterov and weight decay on a hand example", "[nn][sg
   } cases[] = {{0.9, false, 0.94f, 0.8266f}, {0.9, true, 0.886f, 0.725566f}, {0.0, false, 0.94f, 0.8806f}};
   for (const Case& k : cases) {
     Parameter p = param("fc.weight", {1.0f});
-    Sgd sgd({&p}, config(k.momentum, k.nesterov, 0.1));
+    Optimizer sgd({&p}, config(k.momentum, k.nesterov, 0.1));
     set_grad(p, {0.5f});
     sgd.step(0.1f);
     REQUIRE(p.value()[0] == Approx(k.w1).epsilon(1e-6));
@@ -72,9 +72,9 @@ TEST_CASE("sgd: lr and decay multipliers, bias overrides, L1, undefined gradient
   Parameter idle = param("fc2.weight", {3.0f});
   w.l1 = 0.01f;
   w.lr_mult = 0.5f;
-  SgdConfig c = config(0.0, false, 0.1);
+  OptimizerConfig c = config(0.0, false, 0.1);
   {
-    Sgd sgd({&w, &b, &idle}, c);
+    Optimizer sgd({&w, &b, &idle}, c);
     set_grad(w, {0.0f, 0.0f, 0.0f});
     set_grad(b, {0.5f});
     sgd.step(0.1f);
@@ -88,7 +88,7 @@ TEST_CASE("sgd: lr and decay multipliers, bias overrides, L1, undefined gradient
   }
   c.bias_lr_mult = 2.0;
   c.bias_decay_mult = 1.0;
-  Sgd sgd({&b}, c);
+  Optimizer sgd({&b}, c);
   sgd.step(0.1f);   // g = 0.5 + 0.1 * 0.95 = 0.595; b -= 0.2 * 0.595
   REQUIRE(b.value()[0] == Approx(0.95f - 0.2f * 0.595f));
   REQUIRE(b.lr_mult == 1.0f);   // the override lives in the optimizer, not in the parameter
@@ -98,11 +98,11 @@ TEST_CASE("sgd: per-row lr_scale (Winograd positions)", "[nn][sgd]") {
   Parameter p = make_parameter("conv2", "weight", {2, 3}, true);
   p.value().fill(1.0f);
   p.lr_scale = Tensor::from_vector({2}, {1.0f, 0.25f});
-  SgdConfig c = config(0.0, false, 0.0);
+  OptimizerConfig c = config(0.0, false, 0.0);
   for (bool on : {true, false}) {
     c.position_lr_scale = on;
     p.value().fill(1.0f);
-    Sgd sgd({&p}, c);
+    Optimizer sgd({&p}, c);
     p.var->grad_buffer().fill(1.0f);
     sgd.step(0.1f);
     REQUIRE(p.value()[0] == Approx(0.9f));
@@ -111,7 +111,7 @@ TEST_CASE("sgd: per-row lr_scale (Winograd positions)", "[nn][sgd]") {
     REQUIRE(p.value()[5] == Approx(on ? 0.975f : 0.9f));
   }
   p.lr_scale = Tensor::from_vector({3}, {1.0f, 1.0f, 1.0f});
-  REQUIRE_THROWS_AS(Sgd({&p}, c), InputError);
+  REQUIRE_THROWS_AS(Optimizer({&p}, c), InputError);
 }
 
 TEST_CASE("sgd: masked entries stay exactly zero through many updates", "[nn][sgd]") {
@@ -126,7 +126,7 @@ TEST_CASE("sgd: masked entries stay exactly zero through many updates", "[nn][sg
     // A loaded momentum that is not masked yet: the constructor masks it (and the value).
     p.momentum = Tensor::from_vector({n}, test::random_vector<float>(n, 3));
     p.l1 = 1e-3f;
-    Sgd sgd({&p}, config(0.9, nesterov, 5e-4));
+    Optimizer sgd({&p}, config(0.9, nesterov, 5e-4));
     for (int it = 0; it < 30; ++it) {
       sgd.zero_grad();
       set_grad(p, test::random_vector<float>(n, 100 + it));
@@ -149,13 +149,13 @@ TEST_CASE("sgd: the optimizer config", "[nn][sgd]") {
   JsonReader r(json::parse(R"({"type": "sgd", "lr": 0.02, "momentum": 0.9, "nesterov": true,
                                "weight_decay": 5e-4, "bias_lr_mult": 2})"),
                "phases[0].optimizer");
-  SgdConfig c = parse_sgd_config(r);
+  OptimizerConfig c = parse_optimizer_config(r);
   REQUIRE(c.lr == 0.02);
   REQUIRE(c.nesterov);
   REQUIRE(c.bias_lr_mult.value() == 2.0);
   REQUIRE_FALSE(c.bias_decay_mult);
-  JsonReader back(sgd_config_to_json(c), "x");
-  REQUIRE(sgd_config_to_json(parse_sgd_config(back)) == sgd_config_to_json(c));
+  JsonReader back(optimizer_config_to_json(c), "x");
+  REQUIRE(optimizer_config_to_json(parse_optimizer_config(back)) == optimizer_config_to_json(c));
 
   auto error = [](const std::string& text) { return optimizer_error(text, "phases[1].optimizer"); };
   CHECK_THAT(error(R"({"type": "rmsprop"})"),
@@ -172,16 +172,16 @@ TEST_CASE("adam: the optimizer config", "[nn][sgd][adam]") {
   JsonReader r(json::parse(R"({"type": "adam", "lr": 1e-4, "betas": [0.8, 0.99], "eps": 1e-6,
                                "weight_decay": 0})"),
                "phases[2].optimizer");
-  SgdConfig c = parse_sgd_config(r);
+  OptimizerConfig c = parse_optimizer_config(r);
   REQUIRE(c.type == OptimizerType::adam);
   REQUIRE(c.lr == 1e-4);
   REQUIRE(c.beta1 == 0.8);
   REQUIRE(c.beta2 == 0.99);
   REQUIRE(c.eps == 1e-6);
   REQUIRE(c.weight_decay == 0.0);
-  JsonReader back(sgd_config_to_json(c), "x");
-  REQUIRE(sgd_config_to_json(parse_sgd_config(back)) == sgd_config_to_json(c));
-  REQUIRE(sgd_config_to_json(c)["type"] == "adam");
+  JsonReader back(optimizer_config_to_json(c), "x");
+  REQUIRE(optimizer_config_to_json(parse_optimizer_config(back)) == optimizer_config_to_json(c));
+  REQUIRE(optimizer_config_to_json(c)["type"] == "adam");
 
   auto error = [](const std::string& text) { return optimizer_error(text, "phases[2].optimizer"); };
   // SGD's keys are unknown to Adam, and Adam's to SGD.
@@ -220,7 +220,7 @@ TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult
   // multiplied by sqrt(D), without it D is ignored.
   auto scale = test::random_vector<float>(n, 14, 1e-4f, 1e-2f);
   w.lr_scale = Tensor::from_vector({n}, scale);
-  SgdConfig c;
+  OptimizerConfig c;
   c.position_lr_scale = GENERATE(false, true);
   c.type = OptimizerType::adam;
   c.beta1 = 0.8;
@@ -228,7 +228,7 @@ TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult
   c.eps = 1e-6;
   c.weight_decay = 0.01;
   c.bias_lr_mult = 2.0;
-  Sgd opt({&w, &b}, c);
+  Optimizer opt({&w, &b}, c);
 
   struct Ref {
     std::vector<double> x, m, v;
@@ -289,7 +289,7 @@ TEST_CASE("adam: updates match a naive double formula (masks, decay, L1, lr_mult
     q.value().copy_from(b.value());
     q.momentum = b.momentum.clone();
     q.second_moment = b.second_moment.clone();
-    Sgd resumed({&q}, c);
+    Optimizer resumed({&q}, c);
     resumed.set_step_count(t - 1);
     Ref rq{std::vector<double>(nb), std::vector<double>(nb), std::vector<double>(nb)};
     for (int64_t i = 0; i < nb; ++i)
@@ -335,10 +335,10 @@ TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive doubl
         p.tile_precond = q;
         p.lr_scale = d;
         p.l1 = 0.01f;
-        SgdConfig c = config(0.0, false, 0.05);
+        OptimizerConfig c = config(0.0, false, 0.05);
         c.spatial_preconditioner = s;
         c.position_lr_scale = diag;
-        Sgd sgd({&p}, c);
+        Optimizer sgd({&p}, c);
         sgd.step(0.1f);
         double worst = 0;
         for (int64_t col = 0; col < kc; ++col)
@@ -373,7 +373,7 @@ TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive doubl
   p.mask = Tensor::from_vector({tt, 20, 15}, mask);
   p.tile_precond = q;
   p.lr_scale = d;
-  Sgd sgd({&p}, config(0.9, true, 5e-4));
+  Optimizer sgd({&p}, config(0.9, true, 5e-4));
   for (int step = 0; step < 5; ++step) {
     p.var->grad_buffer().copy_from(
         Tensor::from_vector({tt, 20, 15}, test::random_vector<float>(size_t(n), 10 + step)));
@@ -392,7 +392,7 @@ TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive doubl
   Parameter bad = make_parameter("conv3", "weight", {tt, 2, 2}, true);
   bad.tile_precond = Tensor::zeros({5, 5});
   try {
-    Sgd rejected({&bad}, config(0.9, false, 0.0));
+    Optimizer rejected({&bad}, config(0.9, false, 0.0));
     FAIL("a [5, 5] tile_precond on a [36, 2, 2] weight was accepted");
   } catch (const InputError& e) {
     CHECK_THAT(e.what(), Catch::Contains("conv3.weight: tile_precond has shape [5, 5]"));

@@ -4,7 +4,7 @@
 #include "winoprune/nn/layers.h"
 #include "winoprune/nn/model.h"
 #include "winoprune/ops/ops.h"
-#include "winoprune/optim/sgd.h"
+#include "winoprune/optim/optimizer.h"
 #include "winoprune/winograd/transform.h"
 
 using namespace wp;
@@ -33,14 +33,14 @@ Tensor eval_logits(Model& m, const Tensor& x) {
 std::vector<float> train_steps(Model& m, const Tensor& x, const std::vector<int32_t>& labels,
                                int steps, float lr, bool position_lr_scale = true,
                                double spatial_preconditioner = 1.0, bool nesterov = false) {
-  SgdConfig sc;
+  OptimizerConfig sc;
   sc.position_lr_scale = position_lr_scale;
   sc.spatial_preconditioner = spatial_preconditioner;
   sc.nesterov = nesterov;
   sc.lr = lr;
   sc.momentum = 0.9;
   sc.weight_decay = 5e-4;
-  Sgd sgd(m.parameters(), sc);
+  Optimizer sgd(m.parameters(), sc);
   Rng rng(5);
   std::vector<float> losses;
   for (int i = 0; i < steps; ++i) {

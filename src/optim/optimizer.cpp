@@ -1,5 +1,5 @@
-// SGD with momentum / Nesterov, and Adam; weight decay, L1 and masks (formulas in optim/sgd.h).
-#include "winoprune/optim/sgd.h"
+// SGD with momentum / Nesterov, and Adam; weight decay, L1 and masks (formulas in optim/optimizer.h).
+#include "winoprune/optim/optimizer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -58,7 +58,7 @@ void q_times_transposed(const float* q, const float* in, float* out, int t, int6
     }
 }
 
-// The preconditioned gradient of a Winograd weight (formula in optim/sgd.h): value, grad, mask
+// The preconditioned gradient of a Winograd weight (formula in optim/optimizer.h): value, grad, mask
 // (or null) and out are [t*t][kc] (kc = K * C/groups), q is the t x t matrix Q, d the
 // per-position scale or null. The mask applies to X BEFORE the product: Q (M.X) Q restricted to
 // the free entries is P_SS g_S, a descent direction (g_S^T P_SS g_S >= 0); Q X Q masked after
@@ -183,8 +183,8 @@ void apply_mask(Parameter& p) {
   }
 }
 
-SgdConfig parse_sgd_config(JsonReader& r) {
-  SgdConfig c;
+OptimizerConfig parse_optimizer_config(JsonReader& r) {
+  OptimizerConfig c;
   c.type = r.string("type", "sgd", {"sgd", "adam"}) == "adam" ? OptimizerType::adam
                                                              : OptimizerType::sgd;
   c.lr = r.number("lr", c.lr, 0.0, 1e3, true, false);
@@ -218,7 +218,7 @@ SgdConfig parse_sgd_config(JsonReader& r) {
   return c;
 }
 
-json sgd_config_to_json(const SgdConfig& c) {
+json optimizer_config_to_json(const OptimizerConfig& c) {
   const bool adam = c.type == OptimizerType::adam;
   json j{{"type", adam ? "adam" : "sgd"},
          {"lr", c.lr},
@@ -237,10 +237,10 @@ json sgd_config_to_json(const SgdConfig& c) {
   return j;
 }
 
-Sgd::Sgd(std::vector<Parameter*> params, SgdConfig config)
+Optimizer::Optimizer(std::vector<Parameter*> params, OptimizerConfig config)
     : params_(std::move(params)), config_(config) {
   for (Parameter* p : params_) {
-    if (!p || !p->var) throw std::logic_error("Sgd: null parameter");
+    if (!p || !p->var) throw std::logic_error("Optimizer: null parameter");
     check_state_shape(*p, p->mask, "mask");
     check_state_shape(*p, p->momentum, "momentum");
     check_state_shape(*p, p->second_moment, "second moment");
@@ -260,7 +260,7 @@ Sgd::Sgd(std::vector<Parameter*> params, SgdConfig config)
   }
 }
 
-void Sgd::step(float lr) {
+void Optimizer::step(float lr) {
   const bool adam = config_.type == OptimizerType::adam;
   const float mu = adam ? 0.0f : static_cast<float>(config_.momentum);
   ++steps_;
@@ -305,7 +305,7 @@ void Sgd::step(float lr) {
       add(w, v, nullptr, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
     } else if (rows_scaled) {
       // Slices along dim 0 (a Winograd position: K * C/groups elements) with their own lr:
-      // lr * D_j for SGD, lr * sqrt(D_j) = lr / s_j for Adam (see optim/sgd.h).
+      // lr * D_j for SGD, lr * sqrt(D_j) = lr / s_j for Adam (see optim/optimizer.h).
       const int64_t rows = p->lr_scale.numel(), per = n / rows;
       for (int64_t row = 0; row < rows; ++row) {
         const int64_t o = row * per;
@@ -331,7 +331,7 @@ void Sgd::step(float lr) {
   }
 }
 
-void Sgd::zero_grad() {
+void Optimizer::zero_grad() {
   std::vector<std::pair<float*, int64_t>> chunks;
   for (Parameter* p : params_) {
     Tensor& g = p->var->grad;
