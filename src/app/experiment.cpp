@@ -30,6 +30,8 @@ json read_json_file(const std::string& path) {
     return json::parse(ss.str());
   } catch (const json::parse_error& e) {
     throw InputError(path + ": not valid JSON: " + e.what());
+  } catch (const json::exception& e) {   // e.g. out_of_range 406: a number like 1e400
+    throw InputError(path + ": not valid JSON for winoprune: " + e.what());
   }
 }
 

@@ -31,6 +31,7 @@ std::vector<PathStep> parse_path(const std::string& path, const std::string& ass
       std::string digits = path.substr(i + 1, close - i - 1);
       if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos)
         bad("expected an array index in [], got '" + digits + "'");
+      if (digits.size() > 9) bad("array index " + digits + " is out of range");
       steps.push_back({"", std::stol(digits)});
       i = close + 1;
       continue;
@@ -39,6 +40,7 @@ std::vector<PathStep> parse_path(const std::string& path, const std::string& ass
     if (end == std::string::npos) end = path.size();
     std::string key = path.substr(i, end - i);
     bool numeric = !key.empty() && key.find_first_not_of("0123456789") == std::string::npos;
+    if (numeric && key.size() > 9) bad("array index " + key + " is out of range");
     if (numeric) steps.push_back({"", std::stol(key)});
     else steps.push_back({key, -1});
     i = end;
@@ -55,6 +57,11 @@ void apply_override(json& config, const std::string& assignment) {
     throw InputError("--set " + assignment + ": expected key.path=value");
   std::string path = assignment.substr(0, eq);
   std::string text = assignment.substr(eq + 1);
+  try {
+    (void)json(assignment).dump();   // throws type_error 316 on bytes that are not UTF-8
+  } catch (const json::exception&) {
+    throw InputError("--set: the assignment is not valid UTF-8 text");
+  }
   json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (value.is_discarded()) value = text;
 

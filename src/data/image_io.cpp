@@ -52,6 +52,19 @@ bool decode_image(const uint8_t* data, size_t size, int channels, Image8& out,
     return false;
   }
   int w = 0, h = 0, n = 0;
+  // The header's size before any decode: 64 megapixels (8192 x 8192) at most, 4x ImageNet's
+  // largest image; a corrupt header claiming more is a corrupt sample, not an allocation.
+  constexpr int64_t kMaxPixels = int64_t(1) << 26;
+  if (!stbi_info_from_memory(data, int(size), &w, &h, &n)) {
+    const char* why = stbi_failure_reason();
+    reason = std::string("cannot decode (") + (why ? why : "unknown error") + ")";
+    return false;
+  }
+  if (w <= 0 || h <= 0 || int64_t(w) * h > kMaxPixels) {
+    reason = "image header claims " + std::to_string(w) + "x" + std::to_string(h) +
+             " pixels, over the cap of " + std::to_string(kMaxPixels) + " (corrupt?)";
+    return false;
+  }
   uint8_t* pixels = stbi_load_from_memory(data, int(size), &w, &h, &n, channels);
   if (!pixels) {
     const char* why = stbi_failure_reason();

@@ -460,6 +460,14 @@ TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]"
   REQUIRE(run_cli({"run", base + "/missing.json"}, base + "/log") == 2);
   REQUIRE(run_cli({"eval", base + "/bad.json"}, base + "/log") == 2);   // not a checkpoint
   REQUIRE(run_cli({"--help"}, base + "/log") == 0);
+  // Numbers and bytes the JSON library refuses: exit 2 naming the file or the option.
+  std::ofstream(base + "/huge.json") << R"({"seed": 1e400})";
+  REQUIRE(run_cli({"run", base + "/huge.json"}, base + "/log") == 2);
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("huge.json"));
+  REQUIRE(run_cli({"run", cfg_path, "--set", "phases[99999999999999999999].epochs=1"}, base + "/log") == 2);
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("out of range"));
+  REQUIRE(run_cli({"run", cfg_path, "--set", "name=\xff\xfe"}, base + "/log") == 2);
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("not valid UTF-8"));
   fs::remove_all(base);
 }
 

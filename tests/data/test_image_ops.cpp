@@ -174,3 +174,34 @@ TEST_CASE("JPEG and PNG round trip; corrupt and truncated files are refused", "[
   REQUIRE_FALSE(read_image_file(dir / "missing.jpg", 3, back, why));
   REQUIRE_THROWS_AS(write_image_file(dir / "a.gif", im), InputError);
 }
+
+TEST_CASE("decode_image refuses the formats and headers that corrupt stb_image", "[data][image]") {
+  Image8 out;
+  std::string why;
+  auto refused = [&](const std::vector<uint8_t>& bytes) {
+    why.clear();
+    const bool ok = decode_image(bytes.data(), bytes.size(), 3, out, why);
+    INFO(why);
+    CHECK_FALSE(ok);
+    CHECK_FALSE(why.empty());
+    return why;
+  };
+  // A 16-bit PNM (fuzzing: a heap overflow in the 16-to-8-bit conversion): not a format we read.
+  const std::string pnm = "P5 1 1 65535\n\x01\x02";
+  refused(std::vector<uint8_t>(pnm.begin(), pnm.end()));
+  // A GIF header declaring a 23040 x 6400 screen (fuzzing: gigabytes allocated).
+  std::vector<uint8_t> gif = {'G', 'I', 'F', '8', '9', 'a', 0x00, 0x5a, 0x00, 0x19, 0, 0, 0};
+  gif.resize(25, 0);
+  refused(gif);
+  // A 54-byte BMP header claiming 16777216 x 42 pixels: refused before any allocation.
+  std::vector<uint8_t> bmp(54, 0);
+  bmp[0] = 'B', bmp[1] = 'M';
+  bmp[2] = 54;                       // file size (small)
+  bmp[10] = 54;                      // pixel data offset
+  bmp[14] = 40;                      // BITMAPINFOHEADER
+  bmp[18] = 0x00, bmp[19] = 0x00, bmp[20] = 0x00, bmp[21] = 0x01;   // width 2^24
+  bmp[22] = 42;                      // height 42
+  bmp[26] = 1;                       // planes
+  bmp[28] = 24;                      // bits per pixel
+  refused(bmp);
+}
