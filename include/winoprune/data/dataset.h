@@ -23,7 +23,7 @@
 //   allow_fewer_classes  false (a split with fewer classes than model.classes is an error)
 //   mean, std   per-channel, in 0..255 pixel units, listed in the output channel order;
 //               out = (pixel - mean) / std. imagefolder's mean may instead be the path of a
-//               mean image (any format stb_image reads; crop x crop, or resize x resize with
+//               mean image (JPEG, PNG or BMP; crop x crop, or resize x resize with
 //               resize_mode "warp"). Defaults: fashion-mnist [72.94] / [90.02] (the train
 //               split's statistics); imagefolder the usual ImageNet RGB statistics
 //               [123.675, 116.28, 103.53] / [58.395, 57.12, 57.375] (reordered for "bgr").
