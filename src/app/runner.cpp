@@ -540,8 +540,14 @@ void Runner::run_sensitivity(const PhaseConfig& phase) {
   size_t done = 0, total = layers.size() * levels.size();
   auto rows = sensitivity_analysis(layers, levels, [&]() {
     Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, phase.kernel);
+    // sensitivity_analysis runs layers (outer) x levels (inner), in order.
+    const std::string& layer = layers[done / levels.size()].name;
+    const double level = levels[done % levels.size()];
     ++done;
-    log_ << "  [" << done << "/" << total << "] top-1 " << e.top1 << "\n";
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "  [%zu/%zu] %s at %.1f%% sparsity: top-1 %.4f, top-5 %.4f\n",
+                  done, total, layer.c_str(), 100 * level, e.top1, e.top5);
+    log_ << buf;
     return EvalMetrics{e.top1, e.top5, e.loss};
   }, sc.position_scale);
   if (dist::is_root()) write_text_file_atomic(dir_.sensitivity_csv(), render_sensitivity_csv(rows));

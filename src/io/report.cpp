@@ -414,7 +414,11 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
 
   s << "## Accuracy\n\n";
   s << "| | top-1 | top-5 | loss |\n| --- | ---: | ---: | ---: |\n";
-  s << "| baseline (dense, before pruning) | " << percent(r.baseline.top1) << " | "
+  bool prunes = false;
+  for (const PhaseReport& p : r.phases) prunes = prunes || p.type == "prune";
+  s << (prunes || r.phases.empty() ? "| baseline (dense, before pruning) | "
+                                   : "| baseline (this run prunes nothing: the final model) | ")
+    << percent(r.baseline.top1) << " | "
     << percent(r.baseline.top5) << " | " << fixed(r.baseline.loss, 4) << " |\n";
   std::string how = r.final_eval.kernel.empty() ? "" : r.final_eval.kernel + " kernel";
   if (std::isfinite(r.final_eval.eval_seconds))
@@ -525,6 +529,32 @@ void print_layer_table(std::ostream& out, const Report& r) {
   for (size_t i = 0; i + 1 < t.rows.size(); ++i) line(t.rows[i]);
   out << rule << "\n";
   line(t.rows.back());
+}
+
+std::string render_sensitivity_md(const std::vector<SensitivityRow>& rows) {
+  std::vector<std::string> layers;
+  std::vector<double> levels;
+  for (const SensitivityRow& r : rows) {
+    if (std::find(layers.begin(), layers.end(), r.layer) == layers.end()) layers.push_back(r.layer);
+    if (std::find(levels.begin(), levels.end(), r.sparsity) == levels.end()) levels.push_back(r.sparsity);
+  }
+  std::string s = "## Sensitivity\n\nValidation top-1 with one layer pruned to each sparsity "
+                  "(the others untouched):\n\n| layer |";
+  for (double l : levels) s += " " + percent(l, 0) + " |";
+  s += "\n| --- |";
+  for (size_t i = 0; i < levels.size(); ++i) s += " ---: |";
+  s += "\n";
+  for (const std::string& layer : layers) {
+    s += "| " + layer + " |";
+    for (double l : levels) {
+      std::string cell = "-";
+      for (const SensitivityRow& r : rows)
+        if (r.layer == layer && r.sparsity == l) cell = percent(r.top1);
+      s += " " + cell + " |";
+    }
+    s += "\n";
+  }
+  return s + "\n";
 }
 
 std::string render_sensitivity_csv(const std::vector<SensitivityRow>& rows) {

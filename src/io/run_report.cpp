@@ -245,7 +245,9 @@ std::vector<std::string> render_run_report(const std::string& run_dir) {
   if (has_sensitivity) plot("sensitivity.svg", sensitivity_chart(read_sensitivity_csv(d.sensitivity_csv())));
   if (has_report) {
     Report r = read_report(d.report_json());
-    write_text_file_atomic(d.report_md(), render_report_md(r, plots));
+    std::string md = render_report_md(r, plots);
+    if (has_sensitivity) md += render_sensitivity_md(read_sensitivity_csv(d.sensitivity_csv()));
+    write_text_file_atomic(d.report_md(), md);
     write_text_file_atomic(d.layers_csv(), render_layers_csv(r));
     written.push_back(d.report_md());
     written.push_back(d.layers_csv());

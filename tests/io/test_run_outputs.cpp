@@ -293,6 +293,14 @@ TEST_CASE("sensitivity.csv round trip and errors", "[io]") {
   REQUIRE(back.size() == 2);
   CHECK(back[1].sparsity == 0.9);
   CHECK(std::isnan(back[1].top5));
+  // report.md's table: a row per layer, a column per sparsity.
+  std::vector<SensitivityRow> grid = rows;
+  grid.push_back({"conv3", 0.5, 0.8, 0.98, 0.5});
+  const std::string md = render_sensitivity_md(grid);
+  INFO(md);
+  CHECK_THAT(md, Catch::Contains("| layer | 50% | 90% |"));
+  CHECK_THAT(md, Catch::Contains("| conv2 | 90.00% | 85.00% |"));
+  CHECK_THAT(md, Catch::Contains("| conv3 | 80.00% | - |"));
   write_text_file_atomic(dir + "/bad.csv", "layer,sparsity,top1,top5,loss\nconv2,x,1,1,1\n");
   CHECK_THROWS_WITH(read_sensitivity_csv(dir + "/bad.csv"),
                     Catch::Contains("bad.csv:2: sparsity: expected a number, got \"x\""));

@@ -123,6 +123,8 @@ struct SensitivityRow {
   double sparsity = 0, top1 = kNoValue, top5 = kNoValue, loss = kNoValue;
 };
 std::string render_sensitivity_csv(const std::vector<SensitivityRow>& rows);
+// report.md's sensitivity section: one row per layer, one column per sparsity, top-1.
+std::string render_sensitivity_md(const std::vector<SensitivityRow>& rows);
 // InputError "<path>:<line>: ..." on a bad header, column count or number.
 std::vector<SensitivityRow> read_sensitivity_csv(const std::string& path);
 
