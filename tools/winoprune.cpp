@@ -30,6 +30,7 @@ Usage:
                   [--checkpoint CKPT (net)] [--masks-from CKPT (conv)]
   winoprune report RUN_DIR [--bench]
   winoprune compare RUN_DIR RUN_DIR... [--csv FILE] [--md FILE] [--plots DIR]
+  winoprune export CHECKPOINT|RUN_DIR --out MODEL.safetensors
   winoprune COMMAND --help      help for one command
   winoprune --version
 
@@ -130,6 +131,14 @@ Options:
                 and DIR/compare-top1.svg (validation top-1 over the steps of each run)
 )";
 
+const char* kExportHelp = R"(winoprune export CHECKPOINT|RUN_DIR --out MODEL.safetensors
+
+Writes an inference-only model: the Winograd layers' nonzeros in CSR per position (the sparse
+kernel's format) with their transforms, the other layers dense, the model description; no
+optimizer state and no masks. A 90%-sparse model comes out several times smaller than its
+checkpoint. eval reads it like a checkpoint (docs/contracts.md, export format).
+)";
+
 struct UsageError : wp::InputError {
   using wp::InputError::InputError;
 };
@@ -197,7 +206,7 @@ int run_main(const std::vector<std::string>& args) {
     if (!is_help(a)) continue;
     const char* text = cmd == "run" ? kRunHelp : cmd == "eval" ? kEvalHelp
                      : cmd == "bench" ? kBenchHelp : cmd == "report" ? kReportHelp
-                     : cmd == "compare" ? kCompareHelp : kMainHelp;
+                     : cmd == "compare" ? kCompareHelp : cmd == "export" ? kExportHelp : kMainHelp;
     std::fputs(text, stdout);
     return 0;
   }
@@ -279,6 +288,18 @@ int run_main(const std::vector<std::string>& args) {
     }
     if (run_dir.empty()) throw UsageError("report: expected RUN_DIR (see winoprune report --help)");
     return wp::command_report(run_dir, bench);
+  }
+  if (cmd == "export") {
+    std::string ckpt, out;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const std::string& a = rest[i];
+      if (matches(a, "--out")) out = option_value(rest, i, "--out");
+      else if (a.rfind("--", 0) == 0) throw UsageError("export: unknown option " + a + " (see winoprune export --help)");
+      else if (ckpt.empty()) ckpt = a;
+      else throw UsageError("export: unexpected argument " + a);
+    }
+    if (ckpt.empty() || out.empty()) throw UsageError("export: expected CHECKPOINT --out FILE (see winoprune export --help)");
+    return wp::command_export(ckpt, out);
   }
   if (cmd == "compare") {
     wp::CompareArgs ca;

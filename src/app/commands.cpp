@@ -11,6 +11,7 @@
 
 #include "winoprune/app/compare.h"
 #include "winoprune/app/experiment.h"
+#include "winoprune/app/export.h"
 #include "winoprune/app/interrupt.h"
 #include "winoprune/app/model_checkpoint.h"
 #include "winoprune/app/plan.h"
@@ -128,7 +129,7 @@ int command_eval(const EvalArgs& args) {
   std::unique_ptr<Model> model = build_model(model_config, rng);
   load_checkpoint_into(ckpt, *model, /*with_momentum=*/false);
 
-  bool has_mask = false;
+  bool has_mask = is_export(ckpt);   // an export keeps only the nonzeros: sparse by nature
   for (Parameter* p : model->parameters()) has_mask = has_mask || p->mask.defined();
   std::string kernel = args.kernel ? *args.kernel
                        : (has_mask && !model_config.winograd_layers.empty()) ? "sparse" : "dense";
@@ -270,6 +271,19 @@ int command_report(const std::string& run_dir, bool bench) {
     std::cout << render_unfinished_summary(read_metrics(dir.metrics_jsonl()));
   }
   for (const auto& w : written) std::cerr << "wrote " << w << "\n";
+  return 0;
+}
+
+int command_export(const std::string& checkpoint, const std::string& out) {
+  std::string path = checkpoint;
+  if (std::filesystem::is_directory(path)) path = RunDir{path}.latest_checkpoint();
+  SafeTensorsFile ckpt = read_safetensors(path);
+  std::unique_ptr<Model> model = load_model(ckpt);
+  export_model(*model, out, ckpt.metadata.count("config") ? ckpt.meta("config") : "");
+  const auto in_size = std::filesystem::file_size(path), out_size = std::filesystem::file_size(out);
+  std::printf("exported %s (%.2f MB) to %s (%.2f MB, %.1fx smaller)\n", path.c_str(),
+              double(in_size) / 1e6, out.c_str(), double(out_size) / 1e6,
+              double(in_size) / double(out_size));
   return 0;
 }
 

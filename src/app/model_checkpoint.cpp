@@ -6,6 +6,7 @@
 #include <utility>
 #include <set>
 
+#include "winoprune/app/export.h"
 #include "winoprune/error.h"
 #include "winoprune/nn/layers.h"
 #include "winoprune/winograd/transform.h"
@@ -109,6 +110,10 @@ bool checkpoint_has_weights(const SafeTensorsFile& file) {
 }
 
 void load_checkpoint_into(const SafeTensorsFile& file, Model& model, bool with_momentum) {
+  if (is_export(file)) {   // an inference-only export (app/export.h)
+    load_export_into(file, model);
+    return;
+  }
   if (!checkpoint_has_weights(file))
     throw InputError(file.path + ": a position record of an eval or sensitivity phase, without "
                      "weights; use the run's checkpoints/latest.safetensors");

@@ -788,3 +788,51 @@ TEST_CASE("compare: runs side by side, the differing keys, figures from each rep
   CHECK_THAT(read_text(base + "/empty.log"), Catch::Contains("empty/config.json"));
   fs::remove_all(base);
 }
+
+TEST_CASE("export: an inference-only model, smaller than the checkpoint, evaluates the same",
+          "[app][export]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  std::string base = temp_dir("export");
+  fs::create_directories(base);
+  json cfg = tiny_pipeline();
+  cfg["threads"] = 1;
+  cfg["data"]["train"]["limit"] = 640;
+  cfg["phases"][0]["epochs"] = 1;
+  cfg["phases"][2]["epochs"] = 1;
+  cfg["phases"][2]["policies"][0]["end"] = 20;
+  cfg["phases"][2]["pruners"]["agp"]["final_sparsity"] = 0.9;
+  cfg["phases"][3]["epochs"] = 0;
+  std::string cfg_path = base + "/cfg.json";
+  std::ofstream(cfg_path) << cfg.dump(2);
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/run"}, base + "/run.log") == 0);
+  const std::string ckpt = base + "/run/checkpoints/latest.safetensors", model = base + "/m.safetensors";
+  REQUIRE(run_cli({"export", base + "/run", "--out", model}, base + "/export.log") == 0);
+  CHECK(fs::file_size(model) * 3 < fs::file_size(ckpt));   // 90% sparse: several times smaller
+  SafeTensorsFile f = read_safetensors(model);
+  CHECK(f.meta("format") == "winoprune-export-1");
+  CHECK_FALSE(f.has("conv3.weight"));                      // only its CSR
+  CHECK(f.has("conv3.weight.csr.values"));
+  CHECK_FALSE(f.has("conv3.weight.mask"));
+  CHECK_FALSE(f.has("fc6.weight.momentum"));
+  // The same weights back: every Winograd coefficient, zeros included.
+  {
+    Rng rng(1, 1);
+    SafeTensorsFile c = read_safetensors(ckpt);
+    auto a = build_model(checkpoint_model_config(c), rng);
+    auto b = build_model(checkpoint_model_config(f), rng);
+    load_checkpoint_into(c, *a, false);
+    load_checkpoint_into(f, *b, false);
+    for (size_t i = 0; i < a->parameters().size(); ++i)
+      CHECK(a->parameters()[i]->value().to_vector() == b->parameters()[i]->value().to_vector());
+  }
+  REQUIRE(run_cli({"eval", ckpt, "--json", base + "/a.json"}, base + "/a.log") == 0);
+  REQUIRE(run_cli({"eval", model, "--json", base + "/b.json"}, base + "/b.log") == 0);
+  json ea = read_json(base + "/a.json"), eb = read_json(base + "/b.json");
+  CHECK(eb["kernel"] == "sparse");
+  CHECK(ea["top1"] == eb["top1"]);
+  CHECK(ea["loss"] == eb["loss"]);
+  fs::remove_all(base);
+}

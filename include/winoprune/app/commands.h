@@ -52,4 +52,7 @@ struct CompareArgs {
 };
 int command_compare(const CompareArgs& args);
 
+// `export CKPT|RUN_DIR --out MODEL.safetensors` (app/export.h).
+int command_export(const std::string& checkpoint, const std::string& out);
+
 }  // namespace wp
