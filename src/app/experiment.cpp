@@ -183,8 +183,9 @@ ExperimentConfig parse_experiment(const json& config, const std::string& file) {
         parse_phase(phases[i], json_path_index("phases", i), file, name_counts, x.phases));
   r.finish();
 
-  // Cross-phase checks that need the order: a finetune needs something pruned before it, or
-  // an init checkpoint that carries masks (checked when loaded).
+  // Checks that need the model and the data (layer selections at each phase, policy windows
+  // against the phase's iterations, init checkpoints, classes) are plan_experiment's
+  // (app/plan.h), run before the first step.
   return x;
 }
 

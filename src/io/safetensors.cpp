@@ -252,19 +252,10 @@ SafeTensorsFile to_file(const std::string& what, Header&& h) {
   return f;
 }
 
-void sort_by_name(SafeTensorsFile& f, std::vector<Entry>* entries) {
-  std::vector<size_t> idx(f.tensors.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::sort(idx.begin(), idx.end(),
-            [&](size_t a, size_t b) { return f.tensors[a].name < f.tensors[b].name; });
-  std::vector<SafeTensor> t;
-  std::vector<Entry> e;
-  for (size_t i : idx) {
-    t.push_back(std::move(f.tensors[i]));
-    if (entries) e.push_back((*entries)[i]);
-  }
-  f.tensors = std::move(t);
-  if (entries) *entries = std::move(e);
+// Tensors by name (the header's JSON object is unordered).
+void sort_by_name(SafeTensorsFile& f) {
+  std::sort(f.tensors.begin(), f.tensors.end(),
+            [](const SafeTensor& a, const SafeTensor& b) { return a.name < b.name; });
 }
 
 // Reads `bytes` at `offset` exactly; InputError if the file is shorter than its fstat said.
@@ -313,7 +304,7 @@ SafeTensorsFile read_impl(const std::string& path, bool with_data) {
                   data_start + entries[i].begin);
     }
   }
-  sort_by_name(f, nullptr);
+  sort_by_name(f);
   return f;
 }
 
@@ -453,7 +444,7 @@ SafeTensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::s
   for (size_t i = 0; i < entries.size(); ++i)
     f.tensors[i].bytes.assign(data + data_start + entries[i].begin,
                               data + data_start + entries[i].end);
-  sort_by_name(f, nullptr);
+  sort_by_name(f);
   return f;
 }
 

@@ -442,8 +442,6 @@ void PruningScheduler::on_epoch_end(int64_t epoch) {
       close_threshold_window(layers_, pr);
 }
 
-void PruningScheduler::freeze_masks() { wp::freeze_masks(layers_); }
-
 void PruningScheduler::check_windows(int64_t ipe) const {
   const int64_t total = impl_->phase_epochs * ipe;
   for (const PolicyConfig& p : impl_->policies) {

@@ -3,7 +3,7 @@
 // calls (Distiller's CompressionScheduler). The loop of a phase of E epochs, I iterations each:
 //
 //   PruningScheduler sched(phase.pruning, prunable_layers(model), E);
-//   if (phase is a fine-tune) sched.freeze_masks();       // masks from the current zeros
+//   (a fine-tune phase instead calls freeze_masks(layers) once: masks from the current zeros)
 //   for epoch in [0, E):
 //     sched.on_epoch_begin(epoch);                         // epoch-unit pruning events
 //     for iter in [0, I):
@@ -110,9 +110,6 @@ class PruningScheduler {
   void after_backward(int64_t epoch, int64_t iter, int64_t iters_per_epoch);
   void after_optimizer_step(int64_t epoch, int64_t iter, int64_t iters_per_epoch);
   void on_epoch_end(int64_t epoch);
-
-  // Fine-tuning: masks from the current zeros of every layer (see freeze_masks above).
-  void freeze_masks();
 
   // The targets at the end of epoch `epoch` (after its last iteration) of a phase with
   // `iters_per_epoch` iterations: mask pruners the target of their last event at or before it
