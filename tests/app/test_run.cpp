@@ -50,6 +50,19 @@ json tiny_pipeline() {
     ]})");
 }
 
+// The tiny pipeline cut to a few seconds on one thread: 20 iterations of train and of prune
+// (the AGP window fits), no fine-tune.
+json short_pipeline() {
+  json cfg = tiny_pipeline();
+  cfg["threads"] = 1;
+  cfg["data"]["train"]["limit"] = 640;
+  cfg["phases"][0]["epochs"] = 1;
+  cfg["phases"][2]["epochs"] = 1;
+  cfg["phases"][2]["policies"][0]["end"] = 20;
+  cfg["phases"][3]["epochs"] = 0;
+  return cfg;
+}
+
 std::string temp_dir(const std::string& tag) {
   std::string d = (fs::temp_directory_path() / ("winoprune-test-" + tag + "-" +
                                                 std::to_string(::getpid()))).string();
@@ -735,13 +748,7 @@ TEST_CASE("compare: runs side by side, the differing keys, figures from each rep
   }
   std::string base = temp_dir("compare");
   fs::create_directories(base);
-  json cfg = tiny_pipeline();
-  cfg["threads"] = 1;
-  cfg["data"]["train"]["limit"] = 640;
-  cfg["phases"][0]["epochs"] = 1;
-  cfg["phases"][2]["epochs"] = 1;
-  cfg["phases"][2]["policies"][0]["end"] = 20;
-  cfg["phases"][3]["epochs"] = 0;
+  json cfg = short_pipeline();
   std::string cfg_path = base + "/cfg.json";
   std::ofstream(cfg_path) << cfg.dump(2);
   std::vector<std::string> runs;
@@ -797,14 +804,8 @@ TEST_CASE("export: an inference-only model, smaller than the checkpoint, evaluat
   }
   std::string base = temp_dir("export");
   fs::create_directories(base);
-  json cfg = tiny_pipeline();
-  cfg["threads"] = 1;
-  cfg["data"]["train"]["limit"] = 640;
-  cfg["phases"][0]["epochs"] = 1;
-  cfg["phases"][2]["epochs"] = 1;
-  cfg["phases"][2]["policies"][0]["end"] = 20;
+  json cfg = short_pipeline();
   cfg["phases"][2]["pruners"]["agp"]["final_sparsity"] = 0.9;
-  cfg["phases"][3]["epochs"] = 0;
   std::string cfg_path = base + "/cfg.json";
   std::ofstream(cfg_path) << cfg.dump(2);
   REQUIRE(run_cli({"run", cfg_path, "--out", base + "/run"}, base + "/run.log") == 0);
