@@ -62,15 +62,10 @@ Tensor WinogradConv2dLayer::spatial_preconditioner(int m, int r) {
 WinogradConv2dLayer::~WinogradConv2dLayer() = default;
 
 Tensor WinogradConv2dLayer::position_lr_scale(int m, int r) {
-  const WinogradTransform& tr = winograd_transform(m, r);
-  const int t = tr.t;
+  const TransformRowGains g = transform_row_gains(m, r);
+  const int t = int(g.a.size());
   std::vector<double> ab(t);   // a_p * b_p
-  for (int p = 0; p < t; ++p) {
-    double a2 = 0, b2 = 0;
-    for (int i = 0; i < m; ++i) a2 += tr.AT[size_t(i) * t + p] * tr.AT[size_t(i) * t + p];
-    for (int i = 0; i < t; ++i) b2 += tr.BT[size_t(p) * t + i] * tr.BT[size_t(p) * t + i];
-    ab[p] = std::sqrt(a2 * b2);
-  }
+  for (int p = 0; p < t; ++p) ab[p] = g.a[size_t(p)] * g.b[size_t(p)];
   Tensor scale = Tensor::empty({int64_t(t) * t});
   for (int p = 0; p < t; ++p)
     for (int q = 0; q < t; ++q) {

@@ -25,15 +25,11 @@ std::optional<PositionScale> parse_position_scale(const std::string& name) {
 
 std::vector<double> position_scale_factors(PositionScale s, int m, int r) {
   if (s == PositionScale::none || m == 0) return {};
-  const WinogradTransform& tr = winograd_transform(m, r);
-  const int t = tr.t;
+  const TransformRowGains g = transform_row_gains(m, r);
+  const int t = int(g.a.size());
   std::vector<double> per_row(size_t(t), 1.0);   // the 1-D factor of row (or column) p
-  for (int p = 0; p < t; ++p) {
-    double a2 = 0, b2 = 0;
-    for (int i = 0; i < tr.m; ++i) a2 += tr.AT[size_t(i) * t + p] * tr.AT[size_t(i) * t + p];
-    for (int i = 0; i < t; ++i) b2 += tr.BT[size_t(p) * t + i] * tr.BT[size_t(p) * t + i];
-    per_row[size_t(p)] = s == PositionScale::output ? std::sqrt(a2) : std::sqrt(a2 * b2);
-  }
+  for (int p = 0; p < t; ++p)
+    per_row[size_t(p)] = s == PositionScale::output ? g.a[size_t(p)] : g.a[size_t(p)] * g.b[size_t(p)];
   const double norm = s == PositionScale::output_input ? 1.0 / double(m) : 1.0;
   std::vector<double> f(size_t(t) * t);
   for (int p = 0; p < t; ++p)

@@ -45,20 +45,8 @@ std::optional<double> steps_target(const std::vector<std::pair<int64_t, double>>
   return s;
 }
 
-std::vector<double> winograd_output_row_norms(int m, int r) {
-  const WinogradTransform& tr = winograd_transform(m, r);
-  // Row p of A (t x m) is column p of A^T (m x t, row-major).
-  std::vector<double> norms(tr.t, 0.0);
-  for (int p = 0; p < tr.t; ++p) {
-    double sum = 0;
-    for (int i = 0; i < tr.m; ++i) sum += tr.AT[i * tr.t + p] * tr.AT[i * tr.t + p];
-    norms[p] = std::sqrt(sum);
-  }
-  return norms;
-}
-
 std::vector<double> per_position_thresholds(int m, int r, double thr0) {
-  const std::vector<double> a = winograd_output_row_norms(m, r);
+  const std::vector<double> a = transform_row_gains(m, r).a;
   const size_t t = a.size();
   std::vector<double> thr(t * t);
   for (size_t p = 0; p < t; ++p)

@@ -113,4 +113,20 @@ const WinogradTransform& winograd_transform(int m, int r) {
   return *slot;
 }
 
+TransformRowGains transform_row_gains(int m, int r) {
+  const WinogradTransform& tr = winograd_transform(m, r);
+  const int t = tr.t;
+  TransformRowGains g;
+  g.a.assign(size_t(t), 0.0);
+  g.b.assign(size_t(t), 0.0);
+  for (int p = 0; p < t; ++p) {
+    double a2 = 0, b2 = 0;
+    for (int i = 0; i < tr.m; ++i) a2 += tr.AT[size_t(i) * t + p] * tr.AT[size_t(i) * t + p];
+    for (int i = 0; i < t; ++i) b2 += tr.BT[size_t(p) * t + i] * tr.BT[size_t(p) * t + i];
+    g.a[size_t(p)] = std::sqrt(a2);
+    g.b[size_t(p)] = std::sqrt(b2);
+  }
+  return g;
+}
+
 }  // namespace wp

@@ -4,6 +4,7 @@
 
 #include "support.h"
 #include "winoprune/prune/schedule.h"
+#include "winoprune/winograd/transform.h"
 
 using namespace wp;
 
@@ -61,7 +62,7 @@ TEST_CASE("steps schedule: Liu et al.'s densities 0.7, 0.6, ... as sparsities", 
 
 TEST_CASE("per-position thresholds of F(4x4,3x3): row norms [1,2,2,9.22,9.22,1], 85x range",
           "[prune][schedule]") {
-  auto a = winograd_output_row_norms(4, 3);
+  auto a = transform_row_gains(4, 3).a;
   REQUIRE(a.size() == 6);
   const double expect[] = {1, 2, 2, std::sqrt(85.0), std::sqrt(85.0), 1};
   for (int p = 0; p < 6; ++p) REQUIRE(a[p] == Approx(expect[p]).epsilon(1e-12));
@@ -83,7 +84,7 @@ TEST_CASE("per-position thresholds of F(4x4,3x3): row norms [1,2,2,9.22,9.22,1],
   for (int j = 0; j < 36; ++j) REQUIRE(thr2[j] / thr2[0] == Approx(thr[j] / thr[0]));
 
   // F(2x2,3x3) (points 0, 1, -1, inf): A rows [1,0] [1,1] [1,-1] [0,1].
-  auto a2 = winograd_output_row_norms(2, 3);
+  auto a2 = transform_row_gains(2, 3).a;
   REQUIRE(a2.size() == 4);
   REQUIRE(a2[0] == Approx(1));
   REQUIRE(a2[1] == Approx(std::sqrt(2.0)));

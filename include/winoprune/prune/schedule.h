@@ -25,9 +25,6 @@ double agp_target(double s_i, double s_f, int64_t start, int64_t end, int64_t fr
 std::optional<double> steps_target(const std::vector<std::pair<int64_t, double>>& schedule,
                                    int64_t t);
 
-// ||A_p|| for p in [0, t): the Euclidean norm of row p of A (column p of A^T) of F(m, r).
-// F(4,3): [1, 2, 2, sqrt(85) = 9.22, 9.22, 1].
-std::vector<double> winograd_output_row_norms(int m, int r);
 
 // Per-position thresholds of the reference: thr_j = thr0 / (||A_p|| * ||A_q||), j = p*t + q.
 // Positions whose coefficients reach the output with large weights are pruned more gently:

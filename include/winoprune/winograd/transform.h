@@ -21,4 +21,16 @@ struct WinogradTransform {
 // Cached per (m, r); throws InputError for unsupported sizes (needs t <= 8: 7 finite points).
 const WinogradTransform& winograd_transform(int m, int r);
 
+// The 1-D gains of tile row (or column) p of F(m, r), the one place they are computed:
+//   a[p] = ||row p of A|| (column p of A^T): how strongly coefficient row p reaches the output
+//   b[p] = ||row p of B^T||: how much input row p of a tile gathers
+// F(4,3): a = [1, 2, 2, 9.22, 9.22, 1], b = [6.48, 5.83, 5.83, 3.16, 3.16, 6.48]. Position
+// j = (p, q) scales the output by a_p a_q and sees inputs scaled by b_p b_q: the optimizer's
+// per-position step (WinogradConv2dLayer::position_lr_scale), the pruners' position factors
+// (prune/position_scale.h) and the reference's per-position thresholds are built from them.
+struct TransformRowGains {
+  std::vector<double> a, b;   // [t] each
+};
+TransformRowGains transform_row_gains(int m, int r);
+
 }  // namespace wp
