@@ -31,6 +31,7 @@ Usage:
   winoprune report RUN_DIR [--bench]
   winoprune compare RUN_DIR RUN_DIR... [--csv FILE] [--md FILE] [--plots DIR]
   winoprune export CHECKPOINT|RUN_DIR --out MODEL.safetensors
+  winoprune predict MODEL IMAGE|DIR... [--top K] [--json FILE] [--labels FILE]
   winoprune COMMAND --help      help for one command
   winoprune --version
 
@@ -139,6 +140,20 @@ optimizer state and no masks. A 90%-sparse model comes out several times smaller
 checkpoint. eval reads it like a checkpoint (docs/contracts.md, export format).
 )";
 
+const char* kPredictHelp = R"(winoprune predict MODEL IMAGE|DIR... [--top K] [--json FILE] [--labels FILE] [--kernel sparse|dense]
+
+Classifies image files (JPEG, PNG, BMP; directories are searched) with a checkpoint, an export or
+a run directory's latest checkpoint, through the same preprocessing as evaluation, and prints
+each file's top K classes with their probabilities.
+
+Options:
+  --top K          classes per image (5)
+  --json FILE      also write [{"file", "top": [{"class", "name", "probability"}]}]
+  --labels FILE    class names, one a line in label order (default: Fashion-MNIST's names, or
+                   the training folder's class folders when the run's data root is there)
+  --kernel K       sparse (default for a pruned model) or dense
+)";
+
 struct UsageError : wp::InputError {
   using wp::InputError::InputError;
 };
@@ -206,7 +221,8 @@ int run_main(const std::vector<std::string>& args) {
     if (!is_help(a)) continue;
     const char* text = cmd == "run" ? kRunHelp : cmd == "eval" ? kEvalHelp
                      : cmd == "bench" ? kBenchHelp : cmd == "report" ? kReportHelp
-                     : cmd == "compare" ? kCompareHelp : cmd == "export" ? kExportHelp : kMainHelp;
+                     : cmd == "compare" ? kCompareHelp : cmd == "export" ? kExportHelp
+                     : cmd == "predict" ? kPredictHelp : kMainHelp;
     std::fputs(text, stdout);
     return 0;
   }
@@ -288,6 +304,27 @@ int run_main(const std::vector<std::string>& args) {
     }
     if (run_dir.empty()) throw UsageError("report: expected RUN_DIR (see winoprune report --help)");
     return wp::command_report(run_dir, bench);
+  }
+  if (cmd == "predict") {
+    wp::PredictArgs pa;
+    for (size_t i = 0; i < rest.size(); ++i) {
+      const std::string& a = rest[i];
+      if (matches(a, "--top")) {
+        pa.top = parse_one<int>(option_value(rest, i, "--top"), "--top");
+        if (pa.top < 1) throw UsageError("--top: expected at least 1, got " + std::to_string(pa.top));
+      } else if (matches(a, "--json")) pa.json_path = option_value(rest, i, "--json");
+      else if (matches(a, "--labels")) pa.labels = option_value(rest, i, "--labels");
+      else if (matches(a, "--kernel")) {
+        pa.kernel = option_value(rest, i, "--kernel");
+        if (*pa.kernel != "sparse" && *pa.kernel != "dense")
+          throw UsageError("--kernel: expected sparse or dense, got '" + *pa.kernel + "'");
+      } else if (a.rfind("--", 0) == 0) throw UsageError("predict: unknown option " + a + " (see winoprune predict --help)");
+      else if (pa.model.empty()) pa.model = a;
+      else pa.inputs.push_back(a);
+    }
+    if (pa.model.empty() || pa.inputs.empty())
+      throw UsageError("predict: expected MODEL and at least one IMAGE or DIR (see winoprune predict --help)");
+    return wp::command_predict(pa);
   }
   if (cmd == "export") {
     std::string ckpt, out;

@@ -3,6 +3,9 @@
 
 #include <dnnl.h>
 
+#include <algorithm>
+#include <cmath>
+#include <fstream>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +19,7 @@
 #include "winoprune/app/model_checkpoint.h"
 #include "winoprune/app/plan.h"
 #include "winoprune/data/dataset.h"
+#include "winoprune/data/idx.h"
 #include "winoprune/dist/dist.h"
 #include "winoprune/app/overrides.h"
 #include "winoprune/app/runner.h"
@@ -271,6 +275,98 @@ int command_report(const std::string& run_dir, bool bench) {
     std::cout << render_unfinished_summary(read_metrics(dir.metrics_jsonl()));
   }
   for (const auto& w : written) std::cerr << "wrote " << w << "\n";
+  return 0;
+}
+
+int command_predict(const PredictArgs& args) {
+  std::string path = args.model;
+  if (std::filesystem::is_directory(path)) path = RunDir{path}.latest_checkpoint();
+  SafeTensorsFile ckpt = read_safetensors(path);
+  std::unique_ptr<Model> model = load_model(ckpt);
+  if (!ckpt.metadata.count("config"))
+    throw InputError(path + ": no \"config\" metadata: predict needs the run's data settings");
+  json raw = json::parse(ckpt.meta("config"), nullptr, false);
+  if (raw.is_discarded()) throw InputError(path + ": __metadata__.config: not valid JSON");
+  ExperimentConfig cfg = parse_experiment(raw, path + " (__metadata__.config)");
+  // Evaluation's preprocessing. A Fashion-MNIST model was trained on 28x28 gray IDX pixels:
+  // its images go through the image-folder path with the same size, color and normalization.
+  DataConfig d = cfg.data;
+  std::vector<std::string> names;
+  if (d.dataset == "fashion-mnist") {
+    d.color = "gray", d.resize = 28, d.resize_mode = "warp", d.crop = 28;
+    for (int i = 0; i < 10; ++i) names.push_back(kFashionMnistClassNames[i]);
+  }
+  if (args.labels) {   // one class name a line, in label order
+    std::ifstream in(*args.labels);
+    if (!in) throw InputError(*args.labels + ": cannot open the labels file");
+    names.clear();
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) names.push_back(line);
+  } else if (names.empty() && !d.root.empty()) {
+    try {
+      names = open_dataset(d, Split::train)->class_names();   // the training folders' names
+    } catch (const InputError&) {
+    }
+  }
+  if (int(names.size()) != model->config().classes) {
+    names.clear();
+    for (int i = 0; i < model->config().classes; ++i) names.push_back(std::to_string(i));
+  }
+  // Files, and the images in directories (sorted), in the order given.
+  std::vector<std::string> files;
+  for (const std::string& a : args.inputs) {
+    if (std::filesystem::is_directory(a)) {
+      std::vector<std::string> found;
+      for (const auto& e : std::filesystem::recursive_directory_iterator(a))
+        if (e.is_regular_file()) found.push_back(e.path().string());
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (std::filesystem::is_regular_file(a)) {
+      files.push_back(a);
+    } else {
+      throw InputError(a + ": no such image file or directory");
+    }
+  }
+  d.on_corrupt = "skip";
+  std::unique_ptr<Dataset> images = open_image_files(d, files, names);
+  NoGradGuard no_grad;
+  bool has_mask = is_export(ckpt);
+  for (Parameter* p : model->parameters()) has_mask = has_mask || p->mask.defined();
+  const InferenceKernel kernel = (args.kernel ? *args.kernel == "sparse" : has_mask)
+                                     ? InferenceKernel::sparse : InferenceKernel::dense;
+  model->prepare_inference(kernel);
+  ForwardContext ctx;
+  ctx.kernel = kernel;
+  json out = json::array();
+  Rng unused(0, 1);
+  const Shape shape = images->image_shape();
+  const int k = std::max(1, std::min(args.top, model->config().classes));
+  for (int64_t i = 0; i < images->size(); ++i) {
+    Tensor x = Tensor::empty({1, shape[0], shape[1], shape[2]});
+    if (!images->load(i, false, unused, x.data())) {
+      std::cerr << "warning: " << images->sample_name(i) << ": cannot decode, skipped\n";
+      continue;
+    }
+    Tensor logits = model->forward(leaf(x), ctx)->value;
+    const int M = int(logits.dim(1));
+    std::vector<double> p(static_cast<size_t>(M), 0.0);
+    double mx = logits[0], sum = 0;
+    for (int m = 1; m < M; ++m) mx = std::max(mx, double(logits[m]));
+    for (int m = 0; m < M; ++m) sum += p[size_t(m)] = std::exp(double(logits[m]) - mx);
+    std::vector<int> order(static_cast<size_t>(M), 0);
+    for (int m = 0; m < M; ++m) order[size_t(m)] = m;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return p[size_t(a)] > p[size_t(b)]; });
+    json row = {{"file", images->sample_name(i)}, {"top", json::array()}};
+    std::cout << images->sample_name(i) << ":";
+    for (int r = 0; r < k; ++r) {
+      const int c = order[size_t(r)];
+      row["top"].push_back({{"class", c}, {"name", names[size_t(c)]}, {"probability", p[size_t(c)] / sum}});
+      std::printf("  %s %.3f", names[size_t(c)].c_str(), p[size_t(c)] / sum);
+    }
+    std::cout << "\n";
+    out.push_back(row);
+  }
+  if (args.json_path) write_text_file_atomic(*args.json_path, out.dump(2) + "\n");
   return 0;
 }
 

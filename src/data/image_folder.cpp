@@ -157,6 +157,22 @@ class ImageFolder final : public Dataset {
     if (!config.mean_image.empty()) read_mean_image();
   }
 
+  // Given image files (predict): no folders to scan, every label 0, the model's class names.
+  ImageFolder(const DataConfig& config, const std::vector<std::string>& files,
+              std::vector<std::string> class_names)
+      : Dataset(config, Split::val, {}), config_(config) {
+    names_ = std::move(class_names);
+    for (const std::string& f : files) {
+      const fs::path p(f);
+      const std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+      samples_.add(samples_.add_dir(dir), p.filename().string(), 0);
+    }
+    base_stats_.layout = "files";
+    base_stats_.images = size();
+    base_stats_.classes = classes();
+    if (!config.mean_image.empty()) read_mean_image();
+  }
+
   int64_t size() const override { return int64_t(samples_.size()); }
   int classes() const override { return int(names_.size()); }
   Shape image_shape() const override { return {config_.channels(), config_.crop, config_.crop}; }
@@ -380,6 +396,12 @@ class ImageFolder final : public Dataset {
 std::unique_ptr<Dataset> open_image_folder(const DataConfig& config, Split split,
                                            WarningSink sink) {
   return std::make_unique<ImageFolder>(config, split, std::move(sink));
+}
+
+std::unique_ptr<Dataset> open_image_files(const DataConfig& config,
+                                          const std::vector<std::string>& files,
+                                          std::vector<std::string> class_names) {
+  return std::make_unique<ImageFolder>(config, files, std::move(class_names));
 }
 
 }  // namespace wp

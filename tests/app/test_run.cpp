@@ -21,6 +21,7 @@
 #include "winoprune/app/plan.h"
 #include "winoprune/app/runner.h"
 #include "winoprune/data/loader.h"
+#include "winoprune/data/tools.h"
 #include "winoprune/io/metrics.h"
 #include "winoprune/io/run_dir.h"
 
@@ -835,5 +836,62 @@ TEST_CASE("export: an inference-only model, smaller than the checkpoint, evaluat
   CHECK(eb["kernel"] == "sparse");
   CHECK(ea["top1"] == eb["top1"]);
   CHECK(ea["loss"] == eb["loss"]);
+
+  // predict: Fashion-MNIST test images as PNG files (lossless: the very pixels of the IDX
+  // files), classified by the checkpoint and by the export alike, with Fashion-MNIST's class
+  // names, and exactly as the model classifies those IDX images (the same preprocessing).
+  FashionMnistExportOptions fo;
+  fo.format = "png";
+  fo.limit = 40;
+  export_fashion_mnist_folder(base + "/jpg", fo);
+  REQUIRE(run_cli({"predict", ckpt, base + "/jpg/val", "--top", "3", "--json", base + "/p1.json"},
+                  base + "/p1.log") == 0);
+  REQUIRE(run_cli({"predict", model, base + "/jpg/val", "--top", "3", "--json", base + "/p2.json"},
+                  base + "/p2.log") == 0);
+  json p1 = read_json(base + "/p1.json"), p2 = read_json(base + "/p2.json");
+  REQUIRE(p1.size() == 40);
+  int correct = 0;
+  for (size_t i = 0; i < p1.size(); ++i) {
+    CHECK(p1[i]["top"][0]["class"] == p2[i]["top"][0]["class"]);
+    CHECK(p1[i]["top"].size() == 3);
+    double sum = 0;
+    for (const json& t : p1[i]["top"]) sum += t["probability"].get<double>();
+    CHECK(sum <= 1.0 + 1e-9);
+    const std::string dir = fs::path(p1[i]["file"].get<std::string>()).parent_path().filename().string();
+    correct += p1[i]["top"][0]["class"].get<int>() == std::stoi(dir.substr(0, dir.find('_')));
+  }
+  CHECK(p1[0]["top"][0]["name"].get<std::string>().size() > 1);   // a class name, not a number
+  // The same 40 test images from the IDX files through the model: predict's image-file path
+  // must give the same class for every one (a preprocessing mistake would not).
+  {
+    Rng rng(1, 1);
+    SafeTensorsFile c = read_safetensors(ckpt);
+    auto net = build_model(checkpoint_model_config(c), rng);
+    load_checkpoint_into(c, *net, false);
+    ExperimentConfig x = parse_experiment(cfg, "cfg.json");
+    x.data.val.limit = 0;
+    std::unique_ptr<Dataset> idx = open_dataset(x.data, Split::val);
+    NoGradGuard no_grad;
+    net->prepare_inference(InferenceKernel::sparse);
+    ForwardContext ctx;
+    ctx.kernel = InferenceKernel::sparse;
+    int agree = 0, idx_correct = 0;
+    for (int64_t i = 0; i < 40; ++i) {
+      Tensor img = Tensor::empty({1, 1, 28, 28});
+      Rng unused(0, 1);
+      REQUIRE(idx->load(i, false, unused, img.data()));
+      Tensor logits = net->forward(leaf(img), ctx)->value;
+      const int best = int(std::max_element(logits.data(), logits.data() + logits.numel()) - logits.data());
+      idx_correct += best == idx->label(i);
+      // p1 lists files sorted by class folder, then name (val_<index>)
+      for (const json& r : p1)
+        if (r["file"].get<std::string>().find("val_" + std::string(5 - std::to_string(i).size(), '0') +
+                                                 std::to_string(i) + ".png") != std::string::npos)
+          agree += r["top"][0]["class"].get<int>() == best;
+    }
+    INFO("PNG top-1 " << correct << "/40, IDX top-1 " << idx_correct << "/40, agree " << agree);
+    CHECK(agree == 40);
+    CHECK(correct == idx_correct);
+  }
   fs::remove_all(base);
 }

@@ -52,6 +52,16 @@ struct CompareArgs {
 };
 int command_compare(const CompareArgs& args);
 
+// `predict MODEL IMAGE|DIR... [--top K] [--json FILE] [--labels FILE] [--kernel K]`: classifies
+// image files through evaluation's preprocessing; prints the top K classes of each to stdout.
+struct PredictArgs {
+  std::string model;                       // checkpoint, export or run directory
+  std::vector<std::string> inputs;         // image files or directories of them
+  int top = 5;
+  std::optional<std::string> json_path, labels, kernel;
+};
+int command_predict(const PredictArgs& args);
+
 // `export CKPT|RUN_DIR --out MODEL.safetensors` (app/export.h).
 int command_export(const std::string& checkpoint, const std::string& out);
 

@@ -149,6 +149,12 @@ class Dataset {
 std::unique_ptr<Dataset> open_dataset(const DataConfig& config, Split split,
                                       WarningSink sink = {});
 
+// Image files given one by one (predict): decoded, resized, cropped and normalized as the
+// evaluation of an image folder with `config` does (JPEG, PNG, BMP); every label 0.
+std::unique_ptr<Dataset> open_image_files(const DataConfig& config,
+                                          const std::vector<std::string>& files,
+                                          std::vector<std::string> class_names);
+
 // Evenly spaced subset of [0, n) with `limit` elements (all when limit <= 0 or >= n):
 // index i -> floor(i * n / limit), so a sorted folder keeps every class.
 std::vector<int64_t> limit_indices(int64_t n, int64_t limit);
