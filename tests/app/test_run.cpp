@@ -90,6 +90,22 @@ int run_cli(const std::vector<std::string>& args, const std::string& log) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+// Starts the CLI in the background (stdout and stderr to `log`); the caller waits for it.
+pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv = {const_cast<char*>("winoprune")};
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(binary().c_str(), argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 }  // namespace
 
 TEST_CASE("the whole pipeline runs end to end and writes the run directory", "[app][e2e]") {
@@ -198,17 +214,8 @@ TEST_CASE("a killed run resumes from its last checkpoint and ends identically", 
   REQUIRE(run_cli({"run", cfg_path, "--out", base + "/full"}, base + "/full.log") == 0);
 
   // The same run, killed once the first epoch's checkpoint exists.
-  pid_t pid = fork();
+  pid_t pid = spawn_cli({"run", cfg_path, "--out", base + "/killed"}, base + "/killed.log");
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    std::string out = base + "/killed";
-    int fd = ::open((base + "/killed.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
   std::string first = base + "/killed/checkpoints/train-1.safetensors";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!fs::exists(first) && std::chrono::steady_clock::now() < deadline)
@@ -252,17 +259,8 @@ void kill_inside_phase_and_compare(const json& cfg, int phase_index, const std::
   std::ofstream(cfg_path) << cfg.dump(2);
   REQUIRE(run_cli({"run", cfg_path, "--out", base + "/full"}, base + "/full.log") == 0);
 
-  pid_t pid = fork();
+  pid_t pid = spawn_cli({"run", cfg_path, "--out", base + "/killed"}, base + "/killed.log");
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    std::string out = base + "/killed";
-    int fd = ::open((base + "/killed.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
   std::string latest = base + "/killed/checkpoints/latest.safetensors";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
   bool inside = false;
@@ -554,17 +552,9 @@ TEST_CASE("the CLI: non-finite loss, SIGINT, eval of a run directory or a JSON f
 
   // SIGINT: a checkpoint of the step just finished, the resume hint, exit 130; then a resume
   // that ends the run.
-  pid_t pid = fork();
+  pid_t pid = spawn_cli({"run", cfg_path, "--out", base + "/int", "--set", "log_every=4"},
+                        base + "/int.log");
   REQUIRE(pid >= 0);
-  if (pid == 0) {
-    int fd = ::open((base + "/int.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::string out = base + "/int";
-    execl(binary().c_str(), "winoprune", "run", cfg_path.c_str(), "--out", out.c_str(), "--set",
-          "log_every=4", static_cast<char*>(nullptr));
-    _exit(127);
-  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (!fs::exists(base + "/int/checkpoints/train-1.safetensors") &&
          std::chrono::steady_clock::now() < deadline)
