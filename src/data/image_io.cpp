@@ -27,6 +27,80 @@ bool has_end_marker(const uint8_t* data, size_t size) {
   return false;
 }
 
+// The marker segments of a JPEG, checked before stb_image sees them. Debian's stb_image (2.27)
+// trusts two header fields that a corrupt file controls:
+//   - DHT: the 16 code counts of a Huffman table may sum past 256, and stbi__build_huffman then
+//     writes past its 257-entry size table (a 25-byte file overflows the heap);
+//   - SOF: the frame's component count and sizes are read before they are range-checked.
+// So every segment is walked (lengths within the file), each DHT table's counts must sum to at
+// most 256 with its values inside the segment, and each SOF must have a non-zero size and 1..4
+// components that fit its length. Entropy-coded data after an SOS is skipped to the next marker
+// (progressive files define tables between scans). The walk is a few microseconds per file:
+// only headers are parsed, and entropy data is skipped with memchr.
+bool jpeg_segments_ok(const uint8_t* data, size_t size, std::string& reason) {
+  auto fail = [&](const std::string& why) {
+    reason = "corrupt JPEG (" + why + ")";
+    return false;
+  };
+  size_t i = 2;   // after SOI
+  while (i + 1 < size) {
+    if (data[i] != 0xFF) {   // padding between segments: stb_image scans past it, so do we
+      const void* ff = std::memchr(data + i, 0xFF, size - i);
+      if (!ff) break;
+      i = size_t(static_cast<const uint8_t*>(ff) - data);
+      continue;
+    }
+    uint8_t m = data[i + 1];
+    if (m == 0xFF) {   // fill byte
+      ++i;
+      continue;
+    }
+    i += 2;
+    if (m == 0xD9) return true;                         // EOI
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) continue;  // TEM, RSTn, SOI: no length
+    if (i + 2 > size) return fail("segment length past the end");
+    const size_t len = size_t(data[i]) << 8 | data[i + 1];
+    if (len < 2 || i + len > size) return fail("segment length " + std::to_string(len));
+    const uint8_t* seg = data + i + 2;
+    const size_t n = len - 2;
+    if (m == 0xC4) {   // DHT: one or more tables
+      size_t p = 0;
+      while (p < n) {
+        if (p + 17 > n) return fail("DHT table header cut short");
+        size_t total = 0;
+        for (int k = 1; k <= 16; ++k) total += seg[p + size_t(k)];
+        if (total > 256) return fail("DHT code counts sum to " + std::to_string(total) + " > 256");
+        p += 17 + total;
+        if (p > n) return fail("DHT values past the segment");
+      }
+    } else if ((m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC) {   // SOFn
+      if (n < 6) return fail("SOF segment too short");
+      const int height = seg[1] << 8 | seg[2], width = seg[3] << 8 | seg[4], comps = seg[5];
+      if (width == 0) return fail("SOF width 0");
+      if (height == 0) return fail("SOF height 0 (DNL is not supported)");
+      if (comps < 1 || comps > 4) return fail("SOF with " + std::to_string(comps) + " components");
+      if (n != 6 + size_t(comps) * 3) return fail("SOF length does not match its components");
+    }
+    i += len;
+    if (m == 0xDA) {   // SOS: entropy-coded data up to the next marker other than FF00 / RSTn
+      while (true) {
+        const void* ff = std::memchr(data + i, 0xFF, size - i);
+        if (!ff) return fail("no end-of-image marker");
+        i = size_t(static_cast<const uint8_t*>(ff) - data);
+        if (i + 1 >= size) return fail("no end-of-image marker");
+        uint8_t next = data[i + 1];
+        if (next == 0x00 || (next >= 0xD0 && next <= 0xD7) || next == 0xFF) {
+          i += 1;
+          if (next != 0xFF) i += 1;
+          continue;
+        }
+        break;
+      }
+    }
+  }
+  return fail("no end-of-image marker");
+}
+
 std::string lower_extension(const std::string& path) {
   size_t dot = path.rfind('.');
   if (dot == std::string::npos) return "";
@@ -47,9 +121,12 @@ bool decode_image(const uint8_t* data, size_t size, int channels, Image8& out,
     reason = "file over 1 GB";
     return false;
   }
-  if (is_jpeg(data, size) && !has_end_marker(data, size)) {
-    reason = "truncated JPEG (no end-of-image marker)";
-    return false;
+  if (is_jpeg(data, size)) {
+    if (!has_end_marker(data, size)) {
+      reason = "truncated JPEG (no end-of-image marker)";
+      return false;
+    }
+    if (!jpeg_segments_ok(data, size, reason)) return false;
   }
   int w = 0, h = 0, n = 0;
   // The header's size before any decode: 64 megapixels (8192 x 8192) at most, 4x ImageNet's

@@ -204,4 +204,47 @@ TEST_CASE("decode_image refuses the formats and headers that corrupt stb_image",
   bmp[26] = 1;                       // planes
   bmp[28] = 24;                      // bits per pixel
   refused(bmp);
+  // JPEG marker segments that Debian's stb_image trusts. A DHT table whose 16 code counts sum
+  // to 512 (fuzzing, 25 bytes: stbi__build_huffman writes past its 257-entry table; UBSan:
+  // "index 257 out of bounds for type 'stbi_uc [257]'").
+  std::vector<uint8_t> dht = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00};
+  dht.insert(dht.end(), 16, 32);
+  dht.insert(dht.end(), {0xFF, 0xD9});
+  REQUIRE(dht.size() == 25);
+  CHECK_THAT(refused(dht), Catch::Contains("DHT code counts sum to 512 > 256"));
+  // A frame header with 9 components, and one whose length runs past the file.
+  std::vector<uint8_t> sof = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x02, 0x00, 0x02, 0x09};
+  sof.insert(sof.end(), 9, 0);
+  sof.insert(sof.end(), {0xFF, 0xD9});
+  CHECK_THAT(refused(sof), Catch::Contains("SOF with 9 components"));
+  std::vector<uint8_t> longseg = {0xFF, 0xD8, 0xFF, 0xE0, 0x40, 0x00, 0x00, 0xFF, 0xD9};
+  CHECK_THAT(refused(longseg), Catch::Contains("segment length"));
+}
+
+TEST_CASE("the JPEG segment check passes every file stb_image_write makes, baseline and with "
+          "padding between segments", "[data][image]") {
+  TempDir dir("jpeg-ok");
+  Image8 out;
+  std::string why;
+  for (int side : {1, 7, 33, 250}) {
+    for (int channels : {1, 3}) {
+      Image8 im;
+      im.width = side;
+      im.height = side / 2 + 1;
+      im.channels = channels;
+      im.pixels = random_image(im.width, im.height, channels, uint64_t(side));
+      write_image_file(dir / "a.jpg", im, 90);
+      std::vector<uint8_t> jpg = read_file_bytes(dir / "a.jpg");
+      INFO(side << " " << channels);
+      REQUIRE(decode_image(jpg.data(), jpg.size(), channels, out, why));
+      REQUIRE(out.width == im.width);
+      // Stray bytes after a segment and fill bytes before the next marker (00 00 FF FF FF xx)
+      // are tolerated by stb_image; the check skips them too.
+      const size_t first_end = 4 + (size_t(jpg[4]) << 8 | jpg[5]);   // SOI, then one segment
+      std::vector<uint8_t> padded(jpg.begin(), jpg.begin() + long(first_end));
+      padded.insert(padded.end(), {0x00, 0x00, 0xFF, 0xFF});
+      padded.insert(padded.end(), jpg.begin() + long(first_end), jpg.end());
+      REQUIRE(decode_image(padded.data(), padded.size(), channels, out, why));
+    }
+  }
 }
