@@ -26,12 +26,16 @@ json read_json_file(const std::string& path) {
   if (!in) throw InputError(path + ": cannot open the file");
   std::stringstream ss;
   ss << in.rdbuf();
+  return parse_json_text(ss.str(), path);
+}
+
+json parse_json_text(const std::string& text, const std::string& file) {
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::parse_error& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
+    throw InputError(file + ": not valid JSON: " + e.what());
   } catch (const json::exception& e) {   // e.g. out_of_range 406: a number like 1e400
-    throw InputError(path + ": not valid JSON for winoprune: " + e.what());
+    throw InputError(file + ": not valid JSON for winoprune: " + e.what());
   }
 }
 

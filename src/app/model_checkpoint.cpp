@@ -40,6 +40,13 @@ RunState run_state_from_json(const json& j, const std::string& file) {
   return s;
 }
 
+RunState checkpoint_run_state(const SafeTensorsFile& file) {
+  json j = json::parse(file.meta("state"), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw InputError(file.path + ": __metadata__.state: expected a JSON object");
+  return run_state_from_json(j, file.path);
+}
+
 namespace {
 
 // Names of run-state tensors that are not model parameters (the pruning scheduler's).
@@ -188,7 +195,7 @@ std::string newest_checkpoint(const std::string& checkpoints_dir) {
     RunState s;
     try {
       SafeTensorsFile header = read_safetensors_header(path);
-      s = run_state_from_json(json::parse(header.meta("state")), path);
+      s = checkpoint_run_state(header);
     } catch (const std::exception&) {
       continue;
     }

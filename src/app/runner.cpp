@@ -627,13 +627,17 @@ Report Runner::run(bool resume) {
   if (!resume_from.empty()) {
     const std::string& path = resume_from;
     ckpt = read_safetensors(path);
-    state = run_state_from_json(json::parse(ckpt->meta("state")), path);
+    state = checkpoint_run_state(*ckpt);
     resume_state_ = state;
     if (state.extra.contains("train_sums")) {
-      const json& t = state.extra["train_sums"];
-      sums_.loss = t.at("loss"), sums_.top1 = t.at("top1"), sums_.seen = t.at("seen");
-      sums_.epoch_loss = t.at("epoch_loss"), sums_.epoch_top1 = t.at("epoch_top1");
-      sums_.epoch_seen = t.at("epoch_seen"), sums_.epoch_images = t.at("epoch_images");
+      try {
+        const json& t = state.extra["train_sums"];
+        sums_.loss = t.at("loss"), sums_.top1 = t.at("top1"), sums_.seen = t.at("seen");
+        sums_.epoch_loss = t.at("epoch_loss"), sums_.epoch_top1 = t.at("epoch_top1");
+        sums_.epoch_seen = t.at("epoch_seen"), sums_.epoch_images = t.at("epoch_images");
+      } catch (const json::exception& e) {
+        throw InputError(path + ": __metadata__.state.extra.train_sums: " + e.what());
+      }
     }
     model_config = checkpoint_model_config(*ckpt);
     first_phase = state.phase_done ? state.phase_index + 1 : state.phase_index;

@@ -92,8 +92,11 @@ struct ExperimentConfig {
 // Validates everything up front (a bad value in the last phase fails before any training);
 // errors are InputError naming `file` and the JSON path.
 ExperimentConfig parse_experiment(const json& config, const std::string& file);
-// Reads, applies --set overrides, parses. InputError naming the file on a read or JSON error.
+// Reads a JSON file; InputError naming the file on a read or JSON error (syntax, a number out of
+// double's range such as 1e400, invalid UTF-8).
 json read_json_file(const std::string& path);
+// The same for text already in memory; `file` names it in messages.
+json parse_json_text(const std::string& text, const std::string& file);
 // The resolved config: every default filled in (RUN_DIR/config.json); parse_experiment of it
 // gives the same experiment.
 json experiment_to_json(const ExperimentConfig& config);

@@ -35,6 +35,9 @@ struct RunState {
 };
 json run_state_to_json(const RunState& s);
 RunState run_state_from_json(const json& j, const std::string& file);
+// The run state in a checkpoint's "state" metadata; InputError naming the file and
+// __metadata__.state when it is missing, not JSON, or lacks a field.
+RunState checkpoint_run_state(const SafeTensorsFile& file);
 
 struct CheckpointContents {
   bool momentum = true;         // include optimizer state (off for a final, inference-only export)
