@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages winoprune needs, only those missing. Idempotent and quick when
-# everything is there (one dpkg query). Uses apt-get as root, sudo otherwise.
+# Installs the Debian 12 packages winoprune needs (plus any given as arguments), only those
+# missing. Idempotent and quick when everything is there (one dpkg query). Uses apt-get as root,
+# sudo otherwise.
 set -euo pipefail
 
 # g++ ships libgomp (OpenMP); oneDNN (libdnnl-dev) uses OpenMP too, so both share one runtime.
@@ -11,6 +12,8 @@ PACKAGES=(
   libopenmpi-dev openmpi-bin                         # data-parallel runs under mpirun
   dataset-fashion-mnist
 )
+# Extra packages a tool asks for (tools/fuzz.sh: clang and its fuzzer runtime).
+PACKAGES+=("$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -182,57 +182,13 @@ class ImageFolder final : public Dataset {
 
   bool load(int64_t index, bool augment, Rng& rng, float* out) const override {
     const std::string path = samples_.path(size_t(index));
-    const int ch = config_.channels(), crop = config_.crop;
     Image8 image;
     std::string reason;
-    if (!read_image_file(path, ch, image, reason)) {
+    if (!read_image_file(path, config_.channels(), image, reason)) {
       corrupt_sample(index, path, reason);
       return false;
     }
-    int rw = 0, rh = 0, x0 = 0, y0 = 0;
-    resized_size(image.width, image.height, config_.resize, config_.resize_mode == "warp", rw, rh);
-    const bool random_crop = augment && config_.augment.random_crop;
-    // Padding (training crops only) enlarges the resized image by black borders; a centered
-    // crop is the same with or without them, so evaluation ignores it.
-    const int pad = random_crop ? config_.augment.pad : 0;
-    crop_offset(rw + 2 * pad, rh + 2 * pad, crop, random_crop, rng, x0, y0);
-    x0 -= pad;
-    y0 -= pad;
-    const bool mirror = augment && config_.augment.mirror && rng.below(2) == 1;
-    thread_local std::vector<float> window, mean_window, part;
-    window.resize(size_t(crop) * crop * ch);
-    if (x0 >= 0 && y0 >= 0 && x0 + crop <= rw && y0 + crop <= rh) {
-      resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, x0, y0, crop,
-                    crop, window.data());
-    } else {  // the window overlaps the border: black, then the part inside the image
-      std::fill(window.begin(), window.end(), 0.0f);
-      const int ix0 = std::max(x0, 0), iy0 = std::max(y0, 0);
-      const int ix1 = std::min(x0 + crop, rw), iy1 = std::min(y0 + crop, rh);
-      if (ix1 > ix0 && iy1 > iy0) {
-        const int pw = ix1 - ix0, ph = iy1 - iy0;
-        part.resize(size_t(pw) * ph * ch);
-        resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, ix0, iy0, pw,
-                      ph, part.data());
-        for (int y = 0; y < ph; ++y)
-          std::copy_n(part.data() + size_t(y) * pw * ch, size_t(pw) * ch,
-                      window.data() + (size_t(iy0 - y0 + y) * crop + (ix0 - x0)) * ch);
-      }
-    }
-    const float* mean_image = nullptr;
-    if (!mean_image_.empty()) {
-      if (mean_side_ == crop) {
-        mean_image = mean_image_.data();
-      } else {  // resize x resize (warp): the window at the crop's offset, as Caffe does
-        mean_window.resize(size_t(crop) * crop * ch);
-        for (int k = 0; k < ch; ++k)
-          for (int y = 0; y < crop; ++y)
-            std::copy_n(mean_image_.data() + (size_t(k) * mean_side_ + y0 + y) * mean_side_ + x0,
-                        crop, mean_window.data() + (size_t(k) * crop + y) * crop);
-        mean_image = mean_window.data();
-      }
-    }
-    hwc_to_chw_normalized(window.data(), crop, crop, ch, mirror, config_.color == "bgr",
-                          config_.mean.data(), config_.std.data(), mean_image, out);
+    image_to_input(image, config_, augment, rng, mean_image_, mean_side_, out);
     return true;
   }
 
@@ -392,6 +348,58 @@ class ImageFolder final : public Dataset {
 };
 
 }  // namespace
+
+// Resize, crop (random with padding when augmenting, else centered), mirror and normalize:
+// everything the image folder does to a decoded image (shared with the fuzz harness of image
+// decoding, so it runs exactly this code).
+void image_to_input(const Image8& image, const DataConfig& config, bool augment, Rng& rng,
+                    const std::vector<float>& mean_image_full, int mean_side, float* out) {
+  const int ch = config.channels(), crop = config.crop;
+  int rw = 0, rh = 0, x0 = 0, y0 = 0;
+  resized_size(image.width, image.height, config.resize, config.resize_mode == "warp", rw, rh);
+  const bool random_crop = augment && config.augment.random_crop;
+  // Padding (training crops only) enlarges the resized image by black borders; a centered
+  // crop is the same with or without them, so evaluation ignores it.
+  const int pad = random_crop ? config.augment.pad : 0;
+  crop_offset(rw + 2 * pad, rh + 2 * pad, crop, random_crop, rng, x0, y0);
+  x0 -= pad;
+  y0 -= pad;
+  const bool mirror = augment && config.augment.mirror && rng.below(2) == 1;
+  thread_local std::vector<float> window, mean_window, part;
+  window.resize(size_t(crop) * crop * ch);
+  if (x0 >= 0 && y0 >= 0 && x0 + crop <= rw && y0 + crop <= rh) {
+    resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, x0, y0, crop,
+                  crop, window.data());
+  } else {  // the window overlaps the border: black, then the part inside the image
+    std::fill(window.begin(), window.end(), 0.0f);
+    const int ix0 = std::max(x0, 0), iy0 = std::max(y0, 0);
+    const int ix1 = std::min(x0 + crop, rw), iy1 = std::min(y0 + crop, rh);
+    if (ix1 > ix0 && iy1 > iy0) {
+      const int pw = ix1 - ix0, ph = iy1 - iy0;
+      part.resize(size_t(pw) * ph * ch);
+      resize_window(image.pixels.data(), image.width, image.height, ch, rw, rh, ix0, iy0, pw,
+                    ph, part.data());
+      for (int y = 0; y < ph; ++y)
+        std::copy_n(part.data() + size_t(y) * pw * ch, size_t(pw) * ch,
+                    window.data() + (size_t(iy0 - y0 + y) * crop + (ix0 - x0)) * ch);
+    }
+  }
+  const float* mean_image = nullptr;
+  if (!mean_image_full.empty()) {
+    if (mean_side == crop) {
+      mean_image = mean_image_full.data();
+    } else {  // resize x resize (warp): the window at the crop's offset, as Caffe does
+      mean_window.resize(size_t(crop) * crop * ch);
+      for (int k = 0; k < ch; ++k)
+        for (int y = 0; y < crop; ++y)
+          std::copy_n(mean_image_full.data() + (size_t(k) * mean_side + y0 + y) * mean_side + x0,
+                      crop, mean_window.data() + (size_t(k) * crop + y) * crop);
+      mean_image = mean_window.data();
+    }
+  }
+  hwc_to_chw_normalized(window.data(), crop, crop, ch, mirror, config.color == "bgr",
+                        config.mean.data(), config.std.data(), mean_image, out);
+}
 
 std::unique_ptr<Dataset> open_image_folder(const DataConfig& config, Split split,
                                            WarningSink sink) {

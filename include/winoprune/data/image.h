@@ -9,6 +9,8 @@
 
 namespace wp {
 
+struct DataConfig;
+
 struct Image8 {
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> pixels;  // [height][width][channels]
@@ -58,5 +60,12 @@ void crop_offset(int w, int h, int crop, bool random, Rng& rng, int& x0, int& y0
 void hwc_to_chw_normalized(const float* in, int w, int h, int c, bool mirror, bool bgr,
                            const float* mean, const float* std, const float* mean_image,
                            float* out);
+
+// A decoded image -> one network input (C x crop x crop floats) as the image folder makes it
+// (image_folder.cpp): resize (config.resize, resize_mode), crop (random with data.augment.pad
+// when augmenting, else centered), mirror (augmenting, drawn from rng), normalize by
+// config.mean/std or by `mean_image` ([C][mean_side][mean_side], empty for none).
+void image_to_input(const Image8& image, const DataConfig& config, bool augment, Rng& rng,
+                    const std::vector<float>& mean_image, int mean_side, float* out);
 
 }  // namespace wp
