@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -49,6 +50,34 @@ void fsync_dir(const std::string& dir) {
   ::close(fd);
 }
 
+// Fault injection for tests: WINOPRUNE_FAIL_WRITE="N" or "N:SUBSTRING" makes the N-th atomic
+// file write of the process (counting only paths that contain SUBSTRING) fail partway, as a full
+// disk would: its first write(2) lands half its bytes, then ENOSPC. Read once; never set in
+// normal use.
+struct WriteFault {
+  int64_t nth = 0;               // 0: no fault
+  std::string substring;
+  std::atomic<int64_t> seen{0};
+  WriteFault() {
+    const char* env = std::getenv("WINOPRUNE_FAIL_WRITE");
+    if (!env || !*env) return;
+    std::string spec(env);
+    size_t colon = spec.find(':');
+    nth = std::atoll(spec.substr(0, colon).c_str());
+    if (colon != std::string::npos) substring = spec.substr(colon + 1);
+  }
+  // Whether the write of `path` that starts now is the one to fail.
+  bool strikes(const std::string& path) {
+    if (nth <= 0 || path.find(substring) == std::string::npos) return false;
+    return ++seen == nth;
+  }
+};
+
+WriteFault& write_fault() {
+  static WriteFault fault;
+  return fault;
+}
+
 }  // namespace
 
 FileSink::FileSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
@@ -57,6 +86,11 @@ FileSink::FileSink(int fd, std::string path) : fd_(fd), path_(std::move(path)) {
 
 void FileSink::write_all(const char* p, size_t left) {
   while (left > 0) {
+    if (inject_fault_) {   // a torn temp file: half of this block lands, then the disk is full
+      if (left > 1 && ::write(fd_, p, left / 2) < 0) fail_errno(path_, "write failed");
+      errno = ENOSPC;
+      fail_errno(path_, "write failed");
+    }
     ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -89,6 +123,7 @@ void write_file_atomic(const std::string& path, const std::function<void(FileSin
   if (fd < 0) fail_errno(tmp, "cannot create");
   try {
     FileSink sink(fd, tmp);
+    sink.inject_fault_ = write_fault().strikes(path);
     fill(sink);
     sink.flush();
     if (::fsync(fd) != 0) fail_errno(tmp, "fsync failed");

@@ -885,3 +885,62 @@ TEST_CASE("export: an inference-only model, smaller than the checkpoint, evaluat
   }
   fs::remove_all(base);
 }
+
+TEST_CASE("a checkpoint write that fails partway (disk full) ends the run with exit 1, keeps the "
+          "previous checkpoint, leaves no temp file, and the run resumes to the same result",
+          "[app][e2e]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  REQUIRE(fs::exists(binary()));
+  std::string base = temp_dir("write-fault");
+  fs::create_directories(base);
+  std::string cfg_path = base + "/cfg.json";
+  std::ofstream(cfg_path) << short_pipeline().dump(2);
+  REQUIRE(run_cli({"run", cfg_path, "--out", base + "/full"}, base + "/full.log") == 0);
+
+  // Checkpoint writes of this plan: train-1, convert-0, prune-1, eval-0. The second one fails
+  // after half of its first block is on disk.
+  ::setenv("WINOPRUNE_FAIL_WRITE", "2:checkpoints/", 1);
+  int status = run_cli({"run", cfg_path, "--out", base + "/faulty"}, base + "/faulty.log");
+  ::unsetenv("WINOPRUNE_FAIL_WRITE");
+  std::string log = read_text(base + "/faulty.log");
+  INFO(log);
+  REQUIRE(status == 1);
+  REQUIRE(log.find("convert-0.safetensors") != std::string::npos);
+  REQUIRE(log.find("No space left on device") != std::string::npos);
+  const std::string ckpts = base + "/faulty/checkpoints";
+  for (const auto& e : fs::directory_iterator(ckpts))
+    REQUIRE(e.path().filename().string().find(".tmp") == std::string::npos);
+  REQUIRE_FALSE(fs::exists(ckpts + "/convert-0.safetensors"));
+  REQUIRE_FALSE(fs::exists(base + "/faulty/report.json"));
+  // The previous checkpoint is whole: it parses and is what latest points at.
+  SafeTensorsFile previous = read_safetensors(ckpts + "/train-1.safetensors");
+  REQUIRE(checkpoint_run_state(previous).phase_done);
+  REQUIRE(fs::file_size(ckpts + "/latest.safetensors") ==
+          fs::file_size(ckpts + "/train-1.safetensors"));
+
+  // With the fault gone the run resumes and ends as the uninterrupted one.
+  REQUIRE(run_cli({"run", "--resume", base + "/faulty"}, base + "/resumed.log") == 0);
+  json a = read_json(base + "/full/report.json");
+  json b = read_json(base + "/faulty/report.json");
+  REQUIRE(a["final"]["top1"] == b["final"]["top1"]);
+  REQUIRE(a["final"]["loss"] == b["final"]["loss"]);
+  REQUIRE(a["layers"] == b["layers"]);
+
+  // A report write that fails is the same kind of failure: exit 1, the file named, the old
+  // file intact, no temp file.
+  const std::string md_before = read_text(base + "/full/report.md");
+  ::setenv("WINOPRUNE_FAIL_WRITE", "1:report.md", 1);
+  status = run_cli({"report", base + "/full"}, base + "/report.log");
+  ::unsetenv("WINOPRUNE_FAIL_WRITE");
+  INFO(read_text(base + "/report.log"));
+  REQUIRE(status == 1);
+  REQUIRE(read_text(base + "/report.log").find("report.md") != std::string::npos);
+  for (const auto& e : fs::directory_iterator(base + "/full"))
+    REQUIRE(e.path().filename().string().find(".tmp") == std::string::npos);
+  REQUIRE(read_text(base + "/full/report.md") == md_before);
+  REQUIRE(read_json(base + "/full/report.json") == a);
+  fs::remove_all(base);
+}

@@ -7,6 +7,10 @@
 //
 // Errors: failing to create, write, sync or rename is a runtime failure (std::runtime_error
 // naming the path and the system error), not bad input.
+//
+// Fault injection (tests only): WINOPRUNE_FAIL_WRITE="N[:SUBSTRING]" fails the N-th atomic write
+// of the process whose path contains SUBSTRING with ENOSPC after half of its first write(2), as a
+// full disk would; the temp file is removed and the old file stays, as for any other failure.
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -26,7 +30,9 @@ class FileSink {
   size_t bytes_written() const { return total_; }
 
  private:
+  friend void write_file_atomic(const std::string&, const std::function<void(FileSink&)>&);
   void write_all(const char* data, size_t bytes);
+  bool inject_fault_ = false;          // WINOPRUNE_FAIL_WRITE (tests): fail as a full disk does
   int fd_;
   std::string path_;
   std::string buffer_;
