@@ -250,6 +250,8 @@ json report_to_json(const Report& r) {
                       {"target_sparsity", num(l.target_sparsity)},
                       {"position_sparsity_min", num(l.position_sparsity_min)},
                       {"position_sparsity_max", num(l.position_sparsity_max)},
+                      {"position_sparsity", l.position_sparsity.empty() ? json(nullptr)
+                                                                      : json(l.position_sparsity)},
                       {"dense_mflop", num(l.dense_mflop)},
                       {"remaining_mflop", num(l.remaining_mflop)}});
     if (l.bench_batch > 0) {
@@ -336,6 +338,13 @@ Report report_from_json(const json& j, const std::string& file) {
     L.target_sparsity = g.number(l, p, "target_sparsity");
     L.position_sparsity_min = g.number(l, p, "position_sparsity_min");
     L.position_sparsity_max = g.number(l, p, "position_sparsity_max");
+    const json& positions = g.array(l, p, "position_sparsity");
+    for (size_t k = 0; k < positions.size(); ++k) {
+      if (!positions[k].is_number())
+        g.fail(json_path_index(p + ".position_sparsity", k),
+               "expected a number, got " + json_brief(positions[k]));
+      L.position_sparsity.push_back(positions[k].get<double>());
+    }
     L.dense_mflop = g.number(l, p, "dense_mflop");
     L.remaining_mflop = g.number(l, p, "remaining_mflop");
     L.bench_batch = g.integer(l, p, "bench_batch");

@@ -2,10 +2,12 @@
 // `winoprune report RUN_DIR` (contract: io/run_report.h).
 #include "winoprune/io/run_report.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <system_error>
@@ -126,14 +128,27 @@ LineChart top1_chart(const std::vector<MetricsRecord>& records) {
   return c;
 }
 
-LineChart sparsity_chart(const std::vector<MetricsRecord>& records) {
-  LineChart c;
-  c.title = "Sparsity per layer";
-  c.x_label = x_label(records);
-  c.y_label = "fraction of zero weights";
-  c.y_percent = true;
-  c.y_min = 0;
-  c.y_max = 1;
+// "Sparsity per layer; phases 3 prune, 4 finetune; dense throughout: conv1, fc6, fc7, fc8".
+std::string sparsity_title(const std::vector<MetricsRecord>& records) {
+  std::string title = "Sparsity per layer (phases:";
+  const char* sep = " ";
+  for (const PlotMarker& m : phase_markers(records)) title += sep + m.label, sep = ", ";
+  title += ")";
+  std::vector<std::string> dense;
+  std::map<std::string, bool> pruned;
+  for (const auto& r : records)
+    for (const auto& [name, v] : r.sparsity) {
+      if (!pruned.count(name)) dense.push_back(name);
+      pruned[name] = pruned[name] || v > 0;
+    }
+  std::string list;
+  for (const std::string& n : dense)
+    if (!pruned[n]) list += (list.empty() ? "" : ", ") + n;
+  if (!list.empty()) title += "; dense throughout: " + list;
+  return title;
+}
+
+std::vector<LineChart> sparsity_charts(const std::vector<MetricsRecord>& records) {
   std::vector<double> x = x_positions(records);
   // Layers in order of first appearance (the network order the writer used), not sorted.
   std::vector<std::string> order;
@@ -145,17 +160,131 @@ LineChart sparsity_chart(const std::vector<MetricsRecord>& records) {
         order.push_back(kv.first);
       }
   std::vector<PlotSeries> series(order.size());
-  for (size_t k = 0; k < order.size(); ++k) series[k].label = order[k];
+  for (size_t k = 0; k < order.size(); ++k) series[k].label = order[k], series[k].steps = true;
   for (size_t i = 0; i < records.size(); ++i)
     for (const auto& kv : records[i].sparsity) {
       PlotSeries& s = series[index[kv.first]];
       s.x.push_back(x[i]);
       s.y.push_back(kv.second);
     }
-  for (auto& s : series) add_if_points(c, std::move(s));
-  c.markers = phase_markers(records);
-  span_run(c, x);
+  // One panel per layer: pruned layers usually share one schedule, and their lines would
+  // coincide on a single chart.
+  // Layers that stay dense throughout get no panel (the figure's title lists them).
+  std::vector<LineChart> out;
+  for (size_t k = 0; k < series.size(); ++k) {
+    if (!has_points(series[k])) continue;
+    if (std::none_of(series[k].y.begin(), series[k].y.end(), [](double v) { return v > 0; }))
+      continue;
+    LineChart c;
+    c.title = order[k];
+    c.id = "sparsity-" + order[k];
+    c.x_label = x_label(records);
+    c.y_label = "zero weights";
+    c.y_percent = true;
+    c.y_min = 0;
+    c.y_max = 1;
+    c.width = 520;
+    c.height = 300;
+    c.series.push_back(series[k]);
+    c.series.back().color = "#1f77b4";
+    c.legend = false;
+    c.markers = phase_markers(records);
+    for (PlotMarker& m : c.markers) m.label = m.label.substr(0, m.label.find(' '));   // "3."
+    span_run(c, x);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+LineChart accuracy_sparsity_chart(const std::vector<MetricsRecord>& records, double baseline) {
+  LineChart c;
+  c.title = "Accuracy against sparsity";
+  c.x_label = "sparsity of the pruned layers (mean over layers)";
+  c.y_label = "validation top-1";
+  c.y_percent = true;
+  c.x_percent = true;
+  c.x_min = 0;
+  c.x_max = 1;
+  // The pruned layers: those with any zero at the last record that has sparsity.
+  std::vector<std::string> pruned;
+  for (auto it = records.rbegin(); it != records.rend() && pruned.empty(); ++it)
+    for (const auto& [name, v] : it->sparsity)
+      if (v > 0) pruned.push_back(name);
+  if (pruned.empty()) return c;
+  std::vector<std::string> phases;
+  std::map<std::string, PlotSeries> by_phase;
+  for (const MetricsRecord& r : records) {
+    if (r.split != "val" || !std::isfinite(r.top1)) continue;
+    double sum = 0;
+    size_t n = 0;
+    for (const std::string& l : pruned)
+      if (r.sparsity.count(l)) sum += r.sparsity.at(l), ++n;
+    if (n == 0 || sum == 0) continue;   // before pruning: the baseline line stands for it
+    std::string label = std::to_string(r.phase_index + 1) + ". " + r.phase;
+    if (!by_phase.count(label)) {
+      phases.push_back(label);
+      by_phase[label].label = label;
+      by_phase[label].points = true;
+    }
+    by_phase[label].x.push_back(sum / double(n));
+    by_phase[label].y.push_back(r.top1);
+  }
+  for (const std::string& p : phases) add_if_points(c, by_phase[p]);
+  if (!c.series.empty() && std::isfinite(baseline)) {
+    PlotSeries b;
+    b.label = "baseline (before pruning)";
+    b.x = {0, 1};
+    b.y = {baseline, baseline};
+    b.dashed = true;
+    b.color = "#7f7f7f";
+    c.series.push_back(b);
+  }
   return c;
+}
+
+std::string layers_figure(const Report& r) {
+  BarChart sparsity, nnz;
+  sparsity.title = "Sparsity per layer";
+  sparsity.y_label = "zero weights";
+  sparsity.y_percent = true;
+  sparsity.y_max = 1;
+  nnz.title = "Nonzero weights per layer";
+  nnz.y_label = "weights";
+  BarSeries zero{"sparsity", {}, "#1f77b4"}, target{"target", {}, "#aec7e8"};
+  BarSeries kept{"nonzero", {}, "#ff7f0e"}, all{"dense", {}, "#ffbb78"};
+  bool any_target = false;
+  for (const LayerReport& l : r.layers) {
+    std::string name = l.name + (l.kind == "winograd" ? " (W)" : "");
+    sparsity.categories.push_back(name);
+    nnz.categories.push_back(name);
+    zero.values.push_back(l.sparsity);
+    target.values.push_back(l.target_sparsity);
+    any_target = any_target || std::isfinite(l.target_sparsity);
+    kept.values.push_back(double(l.nnz));
+    all.values.push_back(double(l.params));
+  }
+  sparsity.series.push_back(zero);
+  if (any_target) sparsity.series.push_back(target);
+  nnz.series = {all, kept};
+  return compose_svg_panels({render_bar_svg(sparsity), render_bar_svg(nnz)}, 1,
+                            "Layers of the final model (W: Winograd layer)");
+}
+
+std::string positions_figure(const Report& r) {
+  std::vector<std::string> panels;
+  for (const LayerReport& l : r.layers) {
+    const size_t n = l.position_sparsity.size();
+    const int t = int(std::lround(std::sqrt(double(n))));
+    if (n == 0 || size_t(t) * size_t(t) != n) continue;
+    Heatmap h;
+    h.title = l.name + " " + l.tile;
+    h.rows = h.cols = t;
+    h.values = l.position_sparsity;
+    h.cell = t <= 4 ? 64 : t <= 6 ? 52 : 44;
+    panels.push_back(render_heatmap_svg(h));
+  }
+  if (panels.empty()) return "";
+  return compose_svg_panels(panels, 2, "Sparsity of each Winograd tile position (%)");
 }
 
 LineChart sensitivity_chart(const std::vector<SensitivityRow>& rows) {
@@ -229,22 +358,36 @@ std::vector<std::string> render_run_report(const std::string& run_dir) {
   if (ec) throw std::runtime_error(d.plots() + ": cannot create directory: " + ec.message());
 
   std::vector<std::string> written, plots;
-  auto plot = [&](const char* file, const LineChart& chart) {
-    if (chart.series.empty()) return;
+  auto figure = [&](const char* file, const std::string& svg) {
+    if (svg.empty()) return;
     std::string rel = std::string("plots/") + file;
-    write_svg(run_dir + "/" + rel, chart);
+    write_text_file_atomic(run_dir + "/" + rel, svg);
     written.push_back(run_dir + "/" + rel);
     plots.push_back(rel);
   };
+  auto plot = [&](const char* file, const LineChart& chart) {
+    if (!chart.series.empty()) figure(file, render_svg(chart));
+  };
+  std::optional<Report> report;
+  if (has_report) report = read_report(d.report_json());
   if (has_metrics) {
     std::vector<MetricsRecord> records = read_metrics(d.metrics_jsonl());
     plot("loss.svg", loss_chart(records));
     plot("top1.svg", top1_chart(records));
-    plot("sparsity.svg", sparsity_chart(records));
+    std::vector<std::string> panels;
+    for (const LineChart& c : sparsity_charts(records)) panels.push_back(render_svg(c));
+    if (!panels.empty())
+      figure("sparsity.svg", compose_svg_panels(panels, 2, sparsity_title(records)));
+    plot("accuracy_sparsity.svg",
+         accuracy_sparsity_chart(records, report ? report->baseline.top1 : kNoValue));
   }
   if (has_sensitivity) plot("sensitivity.svg", sensitivity_chart(read_sensitivity_csv(d.sensitivity_csv())));
+  if (report) {
+    figure("layers.svg", layers_figure(*report));
+    figure("positions.svg", positions_figure(*report));
+  }
   if (has_report) {
-    Report r = read_report(d.report_json());
+    Report r = *report;
     std::string md = render_report_md(r, plots);
     if (has_sensitivity) md += render_sensitivity_md(read_sensitivity_csv(d.sensitivity_csv()));
     write_text_file_atomic(d.report_md(), md);

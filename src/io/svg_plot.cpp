@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "winoprune/io/atomic_file.h"
 
@@ -155,7 +156,8 @@ std::string render_svg(const LineChart& c) {
   // ---- layout ----
   size_t longest = 0;
   for (const PlotSeries& s : c.series) longest = std::max(longest, s.label.size());
-  double legend_w = c.series.empty() ? 0 : 40 + kCharWidth * double(std::min<size_t>(longest, 40));
+  double legend_w = c.series.empty() || !c.legend
+                        ? 0 : 40 + kCharWidth * double(std::min<size_t>(longest, 40));
   size_t ytick_chars = 0;
   for (double v : yt) ytick_chars = std::max(ytick_chars, tick_label(v, ystep, c.y_percent).size());
   double left = 34 + kCharWidth * double(ytick_chars) + 8;
@@ -193,7 +195,7 @@ std::string render_svg(const LineChart& c) {
        "\" viewBox=\"0 0 " + std::to_string(c.width) + " " + std::to_string(c.height) +
        "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
   o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
-  o += "<defs><clipPath id=\"plot-area\"><rect x=\"" + f2(left) + "\" y=\"" + f2(top) +
+  o += "<defs><clipPath id=\"" + esc(c.id) + "-area\"><rect x=\"" + f2(left) + "\" y=\"" + f2(top) +
        "\" width=\"" + f2(right - left) + "\" height=\"" + f2(bottom - top) +
        "\"/></clipPath></defs>\n";
   if (!c.title.empty())
@@ -224,7 +226,7 @@ std::string render_svg(const LineChart& c) {
   o += "</g>\n";
 
   // Series.
-  o += "<g clip-path=\"url(#plot-area)\" fill=\"none\" stroke-width=\"1.8\" "
+  o += "<g clip-path=\"url(#" + esc(c.id) + "-area)\" fill=\"none\" stroke-width=\"1.8\" "
        "stroke-linejoin=\"round\" stroke-linecap=\"round\">\n";
   std::vector<std::string> colors;
   size_t next = 0;
@@ -233,6 +235,7 @@ std::string render_svg(const LineChart& c) {
     colors.push_back(color);
     std::string d, dots;
     bool pen_down = false;
+    double last_py = 0;
     size_t n = std::min(s.x.size(), s.y.size());
     size_t drawn = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -241,7 +244,10 @@ std::string render_svg(const LineChart& c) {
         pen_down = false;
         continue;
       }
+      // Steps: hold the previous value up to this x, then jump.
+      if (pen_down && s.steps) d += "L" + f2(sx(x)) + "," + f2(last_py);
       d += (pen_down ? "L" : "M") + f2(sx(x)) + "," + f2(sy(y));
+      last_py = sy(y);
       pen_down = true;
       ++drawn;
       if (s.points)
@@ -273,7 +279,7 @@ std::string render_svg(const LineChart& c) {
          f2(bottom + 5) + "\"/>";
     o += "<text x=\"" + f2(px) + "\" y=\"" + f2(bottom + 19) +
          "\" text-anchor=\"middle\" stroke=\"none\">" +
-         esc(c.log_x ? log_tick_label(v) : tick_label(v, xstep, false)) + "</text>\n";
+         esc(c.log_x ? log_tick_label(v) : tick_label(v, xstep, c.x_percent)) + "</text>\n";
   }
   for (double v : yt) {
     double py = sy(v);
@@ -293,7 +299,7 @@ std::string render_svg(const LineChart& c) {
          "</text>\n";
 
   // Legend.
-  if (!c.series.empty()) {
+  if (!c.series.empty() && c.legend) {
     double lx = right + 16, ly = top + 4;
     o += "<g class=\"legend\">\n";
     for (size_t i = 0; i < c.series.size(); ++i) {
@@ -313,6 +319,221 @@ std::string render_svg(const LineChart& c) {
 
 void write_svg(const std::string& path, const LineChart& chart) {
   write_text_file_atomic(path, render_svg(chart));
+}
+
+std::string render_bar_svg(const BarChart& c) {
+  const size_t groups = c.categories.size(), per = c.series.size();
+  double yhi = 0;
+  for (const BarSeries& s : c.series)
+    for (double v : s.values)
+      if (std::isfinite(v)) yhi = std::max(yhi, v);
+  if (std::isfinite(c.y_max)) yhi = c.y_max;
+  double ylo = 0;
+  std::vector<double> yt = nice_ticks(&ylo, &yhi, 5);
+  const double ystep = yt.size() > 1 ? yt[1] - yt[0] : 1;
+  size_t ytick_chars = 0;
+  for (double v : yt) ytick_chars = std::max(ytick_chars, tick_label(v, ystep, c.y_percent).size());
+  size_t longest = 0;
+  for (const BarSeries& s : c.series) longest = std::max(longest, s.label.size());
+  const double legend_w = per > 1 ? 40 + kCharWidth * double(std::min<size_t>(longest, 30)) : 0;
+  const double left = 34 + kCharWidth * double(ytick_chars) + 8;
+  const double right = double(c.width) - 20 - legend_w;
+  const double top = c.title.empty() ? 24 : 50, bottom = double(c.height) - 40;
+  Scale sy{ylo, yhi, bottom, top, false};
+  const double group_w = groups ? (right - left) / double(groups) : 0;
+  const double bar_w = per ? group_w * 0.75 / double(per) : 0;
+
+  std::string o;
+  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" +
+       std::to_string(c.width) + "\" height=\"" + std::to_string(c.height) +
+       "\" viewBox=\"0 0 " + std::to_string(c.width) + " " + std::to_string(c.height) +
+       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
+  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  if (!c.title.empty())
+    o += "<text x=\"" + f2((left + right) / 2) + "\" y=\"26\" text-anchor=\"middle\" "
+         "font-size=\"15\" font-weight=\"bold\">" + esc(c.title) + "</text>\n";
+  o += "<g class=\"grid\" stroke=\"#e6e6e6\">\n";
+  for (double v : yt)
+    o += "<line x1=\"" + f2(left) + "\" y1=\"" + f2(sy(v)) + "\" x2=\"" + f2(right) + "\" y2=\"" +
+         f2(sy(v)) + "\"/>\n";
+  o += "</g>\n";
+  for (size_t k = 0; k < per; ++k) {
+    const BarSeries& s = c.series[k];
+    std::string color = s.color.empty() ? kPalette[k % 10] : s.color;
+    o += "<g class=\"bars\" data-label=\"" + esc(s.label) + "\" fill=\"" + color + "\">\n";
+    for (size_t g = 0; g < groups && g < s.values.size(); ++g) {
+      double v = s.values[g];
+      if (!std::isfinite(v)) continue;
+      double x = left + group_w * double(g) + group_w * 0.125 + bar_w * double(k);
+      double y = sy(std::min(std::max(v, ylo), yhi));
+      o += "<rect class=\"bar\" x=\"" + f2(x) + "\" y=\"" + f2(y) + "\" width=\"" + f2(bar_w) +
+           "\" height=\"" + f2(bottom - y) + "\"/>";
+      char buf[32];
+      if (c.y_percent)
+        std::snprintf(buf, sizeof buf, "%.1f%%", 100 * v);
+      else if (std::fabs(v) >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+      else if (std::fabs(v) >= 1e4)
+        std::snprintf(buf, sizeof buf, "%.0fk", v / 1e3);
+      else
+        std::snprintf(buf, sizeof buf, "%g", v);
+      o += "<text x=\"" + f2(x + bar_w / 2) + "\" y=\"" + f2(y - 4) +
+           "\" text-anchor=\"middle\" font-size=\"10\" fill=\"#222222\">" + buf + "</text>\n";
+    }
+    o += "</g>\n";
+  }
+  o += "<rect x=\"" + f2(left) + "\" y=\"" + f2(top) + "\" width=\"" + f2(right - left) +
+       "\" height=\"" + f2(bottom - top) + "\" fill=\"none\" stroke=\"#333333\"/>\n";
+  o += "<g class=\"axes\" fill=\"#222222\">\n";
+  for (double v : yt)
+    o += "<text x=\"" + f2(left - 8) + "\" y=\"" + f2(sy(v) + 4) + "\" text-anchor=\"end\">" +
+         esc(tick_label(v, ystep, c.y_percent)) + "</text>\n";
+  for (size_t g = 0; g < groups; ++g)
+    o += "<text x=\"" + f2(left + group_w * (double(g) + 0.5)) + "\" y=\"" + f2(bottom + 18) +
+         "\" text-anchor=\"middle\">" + esc(c.categories[g]) + "</text>\n";
+  o += "</g>\n";
+  if (!c.y_label.empty())
+    o += "<text x=\"0\" y=\"0\" transform=\"translate(18," + f2((top + bottom) / 2) +
+         ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">" + esc(c.y_label) + "</text>\n";
+  if (per > 1) {
+    o += "<g class=\"legend\">\n";
+    for (size_t k = 0; k < per; ++k) {
+      std::string color = c.series[k].color.empty() ? kPalette[k % 10] : c.series[k].color;
+      double y = top + 12 + 20.0 * double(k);
+      o += "<rect x=\"" + f2(right + 16) + "\" y=\"" + f2(y - 6) + "\" width=\"14\" height=\"12\" "
+           "fill=\"" + color + "\"/><text x=\"" + f2(right + 36) + "\" y=\"" + f2(y + 4) + "\">" +
+           esc(c.series[k].label) + "</text>\n";
+    }
+    o += "</g>\n";
+  }
+  o += "</svg>\n";
+  return o;
+}
+
+std::string render_heatmap_svg(const Heatmap& m) {
+  const double cell = m.cell, left = 34, top = m.title.empty() ? 30 : 54;
+  const double grid_w = cell * m.cols, grid_h = cell * m.rows;
+  const double bar_x = left + grid_w + 24;   // the colour scale right of the grid
+  const int width = int(bar_x + 70), height = int(top + grid_h + 20);
+  // White (0) to a dark blue (1), linear in each channel; labels switch to white when dark.
+  auto shade = [](double v) {
+    v = std::min(1.0, std::max(0.0, v));
+    int r = int(255 + (8 - 255) * v), g = int(255 + (48 - 255) * v), b = int(255 + (107 - 255) * v);
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "#%02x%02x%02x", r, g, b);
+    return std::string(buf);
+  };
+  std::string o;
+  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" +
+       std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " +
+       std::to_string(width) + " " + std::to_string(height) +
+       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
+  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  if (!m.title.empty())
+    o += "<text x=\"" + f2(left + grid_w / 2) + "\" y=\"24\" text-anchor=\"middle\" "
+         "font-size=\"14\" font-weight=\"bold\">" + esc(m.title) + "</text>\n";
+  // Column and row indices of the tile.
+  o += "<g fill=\"#555555\" font-size=\"11\">\n";
+  for (int c = 0; c < m.cols; ++c)
+    o += "<text x=\"" + f2(left + cell * (c + 0.5)) + "\" y=\"" + f2(top - 6) +
+         "\" text-anchor=\"middle\">" + std::to_string(c) + "</text>";
+  for (int r = 0; r < m.rows; ++r)
+    o += "<text x=\"" + f2(left - 8) + "\" y=\"" + f2(top + cell * (r + 0.5) + 4) +
+         "\" text-anchor=\"end\">" + std::to_string(r) + "</text>";
+  o += "\n</g>\n<g class=\"cells\" font-size=\"" + f2(std::min(12.0, cell / 4.2)) + "\">\n";
+  for (int r = 0; r < m.rows; ++r)
+    for (int c = 0; c < m.cols; ++c) {
+      size_t i = size_t(r) * size_t(m.cols) + size_t(c);
+      double v = i < m.values.size() ? m.values[i] : std::nan("");
+      double x = left + cell * c, y = top + cell * r;
+      o += "<rect class=\"cell\" x=\"" + f2(x) + "\" y=\"" + f2(y) + "\" width=\"" + f2(cell) +
+           "\" height=\"" + f2(cell) + "\" fill=\"" + (std::isfinite(v) ? shade(v) : "#dddddd") +
+           "\" stroke=\"#ffffff\"/>";
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "%.1f", 100 * v);
+      if (std::isfinite(v))
+        o += "<text x=\"" + f2(x + cell / 2) + "\" y=\"" + f2(y + cell / 2 + 4) +
+             "\" text-anchor=\"middle\" fill=\"" + (v > 0.55 ? "#ffffff" : "#222222") + "\">" +
+             buf + "</text>";
+      o += "\n";
+    }
+  o += "</g>\n";
+  // Colour scale: 0% at the bottom, 100% at the top.
+  const int steps = 10;
+  for (int k = 0; k < steps; ++k) {
+    double v0 = double(k) / steps;
+    o += "<rect x=\"" + f2(bar_x) + "\" y=\"" + f2(top + grid_h * (1 - v0 - 1.0 / steps)) +
+         "\" width=\"14\" height=\"" + f2(grid_h / steps + 0.5) + "\" fill=\"" +
+         shade(v0 + 0.5 / steps) + "\"/>";
+  }
+  o += "<rect x=\"" + f2(bar_x) + "\" y=\"" + f2(top) + "\" width=\"14\" height=\"" + f2(grid_h) +
+       "\" fill=\"none\" stroke=\"#333333\"/>\n";
+  o += "<text x=\"" + f2(bar_x + 18) + "\" y=\"" + f2(top + 9) + "\" font-size=\"11\">100%</text>";
+  o += "<text x=\"" + f2(bar_x + 18) + "\" y=\"" + f2(top + grid_h) +
+       "\" font-size=\"11\">0%</text>\n";
+  o += "</svg>\n";
+  return o;
+}
+
+std::string compose_svg_panels(const std::vector<std::string>& panels, int columns,
+                               const std::string& title) {
+  // Each panel's size from its root element's width/height attributes.
+  struct Panel {
+    std::string body;
+    double w = 0, h = 0;
+  };
+  auto attr = [](const std::string& svg, size_t from, const char* name) {
+    std::string key = std::string(" ") + name + "=\"";
+    size_t at = svg.find(key, from);
+    return at == std::string::npos ? 0.0 : std::atof(svg.c_str() + at + key.size());
+  };
+  std::vector<Panel> ps;
+  for (const std::string& svg : panels) {
+    size_t root = svg.find("<svg ");
+    if (root == std::string::npos) continue;
+    Panel p;
+    p.w = attr(svg, root, "width");
+    p.h = attr(svg, root, "height");
+    p.body = svg.substr(root);
+    ps.push_back(std::move(p));
+  }
+  columns = std::max(1, std::min(columns, int(ps.size())));
+  const double head = title.empty() ? 0 : 34;
+  std::vector<double> col_w(size_t(columns), 0.0), row_h;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    size_t c = i % size_t(columns), r = i / size_t(columns);
+    col_w[c] = std::max(col_w[c], ps[i].w);
+    if (r >= row_h.size()) row_h.push_back(0);
+    row_h[r] = std::max(row_h[r], ps[i].h);
+  }
+  double width = 0, height = head;
+  for (double w : col_w) width += w;
+  for (double h : row_h) height += h;
+  std::string o;
+  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + f2(width) +
+       "\" height=\"" + f2(height) + "\" viewBox=\"0 0 " + f2(width) + " " + f2(height) +
+       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
+  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  if (!title.empty())
+    o += "<text x=\"" + f2(width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" "
+         "font-weight=\"bold\">" + esc(title) + "</text>\n";
+  double y = head;
+  for (size_t r = 0; r < row_h.size(); ++r) {
+    double x = 0;
+    for (size_t c = 0; c < size_t(columns); ++c) {
+      size_t i = r * size_t(columns) + c;
+      if (i >= ps.size()) break;
+      // A nested <svg> positioned by x/y; its own viewBox keeps its coordinates.
+      o += "<svg class=\"panel\" x=\"" + f2(x) + "\" y=\"" + f2(y) + "\"" + ps[i].body.substr(4);
+      x += col_w[c];
+    }
+    y += row_h[r];
+  }
+  o += "</svg>\n";
+  return o;
 }
 
 }  // namespace wp

@@ -71,6 +71,7 @@ LayerSparsity layer_sparsity(const PrunableLayer& layer) {
       double z = size ? double(count_zeros(w.data() + j * size, size)) / double(size) : 0.0;
       lo = std::min(lo, z);
       hi = std::max(hi, z);
+      s.position_sparsity.push_back(z);
     }
     s.position_sparsity_min = lo;
     s.position_sparsity_max = hi;

@@ -92,6 +92,7 @@ Report small_report() {
   LayerReport conv2{"conv2", "winograd", "F(4x4,3x3)", {36, 128, 64}, 294912, 29491};
   conv2.position_sparsity_min = 0.8;
   conv2.position_sparsity_max = 0.95;
+  for (int j = 0; j < 36; ++j) conv2.position_sparsity.push_back(0.8 + 0.15 * j / 35.0);
   conv2.target_sparsity = 0.9;
   conv2.dense_mflop = 10.0;
   LayerReport fc{"fc8", "fc", "", {10, 512}, 5120, 2560};
@@ -391,17 +392,43 @@ TEST_CASE("render_run_report writes md, csv and plots from a run directory", "[i
                          "layer,sparsity,top1,top5,loss\nconv2,0,0.9,1,0.3\nconv2,0.5,0.89,1,0.3\n"
                          "conv3,0,0.9,1,0.3\nconv3,0.5,0.8,1,0.5\n");
   auto written = render_run_report(dir);
-  CHECK(written.size() == 6);
+  CHECK(written.size() == 9);
   for (const char* f : {"plots/loss.svg", "plots/top1.svg", "plots/sparsity.svg",
+                        "plots/accuracy_sparsity.svg", "plots/layers.svg", "plots/positions.svg",
                         "plots/sensitivity.svg", "report.md", "layers.csv"})
     CHECK(fs::exists(dir + "/" + f));
   std::string md = read_text_file(d.report_md());
   CHECK_THAT(md, Catch::Contains("![sensitivity](plots/sensitivity.svg)"));
-  std::string sparsity = read_text_file(dir + "/plots/sparsity.svg");
+  CHECK_THAT(md, Catch::Contains("![positions](plots/positions.svg)"));
   std::string why;
-  CHECK(well_formed_xml(sparsity, &why));
+  for (const char* f : {"loss", "top1", "sparsity", "accuracy_sparsity", "layers", "positions",
+                        "sensitivity"}) {
+    INFO(f);
+    CHECK(well_formed_xml(read_text_file(dir + "/plots/" + f + ".svg"), &why));
+  }
+  // Small multiples: one panel per layer (conv2, fc6), each one series drawn as steps, with
+  // the three phase starts marked; ids unique across panels.
+  std::string sparsity = read_text_file(dir + "/plots/sparsity.svg");
+  CHECK(count(sparsity, "<svg class=\"panel\"") == 2);
   CHECK(count(sparsity, "<g class=\"series\"") == 2);
-  CHECK(count(sparsity, "class=\"marker\"") == 3);
+  CHECK(count(sparsity, "class=\"marker\"") == 6);
+  CHECK(count(sparsity, "id=\"sparsity-conv2-area\"") == 1);
+  CHECK(count(sparsity, "id=\"sparsity-fc6-area\"") == 1);
+  // Accuracy against sparsity: the validation records of the two pruned phases (two each,
+  // every 10th record) and the baseline line.
+  std::string acc = read_text_file(dir + "/plots/accuracy_sparsity.svg");
+  CHECK(count(acc, "<g class=\"series\"") == 3);
+  CHECK_THAT(acc, Catch::Contains("data-label=\"2. prune\""));
+  CHECK_THAT(acc, Catch::Contains("data-label=\"baseline (before pruning)\""));
+  // Bars: sparsity of 3 layers (+ conv2's target), nnz and dense of 3 layers.
+  std::string layers = read_text_file(dir + "/plots/layers.svg");
+  CHECK(count(layers, "class=\"bar\"") == 3 + 1 + 6);
+  CHECK_THAT(layers, Catch::Contains(">90.0%<"));   // conv2: 1 - 29491/294912
+  // The heatmap of conv2's 6x6 tile: 36 cells, the first 80.0% and the last 95.0%.
+  std::string positions = read_text_file(dir + "/plots/positions.svg");
+  CHECK(count(positions, "class=\"cell\"") == 36);
+  CHECK_THAT(positions, Catch::Contains(">80.0<"));
+  CHECK_THAT(positions, Catch::Contains(">95.0<"));
   std::string sens = read_text_file(dir + "/plots/sensitivity.svg");
   CHECK(count(sens, "<g class=\"series\"") == 2);
 }

@@ -63,6 +63,7 @@ struct LayerReport {
   double speedup_vs_direct() const { return direct_ms / sparse_ms; }
   double position_sparsity_min = kNoValue;  // over the t*t positions; winograd only
   double position_sparsity_max = kNoValue;
+  std::vector<double> position_sparsity{};  // [t*t] row-major over the tile; winograd only
   double dense_mflop = kNoValue;            // per image, see above
   double remaining_mflop = kNoValue;
 };

@@ -67,6 +67,7 @@ struct LayerSparsity {
   int64_t params = 0, nnz = 0;
   double sparsity = 0;                            // exact zeros / params
   std::optional<double> position_sparsity_min, position_sparsity_max;
+  std::vector<double> position_sparsity;         // [t*t], position j = (row, col) = (j / t, j % t)
 };
 LayerSparsity layer_sparsity(const PrunableLayer& layer);
 std::vector<LayerSparsity> layer_sparsities(const std::vector<PrunableLayer>& layers);
