@@ -10,6 +10,7 @@ PACKAGES=(
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers   # dnnl's CMake config requires OpenCL
   libtbb-dev libstb-dev nlohmann-json3-dev catch2
   libopenmpi-dev openmpi-bin                         # data-parallel runs under mpirun
+  python3-numpy                                      # python/winoprune_numpy.py and its test
   dataset-fashion-mnist
 )
 # Extra packages a tool asks for (tools/fuzz.sh: clang and its fuzzer runtime).

@@ -23,7 +23,7 @@ const char* kMainHelp = R"(winoprune: sparse Winograd-domain CNN training, nativ
 Usage:
   winoprune run CONFIG.json [--out RUN_DIR] [--set key.path=value ...] [--dry-run]
   winoprune run --resume RUN_DIR
-  winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
+  winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE] [--dump-logits FILE]
                             [--set key.path=value ...]
   winoprune bench --suite conv|layer|train|net|loader [--batch N[,N]] [--sparsity S[,S]]
                   [--repeats N] [--tile M] [--quick] [--json FILE]
@@ -68,7 +68,7 @@ Options:
                        promises at each epoch end) to stdout; run nothing, write nothing
 )";
 
-const char* kEvalHelp = R"(winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE]
+const char* kEvalHelp = R"(winoprune eval CHECKPOINT [--config CONFIG.json] [--kernel sparse|dense] [--json FILE] [--dump-logits FILE]
 
 Evaluates a checkpoint on the validation split (top-1, top-5, loss) and prints the per-layer
 sparsity table.
@@ -79,7 +79,10 @@ Options:
   --kernel sparse|dense sparse: the packed sparse Winograd inference kernel (default when the
                         checkpoint has masks); dense: the training path
   --json FILE           also write the result as JSON
-  --set key.path=value  override the config (e.g. --set data.root=PATH); repeatable
+  --dump-logits FILE    also write every image's logits as a NumPy .npy file (float32,
+                        [images, classes], in the validation split's order)
+  --set key.path=value  override the config (e.g. --set data.root=PATH, or
+                        data.val.limit=N for the first N images); repeatable
 )";
 
 const char* kBenchHelp = R"(winoprune bench --suite SUITE [--batch N[,N]] [--sparsity S[,S]] [--repeats N] [--tile M] [--quick] [--json FILE] [--checkpoint CKPT] [--masks-from CKPT]
@@ -258,6 +261,7 @@ int run_main(const std::vector<std::string>& args) {
         if (*ea.kernel != "sparse" && *ea.kernel != "dense")
           throw UsageError("--kernel: expected sparse or dense, got '" + *ea.kernel + "'");
       } else if (matches(a, "--json")) ea.json_path = option_value(rest, i, "--json");
+      else if (matches(a, "--dump-logits")) ea.logits_path = option_value(rest, i, "--dump-logits");
       else if (matches(a, "--set")) ea.sets.push_back(option_value(rest, i, "--set"));
       else if (a.rfind("--", 0) == 0) throw UsageError("eval: unknown option " + a + " (see winoprune eval --help)");
       else if (ea.checkpoint.empty()) ea.checkpoint = a;

@@ -36,6 +36,26 @@ namespace wp {
 
 namespace {
 
+// A NumPy .npy file (format 1.0): magic, a Python-dict header padded to a multiple of 64 bytes,
+// then little-endian float32 values in C order.
+void write_npy_f32(const std::string& path, const std::vector<float>& values,
+                   const std::vector<int64_t>& shape) {
+  std::string dims;
+  for (int64_t d : shape) dims += std::to_string(d) + ", ";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': (" + dims + "), }";
+  const size_t preamble = 10;   // magic (6), version (2), header length (2)
+  header.append(63 - (preamble + header.size()) % 64, ' ');
+  header += '\n';
+  write_file_atomic(path, [&](FileSink& sink) {
+    const unsigned char head[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+                                    static_cast<unsigned char>(header.size() & 0xff),
+                                    static_cast<unsigned char>(header.size() >> 8)};
+    sink.write(head, sizeof head);
+    sink.write(header);
+    sink.write(values.data(), values.size() * sizeof(float));
+  });
+}
+
 ExperimentConfig load_experiment(const std::string& path, const std::vector<std::string>& sets) {
   json raw = read_json_file(path);
   for (const auto& s : sets) apply_override(raw, s);
@@ -141,8 +161,17 @@ int command_eval(const EvalArgs& args) {
   std::unique_ptr<Dataset> val = open_dataset(cfg.data, Split::val, [](const std::string& w) {
     std::cerr << "warning: " << w << "\n";
   });
+  if (args.logits_path && dist::size() > 1)
+    throw InputError("eval --dump-logits: run it as one process (each rank sees a shard)");
+  std::vector<float> logits;
   Evaluation e = evaluate_model(*model, *val, cfg.data,
-                                kernel == "sparse" ? InferenceKernel::sparse : InferenceKernel::dense);
+                                kernel == "sparse" ? InferenceKernel::sparse : InferenceKernel::dense,
+                                args.logits_path ? &logits : nullptr);
+  if (args.logits_path) {
+    write_npy_f32(*args.logits_path, logits, {e.images, int64_t(model_config.classes)});
+    std::cerr << "wrote " << *args.logits_path << " (logits, " << e.images << " x "
+              << model_config.classes << ")\n";
+  }
   Report rep;
   rep.name = cfg.name;
   rep.dataset = cfg.data.dataset;

@@ -10,7 +10,7 @@
 namespace wp {
 
 Evaluation evaluate_model(Model& model, const Dataset& data, const DataConfig& config,
-                          InferenceKernel kernel) {
+                          InferenceKernel kernel, std::vector<float>* logits_out) {
   auto t0 = std::chrono::steady_clock::now();
   NoGradGuard no_grad;
   model.prepare_inference(kernel);
@@ -34,6 +34,9 @@ Evaluation evaluate_model(Model& model, const Dataset& data, const DataConfig& c
     sums[1] += double(loss->value[0]) * batch.size();
     sums[2] += double(count_topk_correct(logits->value, batch.labels, 1));
     sums[3] += double(count_topk_correct(logits->value, batch.labels, k5));
+    if (logits_out)
+      logits_out->insert(logits_out->end(), logits->value.data(),
+                         logits->value.data() + logits->value.numel());
   }
   dist::allreduce_sum(sums, 4);
   e.images = int64_t(sums[0]);
@@ -68,6 +71,7 @@ std::vector<LayerReport> layer_reports(Model& model) {
       r.sparsity = s.sparsity;
       if (s.position_sparsity_min) r.position_sparsity_min = *s.position_sparsity_min;
       if (s.position_sparsity_max) r.position_sparsity_max = *s.position_sparsity_max;
+      r.position_sparsity = s.position_sparsity;
     }
     r.remaining_mflop = remaining_mflop(r);
     out.push_back(r);

@@ -22,6 +22,7 @@ struct EvalArgs {
   std::optional<std::string> config_path;
   std::optional<std::string> kernel;   // sparse | dense (default: sparse if any mask, else dense)
   std::optional<std::string> json_path;
+  std::optional<std::string> logits_path;   // --dump-logits: NumPy .npy, float32 [images, classes]
   std::vector<std::string> sets;       // applied to the config (e.g. data.root)
 };
 int command_eval(const EvalArgs& args);

@@ -57,8 +57,10 @@ struct Evaluation {
 };
 class Dataset;
 class Model;
+// `logits`, when given (single process only), receives every image's logits in the split's
+// order, images x classes.
 Evaluation evaluate_model(Model& model, const Dataset& data, const DataConfig& config,
-                          InferenceKernel kernel);
+                          InferenceKernel kernel, std::vector<float>* logits = nullptr);
 
 // The report's per-layer rows for a model (sparsity, position min/max, MFLOP).
 std::vector<LayerReport> layer_reports(Model& model);
