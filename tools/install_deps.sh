@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
   g++ cmake make
   libdnnl-dev ocl-icd-opencl-dev opencl-c-headers   # dnnl's CMake config requires OpenCL
-  libtbb-dev libstb-dev nlohmann-json3-dev catch2
+  libtbb-dev libstb-dev nlohmann-json3-dev catch2 zlib1g-dev
   libopenmpi-dev openmpi-bin                         # data-parallel runs under mpirun
   python3-numpy                                      # python/winoprune_numpy.py and its test
   dataset-fashion-mnist

@@ -1,24 +1,20 @@
-// gzip (RFC 1952) around stb_image's raw-deflate inflater, and CRC-32 (ISO 3309, the
-// polynomial 0xEDB88320 reflected), which the gzip trailer carries.
+// gzip (RFC 1952) with zlib: the header is parsed and checked here (so that errors name the
+// field), the deflate stream is inflated by zlib's raw inflater, and the trailer's CRC-32
+// (zlib's crc32) and ISIZE are checked against what came out.
 //
 // Member layout: ID1 ID2 CM FLG MTIME(4) XFL OS, then [FEXTRA: XLEN(2) + XLEN bytes]
 // [FNAME: zero-terminated] [FCOMMENT: zero-terminated] [FHCRC: 2 bytes], the deflate stream,
 // then CRC32(4) ISIZE(4) (little-endian; ISIZE = uncompressed size mod 2^32).
-#include <stb_image.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
 
 #include "winoprune/data/idx.h"
 #include "winoprune/error.h"
-
-// Defined by stb_image_write's implementation (stb_impl.cpp) but not declared by its header.
-extern "C" unsigned char* stbi_zlib_compress(unsigned char* data, int data_len, int* out_len,
-                                             int quality);
 
 namespace wp {
 
@@ -29,10 +25,6 @@ constexpr uint8_t kFlagText = 1, kFlagHeaderCrc = 2, kFlagExtra = 4, kFlagName =
 
 uint32_t read_le32(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
-
-void put_le32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(uint8_t(v >> (8 * i)));
 }
 
 std::string hex8(uint32_t v) {
@@ -49,19 +41,15 @@ std::string hex8(uint32_t v) {
 }  // namespace
 
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc) {
-  static uint32_t table[256];
-  static bool ready = [] {
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      table[i] = c;
-    }
-    return true;
-  }();
-  (void)ready;
-  crc = ~crc;
-  for (size_t i = 0; i < size; ++i) crc = table[(crc ^ data[i]) & 0xFF] ^ (crc >> 8);
-  return ~crc;
+  // zlib's crc32 takes uInt lengths: feed 1 GB at a time.
+  uLong c = crc;
+  while (size > 0) {
+    const uInt n = uInt(std::min<size_t>(size, size_t(1) << 30));
+    c = ::crc32(c, data, n);
+    data += n;
+    size -= n;
+  }
+  return uint32_t(c);
 }
 
 std::vector<uint8_t> read_file_bytes(const std::string& path) {
@@ -115,33 +103,49 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
   }
   uint32_t want_crc = read_le32(data + end);
   uint32_t isize = read_le32(data + end + 4);
-  // Deflate expands at most 1032:1; a larger ISIZE is a corrupt trailer (or a member > 4 GB,
-  // which stb's int sizes cannot hold anyway).
+  // Deflate expands at most 1032:1; a larger ISIZE is a corrupt trailer (or a member over 2 GB,
+  // which this reader does not take: the largest IDX file is 47 MB).
   size_t compressed = end - pos;
   if (double(isize) > 1032.0 * double(compressed) + 1024 ||
       isize > uint32_t(std::numeric_limits<int>::max()))
     gzip_fail(name, "isize", std::to_string(isize) + " bytes is impossible from " +
                                  std::to_string(compressed) + " compressed bytes");
-  if (compressed > size_t(std::numeric_limits<int>::max()))
-    gzip_fail(name, "size", "members over 2 GB are not supported");
   std::vector<uint8_t> out(isize);
-  // stb needs room for at least one byte; an empty member decodes to 0 bytes.
-  std::vector<uint8_t> scratch(out.empty() ? 1 : 0);
-  char* dst = reinterpret_cast<char*>(out.empty() ? scratch.data() : out.data());
-  // The input handed to stb includes the 8-byte trailer: stb_image 2.27's Huffman decoder fails
-  // ("bad huffman code") when fewer than 16 bits remain even if they hold the last codes, and
-  // PNG streams always have 4 bytes (Adler-32) after the deflate data. stb stops at the final
-  // block's end code, so the trailer is never decoded as data.
-  int got = stbi_zlib_decode_noheader_buffer(dst, int(std::max<size_t>(out.size(), 1)),
-                                             reinterpret_cast<const char*>(data + pos),
-                                             int(compressed + 8));
-  if (got < 0)
+  // Raw deflate (no zlib header): windowBits -15. The stream must end exactly at the trailer and
+  // inflate to exactly ISIZE bytes.
+  z_stream z{};
+  if (inflateInit2(&z, -15) != Z_OK) throw std::runtime_error(name + ": zlib inflateInit2 failed");
+  uint8_t spare = 0;   // room to detect output beyond ISIZE
+  z.next_in = const_cast<Bytef*>(data + pos);
+  size_t in_left = compressed;
+  size_t produced = 0;
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    const uInt in_chunk = uInt(std::min<size_t>(in_left, size_t(1) << 30));
+    z.avail_in = in_chunk;
+    const bool full = produced >= out.size();
+    z.next_out = full ? &spare : out.data() + produced;
+    z.avail_out = full ? 1 : uInt(std::min<size_t>(out.size() - produced, size_t(1) << 30));
+    const uInt out_chunk = z.avail_out;
+    rc = inflate(&z, Z_NO_FLUSH);
+    in_left -= in_chunk - z.avail_in;
+    produced += out_chunk - z.avail_out;
+    if (produced > out.size()) break;                        // more than ISIZE
+  }
+  const std::string why = z.msg ? z.msg : "";
+  inflateEnd(&z);
+  if (produced > out.size())
+    gzip_fail(name, "isize", "trailer says " + std::to_string(isize) +
+                                 " bytes, the stream inflates to more");
+  if (rc != Z_STREAM_END)
     gzip_fail(name, "data", "corrupt or truncated deflate stream (" +
-                                std::string(stbi_failure_reason() ? stbi_failure_reason() : "?") +
-                                ")");
-  if (uint32_t(got) != isize)
+                                (why.empty() ? "ends early" : why) + ")");
+  if (in_left != 0)
+    gzip_fail(name, "data", std::to_string(in_left) +
+                                " bytes between the end of the deflate stream and the trailer");
+  if (produced != isize)
     gzip_fail(name, "isize", "trailer says " + std::to_string(isize) + " bytes, inflated " +
-                                 std::to_string(got));
+                                 std::to_string(produced));
   uint32_t crc = crc32(out.data(), out.size());
   if (crc != want_crc)
     gzip_fail(name, "crc32", "expected " + hex8(want_crc) + ", computed " + hex8(crc));
@@ -149,27 +153,21 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string&
 }
 
 std::vector<uint8_t> gzip_compress(const uint8_t* data, size_t size) {
-  if (size > size_t(std::numeric_limits<int>::max()))
-    throw InputError("gzip_compress: input over 2 GB");
-  if (size == 0) {
-    // stb_image_write emits no deflate block at all for empty input; write the empty final
-    // block with fixed codes (BFINAL 1, BTYPE 01, end-of-block 0000000): bytes 03 00.
-    return {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0};
-  }
-  int zlen = 0;
-  unsigned char* z =
-      stbi_zlib_compress(const_cast<unsigned char*>(data), int(size), &zlen, 8);
-  if (!z || zlen < 6) throw std::runtime_error("gzip_compress: deflate failed");
-  // zlib stream = 2-byte header, raw deflate, 4-byte Adler-32: keep the raw deflate.
-  // Header: magic, deflate, no flags, mtime 0, xfl 0, OS 255 (unknown).
-  static const uint8_t header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255};
-  std::vector<uint8_t> out(size_t(zlen) + 12);
-  std::copy(header, header + 10, out.begin());
-  std::copy(z + 2, z + zlen - 4, out.begin() + 10);
-  out.resize(size_t(zlen) + 4);  // 10 + (zlen - 6) deflate bytes
-  std::free(z);
-  put_le32(out, crc32(data, size));
-  put_le32(out, uint32_t(size));
+  if (size > size_t(std::numeric_limits<uInt>::max()))
+    throw InputError("gzip_compress: input over 4 GB");
+  // windowBits 15 + 16: zlib writes the gzip header (no name, mtime 0) and trailer itself.
+  z_stream z{};
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("gzip_compress: zlib deflateInit2 failed");
+  std::vector<uint8_t> out(deflateBound(&z, uLong(size)) + 32);
+  z.next_in = const_cast<Bytef*>(data);
+  z.avail_in = uInt(size);
+  z.next_out = out.data();
+  z.avail_out = uInt(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error("gzip_compress: deflate failed");
   return out;
 }
 

@@ -34,7 +34,7 @@ TEST_CASE("crc32 matches the standard check value", "[data][gzip]") {
   REQUIRE(crc32(nullptr, 0) == 0u);
 }
 
-TEST_CASE("gzip round trip through stb's deflate and inflate", "[data][gzip]") {
+TEST_CASE("gzip round trip through zlib's deflate and inflate", "[data][gzip]") {
   for (size_t n : {size_t(0), size_t(1), size_t(1000), size_t(300000)}) {
     std::vector<uint8_t> raw = sample_bytes(n, n + 1);
     std::vector<uint8_t> gz = gzip_compress(raw.data(), raw.size());
@@ -84,6 +84,21 @@ TEST_CASE("gzip errors name the file and the field", "[data][gzip]") {
   expect(with(gz.size() - 8, uint8_t(gz[gz.size() - 8] ^ 0xFF)), "crc32");
   expect(with(gz.size() - 4, uint8_t(gz[gz.size() - 4] + 1)), "isize");
   expect(with(gz.size() - 1, 0x7F), "isize");  // absurd size: refused before allocating
+  // ISIZE one byte short: the stream inflates past it (refused without writing past the buffer).
+  {
+    auto b = gz;
+    uint32_t isize = uint32_t(b[b.size() - 4]) | uint32_t(b[b.size() - 3]) << 8 |
+                     uint32_t(b[b.size() - 2]) << 16 | uint32_t(b[b.size() - 1]) << 24;
+    --isize;
+    for (int i = 0; i < 4; ++i) b[b.size() - 4 + size_t(i)] = uint8_t(isize >> (8 * i));
+    expect(b, "isize");
+  }
+  // Bytes between the end of the deflate stream and the trailer.
+  {
+    auto b = gz;
+    b.insert(b.end() - 8, {1, 2, 3});
+    expect(b, "data");
+  }
   auto name_unterminated = gz;
   name_unterminated[3] = 8;  // FNAME with no zero byte before the trailer
   for (size_t i = 10; i < name_unterminated.size() - 8; ++i)

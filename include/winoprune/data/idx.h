@@ -12,11 +12,11 @@ namespace wp {
 // Reads a whole file; InputError naming it when it cannot be read.
 std::vector<uint8_t> read_file_bytes(const std::string& path);
 
-// Inflates a gzip member with stb's zlib. Validates the header (magic 1f 8b, method 8 = deflate,
+// Inflates a gzip member with zlib (raw inflate). Validates the header (magic 1f 8b, method 8 = deflate,
 // reserved flags 0, optional FEXTRA / FNAME / FCOMMENT / FHCRC fields inside the file), the
 // trailer's CRC-32 and ISIZE. Errors are InputError "<name>: gzip <field>: ...".
 std::vector<uint8_t> gunzip(const uint8_t* data, size_t size, const std::string& name);
-// The reverse, via stb_image_write's deflate (for tests and tools): FNAME-less, mtime 0.
+// The reverse, via zlib's deflate (for tests and tools): FNAME-less, mtime 0.
 std::vector<uint8_t> gzip_compress(const uint8_t* data, size_t size);
 uint32_t crc32(const uint8_t* data, size_t size, uint32_t crc = 0);
 
