@@ -290,9 +290,10 @@ std::string positions_figure(const Report& r) {
 LineChart sensitivity_chart(const std::vector<SensitivityRow>& rows) {
   LineChart c;
   c.title = "Pruning sensitivity";
-  c.x_label = "fraction of the layer pruned";
+  c.x_label = "sparsity of the layer (the others unpruned)";
   c.y_label = "validation top-1";
   c.y_percent = true;
+  c.x_percent = true;
   c.x_min = 0;
   c.x_max = 1;
   std::vector<std::string> order;
