@@ -25,9 +25,8 @@
 // Winograd net along the spatial net's trajectory (same function, same accuracy), and the
 // diagonal D term (the per-position curvature scale of WinogradConv2dLayer::position_lr_scale)
 // lets W leave that r^2-dimensional subspace, which native pruning needs. Masking X before the
-// product keeps the step a descent direction on the unpruned entries (see sgd.cpp). D alone
-// trains too but slowly: alexnet-small on Fashion-MNIST reached 0.9103 top-1 against the
-// spatial 0.9248 (20 epochs), and a 4x larger D made it worse (0.853 against 0.878 after 4 epochs).
+// product keeps the step a descent direction on the unpruned entries. D alone trains too, but
+// slowly (docs/measurements.md).
 // Every update is elementwise, so results do not depend on the thread count.
 //
 // type "adam" (torch.optim.Adam with coupled L2, plus the L1 term and masks), per element at
@@ -41,11 +40,7 @@
 // when position_lr_scale is on (D = Parameter::lr_scale; the Q term does not apply). Why: s_j =
 // a_p a_q b_p b_q / m is the RMS output change per unit of W_j (prune/position_scale.h), and Adam
 // moves every coordinate by about lr per step whatever its gradient scale, so lr / s_j moves each
-// output pixel by about lr, as lr does for a spatial weight. Measured on the converted
-// Fashion-MNIST AlexNet (0.9248), val top-1 after the first epoch of fmnist-prune-gradual (37%):
-// plain Adam lr 1e-4 0.488 (the high-gain positions move ~20x too far), with the position scale
-// 0.890 (lr 3e-4) / 0.877 (1e-3), SGD with D 0.892. After a one-shot 90% prune Adam recovers
-// faster: 0.823 after one epoch (lr 1e-4, no scale) against SGD with D's 0.756.
+// output pixel by about lr, as lr does for a spatial weight (measured: docs/measurements.md).
 #include <optional>
 #include <vector>
 

@@ -29,12 +29,8 @@
 //              the pruner's previous event (Optimal Brain Damage's w^2 H_ii with the empirical
 //              Fisher diagonal for H; no position factor, the gradients carry it). An event with
 //              no gradient seen yet (one-shot at step 0) falls back to "magnitude"; the sum is
-//              checkpointed (a resume continues it). Measured one-shot on the converted Fashion-MNIST
-//              AlexNet (conv2..5 F(4x4), 9 gradient steps, no training): 60% 0.604 val top-1
-//              against magnitude's 0.553, 37% 0.858 against 0.856. In gradual pruning it is
-//              what matters: F(2x2) tiles, AGP to 90% over 8 epochs, val top-1 at 88.7%
-//              0.903 against magnitude's 0.886, ending at 0.9214 after 12 fine-tune epochs and
-//              0.9238 after 20 (fmnist-prune-gradual.json; baseline 0.9248).
+//              checkpointed (a resume continues it). (Measured against magnitude:
+//              docs/measurements.md.)
 //   threshold  "l1": 5e-5 (L1 lambda: Parameter::l1, the optimizer adds l1*sign(W)), "thr0": 1e-4,
 //              "per_position": true (thr_j = thr0 / (||A_p|| ||A_q||) on Winograd layers),
 //              "adaptive": false, "factor": 10 (thr = 1 / (|dL/dW|/thr_j + 1/(factor*thr_j))),
@@ -53,11 +49,8 @@
 //              thousands of draws of batch noise, and one small draw zeroes it (a zeroed entry
 //              rarely comes back: its |W| restarts from one step's update). The average is the
 //              Fisher saliency's sqrt(mean g^2) in the reference's formula. Checkpointed with the
-//              cut and step counters (PruningScheduler::state): a resume continues them. Measured (F(2x2) conv2..5, AGP over 8 epochs,
-//              val top-1 at 68%): step, factor 10: 0.892; rms, factor 1e6: 0.901; the same with
-//              "per_position": false (g already carries the position's gain): 0.909, ending at
-//              0.9214 at 90% after 12 fine-tune epochs; with "l1": 1e-5 (target mode sets the
-//              sparsity, the L1 term only biases survivors) 0.9240 (fmnist-prune-threshold.json).
+//              cut and step counters (PruningScheduler::state): a resume continues them.
+//              (Measured, step against rms, per_position and l1: docs/measurements.md.)
 // Policy defaults: start 0, end = the phase's end (exclusive), frequency 1, unit "epoch". When
 // "policies" is absent, every pruner gets the default policy. A pruner that no policy uses, a
 // policy naming an unknown pruner, and a layer selected by two pruners are errors.
