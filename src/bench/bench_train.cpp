@@ -1,6 +1,6 @@
 // `winoprune bench --suite train`: one whole training step (forward with dropout, softmax
 // cross-entropy, backward, SGD momentum update, zero_grad) on a synthetic batch.
-// Rows (docs/contracts.md bench contract): {model, batch, variant: spatial|winograd, step_ms,
+// Rows (docs/contracts.md bench contract): {model, batch, variant: spatial|winograd|finetune, step_ms,
 // peak_rss_mb} plus step_ms_min (the fastest run: on a shared machine the least disturbed),
 // images_per_s, runs, winograd_layers and rss_scope.
 //   alexnet-small (28x28x1), batch 128        PyTorch 1.13 on this machine: 416 ms
@@ -63,10 +63,20 @@ bool reset_peak_rss() {
   return bool(out);
 }
 
+// Variants: spatial (all convs through oneDNN); winograd (conv2..conv5 Winograd layers, the
+// optimizer of a from-scratch Winograd train phase: the Q X Q spatial-equivalent term on);
+// finetune (the same layers with 90% uniform random masks and the optimizer of prune and
+// fine-tune phases: no Q X Q term, the per-position scale D, masked updates).
+enum class TrainVariant { spatial, winograd, finetune };
+const char* variant_name(TrainVariant v) {
+  return v == TrainVariant::spatial ? "spatial" : v == TrainVariant::winograd ? "winograd" : "finetune";
+}
+
 struct TrainRow {
   std::string model;
   int batch;
-  bool winograd;
+  TrainVariant variant;
+  bool winograd() const { return variant != TrainVariant::spatial; }
 };
 
 json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_unused) {
@@ -81,7 +91,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   config.classes = big ? 1000 : 10;
   config.lrn = big;
   config.groups = 1;
-  if (row.winograd) config.winograd_layers = {"conv2", "conv3", "conv4", "conv5"};
+  if (row.winograd()) config.winograd_layers = {"conv2", "conv3", "conv4", "conv5"};
   Rng init(1);
   auto model = build_model(config, init);
 
@@ -96,6 +106,18 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   sc.lr = 1e-3;   // small: the weights stay finite over the timed steps
   sc.momentum = 0.9;
   sc.weight_decay = 5e-4;
+  if (row.variant == TrainVariant::finetune) {
+    sc.spatial_preconditioner = 0.0;   // what prune and fine-tune phases run
+    Rng masks(5, 6);
+    for (Parameter* p : model->parameters()) {
+      if (p->value().ndim() != 3) continue;   // Winograd weights [t*t, K, C/g]
+      p->mask = Tensor::empty(p->value().shape());
+      for (int64_t i = 0; i < p->mask.numel(); ++i) {
+        p->mask[i] = masks.uniform() < 0.9f ? 0.0f : 1.0f;
+        p->value()[i] *= p->mask[i];
+      }
+    }
+  }
   Optimizer optimizer(model->parameters(), sc);
   Rng dropout_rng(4);
   // Under mpirun: `batch` is the global batch, each rank steps on its 1/N share and the
@@ -146,7 +168,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
 
   json r = json{{"model", row.model},
               {"batch", row.batch},
-              {"variant", row.winograd ? "winograd" : "spatial"},
+              {"variant", variant_name(row.variant)},
               {"step_ms", t.median_ms},
               {"step_ms_min", t.min_ms},
               {"peak_rss_mb", peak_rss_mb()},
@@ -169,7 +191,8 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
     if (batches.empty()) batches = {big ? 64 : 128};
     if (opts.quick) batches = {big ? 2 : 8};
     for (int b : batches)
-      for (bool winograd : {false, true}) rows.push_back({model, b, winograd});
+      for (TrainVariant v : {TrainVariant::spatial, TrainVariant::winograd, TrainVariant::finetune})
+        rows.push_back({model, b, v});
   }
   const bool dp = dist::size() > 1;
   if (dp)
