@@ -141,7 +141,7 @@ int command_eval(const EvalArgs& args) {
   if (args.config_path) {
     cfg = load_experiment(*args.config_path, args.sets);
   } else {
-    json raw = json::parse(ckpt.meta("config"), nullptr, false);
+    json raw = json_parse_bounded(ckpt.meta("config"));
     if (raw.is_discarded()) throw InputError(path + ": __metadata__.config: not valid JSON");
     for (const auto& s : args.sets) apply_override(raw, s);
     cfg = parse_experiment(raw, path + " (__metadata__.config)");
@@ -204,7 +204,7 @@ std::unique_ptr<Model> load_model(const SafeTensorsFile& ckpt) {
 // The training batch of the config stored in a checkpoint (128 if it has none).
 int checkpoint_batch(const SafeTensorsFile& ckpt) {
   if (!ckpt.metadata.count("config")) return 128;
-  json raw = json::parse(ckpt.meta("config"), nullptr, false);
+  json raw = json_parse_bounded(ckpt.meta("config"));
   if (raw.is_discarded() || !raw.contains("data")) return 128;
   return raw["data"].value("batch", 128);
 }
@@ -314,7 +314,7 @@ int command_predict(const PredictArgs& args) {
   std::unique_ptr<Model> model = load_model(ckpt);
   if (!ckpt.metadata.count("config"))
     throw InputError(path + ": no \"config\" metadata: predict needs the run's data settings");
-  json raw = json::parse(ckpt.meta("config"), nullptr, false);
+  json raw = json_parse_bounded(ckpt.meta("config"));
   if (raw.is_discarded()) throw InputError(path + ": __metadata__.config: not valid JSON");
   ExperimentConfig cfg = parse_experiment(raw, path + " (__metadata__.config)");
   // Evaluation's preprocessing. A Fashion-MNIST model was trained on 28x28 gray IDX pixels:

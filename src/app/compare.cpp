@@ -38,7 +38,7 @@ json read_json_at(const std::string& path) {
   if (!in) throw InputError(path + ": cannot open (is this a finished winoprune run?)");
   std::stringstream ss;
   ss << in.rdbuf();
-  json j = json::parse(ss.str(), nullptr, false);
+  json j = json_parse_bounded(ss.str());
   if (j.is_discarded()) throw InputError(path + ": not valid JSON");
   return j;
 }

@@ -30,13 +30,10 @@ json read_json_file(const std::string& path) {
 }
 
 json parse_json_text(const std::string& text, const std::string& file) {
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw InputError(file + ": not valid JSON: " + e.what());
-  } catch (const json::exception& e) {   // e.g. out_of_range 406: a number like 1e400
-    throw InputError(file + ": not valid JSON for winoprune: " + e.what());
-  }
+  std::string why;
+  json j = json_parse_bounded(text, &why);   // syntax, UTF-8, 1e400, nesting depth
+  if (j.is_discarded()) throw InputError(file + ": not valid JSON: " + why);
+  return j;
 }
 
 namespace {

@@ -41,7 +41,7 @@ RunState run_state_from_json(const json& j, const std::string& file) {
 }
 
 RunState checkpoint_run_state(const SafeTensorsFile& file) {
-  json j = json::parse(file.meta("state"), nullptr, false);
+  json j = json_parse_bounded(file.meta("state"));
   if (j.is_discarded() || !j.is_object())
     throw InputError(file.path + ": __metadata__.state: expected a JSON object");
   return run_state_from_json(j, file.path);
@@ -216,7 +216,7 @@ std::vector<std::pair<std::string, Tensor>> checkpoint_extra_tensors(const SafeT
 
 ModelConfig checkpoint_model_config(const SafeTensorsFile& file) {
   const std::string& text = file.meta("model");
-  json j = json::parse(text, nullptr, false);
+  json j = json_parse_bounded(text);
   if (j.is_discarded()) throw InputError(file.path + ": __metadata__.model: not valid JSON");
   JsonReader r(j, "__metadata__.model", file.path);
   return parse_model_config(r);

@@ -62,7 +62,10 @@ void apply_override(json& config, const std::string& assignment) {
   } catch (const json::exception&) {
     throw InputError("--set: the assignment is not valid UTF-8 text");
   }
-  json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::string why;
+  json value = json_parse_bounded(text, &why);
+  if (value.is_discarded() && why.find("nested deeper") != std::string::npos)
+    throw InputError("--set " + assignment + ": the value is " + why);
   if (value.is_discarded()) value = text;
 
   std::vector<PathStep> steps = parse_path(path, assignment);

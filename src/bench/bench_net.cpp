@@ -89,7 +89,10 @@ std::vector<LayerSpeed> time_winograd_layers(Model& model, int batch, int warmup
     x = layer->forward(x, dense_ctx);
   }
   std::vector<LayerSpeed> out;
-  for (auto& [layer, input] : inputs) {
+  for (auto& entry : inputs) {
+    // Named variables: a structured binding cannot be captured by the lambda below in C++17.
+    WinogradConv2dLayer* layer = entry.first;
+    const Tensor& input = entry.second;
     const WinogradConvParams& p = layer->params();
     const Shape& in = input.shape();   // [N, C, H, W]
     if (in[2] != in[3])

@@ -6,6 +6,30 @@
 
 namespace wp {
 
+json json_parse_bounded(const std::string& text, std::string* error) {
+  bool too_deep = false;
+  // Values opened below the limit are dropped (keep = false) rather than built, so the parser
+  // never produces a deep document; the flag turns that into an error.
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth)
+      too_deep = true;
+    return !too_deep;
+  };
+  json out;
+  try {
+    out = json::parse(text, cb);
+  } catch (const json::exception& e) {
+    if (error) *error = e.what();
+    return json(json::value_t::discarded);
+  }
+  if (too_deep) {
+    if (error) *error = "nested deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return json(json::value_t::discarded);
+  }
+  return out;
+}
+
 std::string json_brief(const json& v) {
   if (v.is_object()) return "an object";
   if (v.is_array()) return "an array of " + std::to_string(v.size());

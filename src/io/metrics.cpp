@@ -39,12 +39,11 @@ std::vector<Line> read_lines(const std::string& path) {
     pos = complete ? nl + 1 : all.size();
     ++line_no;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
+    std::string why;
+    nlohmann::json j = json_parse_bounded(text, &why);
+    if (j.is_discarded()) {
       if (!complete) break;   // torn write of the last record
-      throw InputError(path + ":" + std::to_string(line_no) + ": not valid JSON: " + e.what());
+      throw InputError(path + ":" + std::to_string(line_no) + ": not valid JSON: " + why);
     }
     if (!j.is_object())
       throw InputError(path + ":" + std::to_string(line_no) + ": expected a JSON object, got " +

@@ -393,12 +393,9 @@ Report report_from_json(const json& j, const std::string& file) {
 
 Report read_report(const std::string& path) {
   std::string text = read_text_file(path);
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw InputError(path + ": not valid JSON: " + e.what());
-  }
+  std::string why;
+  json j = json_parse_bounded(text, &why);
+  if (j.is_discarded()) throw InputError(path + ": not valid JSON: " + why);
   return report_from_json(j, path);
 }
 

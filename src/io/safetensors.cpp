@@ -144,7 +144,12 @@ Header parse_header(const std::string& what, const uint8_t* bytes, size_t n, uin
   // (depth 1 keys are tensor names and __metadata__).
   std::string duplicate;
   std::set<std::string> seen;
+  bool too_deep = false;   // the json_parse_bounded rule (json_reader.h)
   json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth)
+      too_deep = true;
+    if (too_deep) return false;
     if (event == json::parse_event_t::key && depth == 1) {
       std::string k = parsed.get<std::string>();
       if (!seen.insert(k).second && duplicate.empty()) duplicate = k;
@@ -157,6 +162,7 @@ Header parse_header(const std::string& what, const uint8_t* bytes, size_t n, uin
   } catch (const json::exception& ex) {
     bad(what, std::string("header is not valid JSON: ") + ex.what());
   }
+  if (too_deep) bad(what, "header: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   if (!h.is_object()) bad(what, "header: expected a JSON object, got " + json_brief(h));
   if (!duplicate.empty()) bad(what, "header: duplicate key \"" + duplicate + "\"");
 

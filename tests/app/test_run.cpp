@@ -480,7 +480,33 @@ TEST_CASE("the CLI maps bad input to exit status 2 with the path named", "[app]"
   REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("out of range"));
   REQUIRE(run_cli({"run", cfg_path, "--set", "name=\xff\xfe"}, base + "/log") == 2);
   REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("not valid UTF-8"));
+  // Nesting: a config of 20000 nested arrays overflowed the stack (fuzzing, under ASan); any
+  // JSON deeper than 64 levels is refused while parsing, in a file or a --set value.
+  std::ofstream(base + "/deep.json") << std::string(20000, '[') << std::string(20000, ']');
+  REQUIRE(run_cli({"run", base + "/deep.json"}, base + "/log") == 2);
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("deep.json: not valid JSON: nested deeper than 64 levels"));
+  REQUIRE(run_cli({"run", cfg_path, "--set", "name=" + std::string(100, '[') + std::string(100, ']')},
+                  base + "/log") == 2);
+  REQUIRE_THAT(read_text(base + "/log"), Catch::Contains("nested deeper than 64 levels"));
   fs::remove_all(base);
+}
+
+TEST_CASE("json_parse_bounded: documents up to 64 levels deep, nothing deeper", "[app]") {
+  auto nested = [](int levels) { return std::string(size_t(levels), '[') + std::string(size_t(levels), ']'); };
+  std::string why;
+  CHECK_FALSE(json_parse_bounded(nested(64), &why).is_discarded());
+  CHECK(json_parse_bounded(nested(65), &why).is_discarded());
+  CHECK(why == "nested deeper than 64 levels");
+  CHECK(json_parse_bounded(nested(100000), &why).is_discarded());
+  // Objects count as levels too, and what is shallow parses to the same value as nlohmann's.
+  std::string objects;
+  for (int i = 0; i < 70; ++i) objects += "{\"a\":";
+  objects += "1" + std::string(70, '}');
+  CHECK(json_parse_bounded(objects, &why).is_discarded());
+  const std::string config = R"({"a": [1, {"b": [2.5, "x", null]}], "c": true})";
+  CHECK(json_parse_bounded(config) == json::parse(config));
+  CHECK(json_parse_bounded("{\"seed\": 1e400}", &why).is_discarded());
+  CHECK(json_parse_bounded("[1, 2", &why).is_discarded());
 }
 
 // Issue-level cases of "fail fast": each plan below is wrong, and the run must stop before its

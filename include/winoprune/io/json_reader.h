@@ -62,6 +62,15 @@ class JsonReader {
   std::set<std::string> known_;
 };
 
+// Every JSON document winoprune reads (configs, --set values, checkpoint and report metadata,
+// metrics lines) is parsed through json_parse_bounded: nesting deeper than kMaxJsonDepth levels
+// is refused while parsing. (A config needs 5 levels. nlohmann's copy constructor recurses once
+// per level, so a 20000-level array in a config overflowed the stack; fuzzing found it.)
+constexpr int kMaxJsonDepth = 64;
+// The document, or a discarded value (is_discarded()) with `error` set when `text` is not JSON
+// (syntax, invalid UTF-8, a number out of double's range) or nests too deeply.
+json json_parse_bounded(const std::string& text, std::string* error = nullptr);
+
 // A short rendering of a JSON value for messages ("1.5", "\"abc\"", "an object").
 std::string json_brief(const json& v);
 // "a.b" joined with a key, "a[3]" with an index.
