@@ -107,7 +107,7 @@ TEST_CASE("experiment config errors name the file and the JSON path", "[app]") {
   REQUIRE_THAT(error_of(j), Catch::Contains("bogus: unknown key"));
 }
 
-TEST_CASE("distill: the teacher names an earlier phase or a file; errors name the JSON path",
+TEST_CASE("distill: the teacher names an earlier phase or a file, errors name the JSON path",
           "[app][distill]") {
   json j = minimal_config();
   j["phases"][2]["distill"] = json{{"teacher", "convert"}, {"temperature", 3}, {"weight", 0.7}};

@@ -129,8 +129,8 @@ void compare_runs(const std::string& a, const std::string& b, double loss_tolera
 
 }  // namespace
 
-TEST_CASE("mpirun -np 2 trains, prunes and reports as one process does; resumes with 2 or 1 "
-          "ranks; a killed rank ends the job",
+TEST_CASE("mpirun -np 2 trains, prunes and reports as one process does, resumes with 2 or 1 "
+          "ranks, a killed rank ends the job",
           "[app][mpi]") {
   if (std::string why = mpi_unavailable(); !why.empty()) {
     WARN("SKIPPED: " << why);

@@ -353,7 +353,7 @@ TEST_CASE("killed inside a threshold (rms, target mode) prune phase, a run resum
 }
 
 TEST_CASE("resumed from the checkpoint that completed a phase, a run reports every phase and "
-          "ends identically; keep_checkpoints keeps what it says",
+          "ends identically, keep_checkpoints keeps what it says",
           "[app][e2e][resume]") {
   if (!fs::exists(kFmnist)) {
     WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");

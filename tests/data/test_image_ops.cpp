@@ -147,7 +147,7 @@ TEST_CASE("HWC to CHW with mirror, BGR, mean and std on a tiny image", "[data][a
   REQUIRE(out[1 * 6 + 1 * 3 + 0] == (112.0f - mimg[1 * 6 + 1 * 3 + 2]) / 2);
 }
 
-TEST_CASE("JPEG and PNG round trip; corrupt and truncated files are refused", "[data][image]") {
+TEST_CASE("JPEG and PNG round trip, corrupt and truncated files are refused", "[data][image]") {
   TempDir dir("img");
   Image8 im;
   im.width = 20;

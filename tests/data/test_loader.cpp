@@ -150,7 +150,7 @@ TEST_CASE("evaluation order keeps every sample, in order", "[data][loader]") {
   REQUIRE(BatchLoader(ds, t).batches_per_epoch() == 3);
 }
 
-TEST_CASE("corrupt samples leave their batch; on_corrupt error reaches next()",
+TEST_CASE("corrupt samples leave their batch, on_corrupt error reaches next()",
           "[data][loader]") {
   FakeDataset ds(20, {3, 4, 5, 6, 17});
   LoaderOptions o;

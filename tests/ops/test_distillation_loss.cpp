@@ -26,7 +26,7 @@ TEST_CASE("distillation_loss on a hand-computed case", "[ops][distillation]") {
   CHECK(z->grad[1] == Approx(0.5 * (1 - p0 - 1) + (qT0 - pT0)).margin(1e-7));
 }
 
-TEST_CASE("distillation_loss with weight 0 is the cross-entropy; with the teacher equal to the "
+TEST_CASE("distillation_loss with weight 0 is the cross-entropy, with the teacher equal to the "
           "student the soft term is 0",
           "[ops][distillation]") {
   const Tensor z = random_tensor({7, 10}, 3, -4.f, 4.f);

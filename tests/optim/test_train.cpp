@@ -102,7 +102,7 @@ TEST_CASE("spatial and Winograd models built from one seed agree", "[nn][winogra
   REQUIRE(test::relative_error(lb.data(), la.data(), size_t(la.numel()), 1e-4, "seeded") < 1e-4);
 }
 
-TEST_CASE("SGD overfits a tiny batch; a fixed seed repeats the loss curve exactly", "[nn][train]") {
+TEST_CASE("SGD overfits a tiny batch, a fixed seed repeats the loss curve exactly", "[nn][train]") {
   // Random inputs and labels: memorizing 16 of them drives the loss from ~ln 10 toward 0. The
   // Winograd variant uses the same lr thanks to the per-position lr scale.
   for (const char* winograd : {"", R"(, "winograd": {"layers": ["conv2", "conv3", "conv4", "conv5"]})",

@@ -523,7 +523,7 @@ TEST_CASE("threshold pruner config: final_sparsity and initial_sparsity errors",
   REQUIRE(back["pruners"]["t"]["initial_sparsity"] == 0.0);
 }
 
-TEST_CASE("fisher saliency ranks by |w| sqrt(mean g^2) since the last event; magnitude before "
+TEST_CASE("fisher saliency ranks by |w| sqrt(mean g^2) since the last event, magnitude before "
           "any gradient",
           "[prune][scheduler]") {
   const char* text = R"({
