@@ -47,7 +47,8 @@ for h in "${harnesses[@]}"; do
     result=FAILED
     status=1
   fi
-  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -n 1 | grep -o '[0-9]*$' || true)
+  execs=${execs:-0}
   rate=$(( execs / (seconds > 0 ? seconds : 1) ))
   corpus=$(find "$work" -type f | wc -l)
   rows+=("$(printf '%-18s %12s %10s %8s  %s' "$h" "$execs" "$rate" "$corpus" "$result")")

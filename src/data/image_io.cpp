@@ -14,8 +14,14 @@ namespace wp {
 
 namespace {
 
-bool is_jpeg(const uint8_t* data, size_t size) {
-  return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+// Where a JPEG's SOI marker ends (0 if the data does not start with one). stb_image reads a
+// marker as FF, any number of FF fill bytes, then the code, so FF FF D8 is an SOI to it too
+// (fuzzing found a file of that shape slipping past a check that wanted FF D8 at offset 0).
+size_t jpeg_soi_end(const uint8_t* data, size_t size) {
+  if (size < 2 || data[0] != 0xFF) return 0;
+  size_t i = 1;
+  while (i < size && data[i] == 0xFF) ++i;
+  return i < size && data[i] == 0xD8 ? i + 1 : 0;
 }
 
 // A JPEG ends with the EOI marker FF D9, possibly followed by padding or trailers. The
@@ -37,12 +43,12 @@ bool has_end_marker(const uint8_t* data, size_t size) {
 // components that fit its length. Entropy-coded data after an SOS is skipped to the next marker
 // (progressive files define tables between scans). The walk is a few microseconds per file:
 // only headers are parsed, and entropy data is skipped with memchr.
-bool jpeg_segments_ok(const uint8_t* data, size_t size, std::string& reason) {
+bool jpeg_segments_ok(const uint8_t* data, size_t size, size_t start, std::string& reason) {
   auto fail = [&](const std::string& why) {
     reason = "corrupt JPEG (" + why + ")";
     return false;
   };
-  size_t i = 2;   // after SOI
+  size_t i = start;   // after SOI
   while (i + 1 < size) {
     if (data[i] != 0xFF) {   // padding between segments: stb_image scans past it, so do we
       const void* ff = std::memchr(data + i, 0xFF, size - i);
@@ -121,12 +127,12 @@ bool decode_image(const uint8_t* data, size_t size, int channels, Image8& out,
     reason = "file over 1 GB";
     return false;
   }
-  if (is_jpeg(data, size)) {
+  if (const size_t soi_end = jpeg_soi_end(data, size)) {
     if (!has_end_marker(data, size)) {
       reason = "truncated JPEG (no end-of-image marker)";
       return false;
     }
-    if (!jpeg_segments_ok(data, size, reason)) return false;
+    if (!jpeg_segments_ok(data, size, soi_end, reason)) return false;
   }
   int w = 0, h = 0, n = 0;
   // The header's size before any decode: 64 megapixels (8192 x 8192) at most, 4x ImageNet's

@@ -212,6 +212,11 @@ TEST_CASE("decode_image refuses the formats and headers that corrupt stb_image",
   dht.insert(dht.end(), {0xFF, 0xD9});
   REQUIRE(dht.size() == 25);
   CHECK_THAT(refused(dht), Catch::Contains("DHT code counts sum to 512 > 256"));
+  // stb_image takes FF fill bytes before SOI (FF FF D8) as a JPEG too (fuzzing: a DHT overflow
+  // behind two leading FF bytes).
+  std::vector<uint8_t> filled = dht;
+  filled.insert(filled.begin(), {0xFF, 0xFF});
+  CHECK_THAT(refused(filled), Catch::Contains("DHT code counts sum to 512 > 256"));
   // A frame header with 9 components, and one whose length runs past the file.
   std::vector<uint8_t> sof = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x02, 0x00, 0x02, 0x09};
   sof.insert(sof.end(), 9, 0);
