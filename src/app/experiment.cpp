@@ -134,7 +134,10 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
       phase.optimizer.spatial_preconditioner = 0.0;
     JsonReader sched = r.object("lr_schedule");
     phase.lr_schedule = parse_lr_schedule(sched, phase.optimizer.lr, std::max(phase.epochs, 1));
-    if (r.has("distill")) {
+    // null switches distillation off (--set phases[2].distill=null on a config that has it).
+    if (r.has("distill") && r.raw("distill").is_null()) {
+      // nothing: no teacher
+    } else if (r.has("distill")) {
       JsonReader d = r.object("distill");
       phase.distill = parse_distill(d, earlier);
     }

@@ -122,6 +122,10 @@ TEST_CASE("distill: the teacher names an earlier phase or a file, errors name th
   REQUIRE(y.phases[2].distill);
   CHECK(y.phases[2].distill->teacher == "convert");
   CHECK(y.phases[2].distill->weight == 0.7);
+  // null switches it off (a --set on a config that distills).
+  json off = j;
+  off["phases"][2]["distill"] = nullptr;
+  CHECK_FALSE(parse_experiment(off, "x.json").phases[2].distill);
 
   j["phases"][2]["distill"] = json{{"teacher", "finetune"}};   // a later phase
   CHECK_THAT(error_of(j), Catch::Contains("x.json: phases[2].distill.teacher: expected the name of "

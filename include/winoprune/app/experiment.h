@@ -20,7 +20,7 @@
 //       loss becomes ops.h's distillation_loss against the teacher's logits, computed on the fly
 //       on the same (augmented) batch in evaluation mode. "teacher" is the name of an earlier
 //       phase of this config (the model as that phase left it, read from this run's
-//       checkpoints/<name>-<epochs>.safetensors) or a checkpoint path.
+//       checkpoints/<name>-<epochs>.safetensors) or a checkpoint path; null: no distillation
 //   convert: "layers" (default ["conv2", "conv3", "conv4", "conv5"]), "m" (4 or
 //     {"conv2": 2, ...}): spatial conv -> Winograd layer, W = G g G^T
 //   eval: "kernel": "sparse" | "dense" (default "sparse")
