@@ -107,6 +107,31 @@ bool jpeg_segments_ok(const uint8_t* data, size_t size, size_t start, std::strin
   return fail("no end-of-image marker");
 }
 
+// PNG chunks, checked before stb_image sees them: stb grows its IDAT buffer to a chunk's
+// declared length before reading it, so a 100-byte file declaring a 2 GB IDAT made it allocate
+// 2 GB (fuzzing, libFuzzer's out-of-memory). Every chunk up to IEND must lie inside the file.
+bool png_chunks_ok(const uint8_t* data, size_t size, std::string& reason) {
+  size_t i = 8;   // after the signature
+  while (i + 8 <= size) {
+    const uint64_t length = uint64_t(data[i]) << 24 | uint64_t(data[i + 1]) << 16 |
+                            uint64_t(data[i + 2]) << 8 | data[i + 3];
+    const bool iend = std::memcmp(data + i + 4, "IEND", 4) == 0;
+    if (i + 12 + length > size) {
+      reason = "corrupt PNG (chunk of " + std::to_string(length) + " bytes at byte " +
+               std::to_string(i) + " runs past the end of the file)";
+      return false;
+    }
+    if (iend) return true;
+    i += 12 + size_t(length);
+  }
+  return true;   // no IEND: stb_image decides (it refuses what it cannot read)
+}
+
+bool is_png(const uint8_t* data, size_t size) {
+  static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  return size >= 8 && std::memcmp(data, signature, 8) == 0;
+}
+
 std::string lower_extension(const std::string& path) {
   size_t dot = path.rfind('.');
   if (dot == std::string::npos) return "";
@@ -134,6 +159,7 @@ bool decode_image(const uint8_t* data, size_t size, int channels, Image8& out,
     }
     if (!jpeg_segments_ok(data, size, soi_end, reason)) return false;
   }
+  if (is_png(data, size) && !png_chunks_ok(data, size, reason)) return false;
   int w = 0, h = 0, n = 0;
   // The header's size before any decode: 64 megapixels (8192 x 8192) at most, 4x ImageNet's
   // largest image; a corrupt header claiming more is a corrupt sample, not an allocation.

@@ -217,6 +217,13 @@ TEST_CASE("decode_image refuses the formats and headers that corrupt stb_image",
   std::vector<uint8_t> filled = dht;
   filled.insert(filled.begin(), {0xFF, 0xFF});
   CHECK_THAT(refused(filled), Catch::Contains("DHT code counts sum to 512 > 256"));
+  // A PNG whose IDAT declares 2^31 - 1 bytes in a 57-byte file (fuzzing: stb_image allocated
+  // 2 GB for it before reading).
+  std::vector<uint8_t> png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n',
+                              0, 0, 0, 13, 'I', 'H', 'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0,
+                              0x3A, 0x7E, 0x9B, 0x55,
+                              0x7F, 0xFF, 0xFF, 0xFF, 'I', 'D', 'A', 'T', 1, 2, 3, 4};
+  CHECK_THAT(refused(png), Catch::Contains("runs past the end of the file"));
   // A frame header with 9 components, and one whose length runs past the file.
   std::vector<uint8_t> sof = {0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x11, 0x08, 0x00, 0x02, 0x00, 0x02, 0x09};
   sof.insert(sof.end(), 9, 0);
