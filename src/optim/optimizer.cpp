@@ -169,20 +169,6 @@ void adam_update(float* w, float* m, float* v, const float* grad, const float* m
     adam_loop<false>(w, m, v, grad, mask, n, step, beta1, beta2, root_c2, eps, decay, l1);
 }
 
-void apply_mask(Parameter& p) {
-  if (!p.mask.defined()) return;
-  check_state_shape(p, p.mask, "mask");
-  check_state_shape(p, p.momentum, "momentum");
-  check_state_shape(p, p.second_moment, "second moment");
-  const float* m = p.mask.data();
-  const int64_t n = p.value().numel();
-  for (Tensor* t : {&p.value(), &p.momentum, &p.second_moment}) {
-    if (!t->defined()) continue;
-    float* x = t->data();
-    for (int64_t i = 0; i < n; ++i) x[i] *= m[i];
-  }
-}
-
 OptimizerConfig parse_optimizer_config(JsonReader& r) {
   OptimizerConfig c;
   c.type = r.string("type", "sgd", {"sgd", "adam"}) == "adam" ? OptimizerType::adam

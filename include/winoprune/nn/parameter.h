@@ -33,4 +33,10 @@ struct Parameter {
   const Tensor& value() const { return var->value; }
 };
 
+// value, momentum and second_moment *= mask (no-op without a mask); call after changing a mask.
+// Here, beside the mask's invariant, so that pruning (which sets masks) and the optimizer (which
+// keeps them) share it without depending on each other. InputError if a state tensor's shape
+// differs from the value's.
+void apply_mask(Parameter& p);
+
 }  // namespace wp

@@ -99,9 +99,6 @@ class Optimizer {
   int64_t steps_ = 0;
 };
 
-// value, momentum and second_moment *= mask (no-op without a mask); call after changing a mask.
-void apply_mask(Parameter& p);
-
 // One parameter's update (the formula above) on raw arrays, serial (Optimizer::step runs chunks of
 // every parameter in one parallel loop); `mask` and `v` may be null (no mask; momentum 0).
 void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,

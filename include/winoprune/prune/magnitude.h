@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "winoprune/nn/parameter.h"
-#include "winoprune/optim/optimizer.h"   // apply_mask(Parameter&): value *= mask, momentum *= mask
+#include "winoprune/nn/parameter.h"   // apply_mask(Parameter&): value *= mask, momentum *= mask
 
 namespace wp {
 
