@@ -74,6 +74,16 @@ std::string log_tick_label(double v) {
   return buf;
 }
 
+// The start of a standalone SVG document of width x height pixels: XML prolog, the root element
+// (default font) and a white background. Every figure of this file begins with it.
+std::string svg_document_start(const std::string& width, const std::string& height) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + width +
+         "\" height=\"" + height + "\" viewBox=\"0 0 " + width + " " + height +
+         "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+         "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+}
+
 // Data coordinate -> pixel along one axis.
 struct Scale {
   double lo, hi, p0, p1;
@@ -189,12 +199,7 @@ std::string render_svg(const LineChart& c) {
   Scale sy{ylo, yhi, bottom, top, false};
 
   std::string o;
-  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" +
-       std::to_string(c.width) + "\" height=\"" + std::to_string(c.height) +
-       "\" viewBox=\"0 0 " + std::to_string(c.width) + " " + std::to_string(c.height) +
-       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  o += svg_document_start(std::to_string(c.width), std::to_string(c.height));
   o += "<defs><clipPath id=\"" + esc(c.id) + "-area\"><rect x=\"" + f2(left) + "\" y=\"" + f2(top) +
        "\" width=\"" + f2(right - left) + "\" height=\"" + f2(bottom - top) +
        "\"/></clipPath></defs>\n";
@@ -344,12 +349,7 @@ std::string render_bar_svg(const BarChart& c) {
   const double bar_w = per ? group_w * 0.75 / double(per) : 0;
 
   std::string o;
-  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" +
-       std::to_string(c.width) + "\" height=\"" + std::to_string(c.height) +
-       "\" viewBox=\"0 0 " + std::to_string(c.width) + " " + std::to_string(c.height) +
-       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  o += svg_document_start(std::to_string(c.width), std::to_string(c.height));
   if (!c.title.empty())
     o += "<text x=\"" + f2((left + right) / 2) + "\" y=\"26\" text-anchor=\"middle\" "
          "font-size=\"15\" font-weight=\"bold\">" + esc(c.title) + "</text>\n";
@@ -425,12 +425,7 @@ std::string render_heatmap_svg(const Heatmap& m) {
     return std::string(buf);
   };
   std::string o;
-  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" +
-       std::to_string(width) + "\" height=\"" + std::to_string(height) + "\" viewBox=\"0 0 " +
-       std::to_string(width) + " " + std::to_string(height) +
-       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  o += svg_document_start(std::to_string(width), std::to_string(height));
   if (!m.title.empty())
     o += "<text x=\"" + f2(left + grid_w / 2) + "\" y=\"24\" text-anchor=\"middle\" "
          "font-size=\"14\" font-weight=\"bold\">" + esc(m.title) + "</text>\n";
@@ -512,11 +507,7 @@ std::string compose_svg_panels(const std::vector<std::string>& panels, int colum
   for (double w : col_w) width += w;
   for (double h : row_h) height += h;
   std::string o;
-  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"" + f2(width) +
-       "\" height=\"" + f2(height) + "\" viewBox=\"0 0 " + f2(width) + " " + f2(height) +
-       "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n";
-  o += "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n";
+  o += svg_document_start(f2(width), f2(height));
   if (!title.empty())
     o += "<text x=\"" + f2(width / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"16\" "
          "font-weight=\"bold\">" + esc(title) + "</text>\n";
