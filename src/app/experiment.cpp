@@ -147,6 +147,11 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
           r.string("on_sparsity_shortfall", "error", {"error", "warn"}) == "error";
       if (phase.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
     }
+    // The masks are frozen for the whole phase: the Winograd layers multiply unmasked weights
+    // only (winograd/masked_products.h). The same result up to float rounding; false runs
+    // the dense products (for comparison).
+    if (phase.type == PhaseType::finetune)
+      phase.masked_products = r.boolean("masked_products", true);
   } else if (phase.type == PhaseType::convert) {
     parse_convert(r, phase);
   } else if (phase.type == PhaseType::eval) {
@@ -220,6 +225,7 @@ json experiment_to_json(const ExperimentConfig& x) {
         pj["distill"] = json{{"teacher", p.distill->teacher},
                              {"temperature", p.distill->temperature},
                              {"weight", p.distill->weight}};
+      if (p.type == PhaseType::finetune) pj["masked_products"] = p.masked_products;
       if (p.type == PhaseType::prune) {
         pj["on_sparsity_shortfall"] = p.shortfall_is_error ? "error" : "warn";
         json pr = pruning_config_to_json(p.pruning);

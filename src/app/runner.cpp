@@ -317,6 +317,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   ForwardContext ctx;
   ctx.training = true;
   ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
+  ctx.masked_products = phase.type == PhaseType::finetune && phase.masked_products;
   GradientAllreduce reducer(model_->parameters());
   ProgressOptions popt;
   popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();

@@ -1,7 +1,10 @@
 // `winoprune bench --suite layer`: forward and forward+backward time of each Winograd layer
 // beside the spatial conv2d (wp::conv2d, oneDNN) of the same shape, in the same process.
-// Rows (docs/contracts.md bench contract): {layer, model, batch, impl: winograd|spatial,
+// Rows (docs/contracts.md bench contract): {layer, model, batch, impl: spatial|winograd|masked,
 // pass: forward|forward+backward, ms} plus "tile" (F(4x4,3x3) etc., null for spatial).
+//   masked: the Winograd layer under a frozen 90% uniform random mask with the masked products
+//           (winograd/masked_products.h), as fine-tune phases run it; rows add sparsity and
+//           vs_winograd (its time over the dense Winograd row's).
 //   forward:          y = layer(x) with grad mode on (what a training step runs)
 //   forward+backward: the same, then the layer's backward from a fixed dy (dx, dW, dbias all
 //                     requested), timed together; no loss, no optimizer
@@ -22,6 +25,7 @@
 #include "winoprune/bench/suites.h"
 #include "winoprune/ops/ops.h"
 #include "winoprune/rng.h"
+#include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/transform.h"
 #include "winoprune/winograd/winograd_conv2d.h"
 
@@ -88,11 +92,21 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
       Conv2dParams sp;
       sp.pad = L.pad;
       const std::string tile = winograd_transform(L.m, L.r).tile_name();
-      std::map<std::string, double> spatial_ms;
-      for (const char* impl : {"spatial", "winograd"}) {
-        const bool wino = std::string(impl) == "winograd";
-        std::function<Var()> forward = [&, wino]() {
-          return wino ? winograd_conv2d(x, w_wino, bias, wp_) : conv2d(x, w_spatial, bias, sp);
+      constexpr double kSparsity = 0.9;
+      Tensor mask = Tensor::empty(w_wino->value.shape());
+      Var w_masked = leaf(w_wino->value.clone(), true);
+      for (int64_t i = 0; i < mask.numel(); ++i) {
+        mask[i] = rng.uniform() < kSparsity ? 0.0f : 1.0f;
+        w_masked->value[i] *= mask[i];
+      }
+      const auto pattern = build_masked_product_pattern(mask, 1);
+      std::map<std::string, double> spatial_ms, wino_ms;
+      for (const std::string impl : {"spatial", "winograd", "masked"}) {
+        const bool wino = impl != "spatial";
+        std::function<Var()> forward = [&, impl]() {
+          if (impl == "masked") return winograd_conv2d(x, w_masked, bias, wp_, pattern);
+          return impl == "winograd" ? winograd_conv2d(x, w_wino, bias, wp_)
+                                    : conv2d(x, w_spatial, bias, sp);
         };
         for (const char* pass : {"forward", "forward+backward"}) {
           const bool bwd = std::string(pass) != "forward";
@@ -100,10 +114,15 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
           json row = {{"layer", L.layer}, {"model", L.model},  {"batch", N},
                       {"impl", impl},     {"pass", pass},      {"ms", tm.median_ms},
                       {"tile", wino ? json(tile) : json(nullptr)}};
+          if (impl == "masked") {
+            row["sparsity"] = kSparsity;
+            row["vs_winograd"] = tm.median_ms / wino_ms[pass];
+          }
           result["results"].push_back(row);
           std::string ratio;
           if (!wino) spatial_ms[pass] = tm.median_ms;
           else ratio = fmt_fixed(spatial_ms[pass] / tm.median_ms, 2) + "x";
+          if (impl == "winograd") wino_ms[pass] = tm.median_ms;
           table.row({L.layer, L.model, std::to_string(N), impl, wino ? tile : "-", pass,
                      fmt_fixed(tm.median_ms, 2), ratio});
         }

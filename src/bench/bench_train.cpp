@@ -1,8 +1,9 @@
 // `winoprune bench --suite train`: one whole training step (forward with dropout, softmax
 // cross-entropy, backward, SGD momentum update, zero_grad) on a synthetic batch.
-// Rows (docs/contracts.md bench contract): {model, batch, variant: spatial|winograd|finetune, step_ms,
-// peak_rss_mb} plus step_ms_min (the fastest run: on a shared machine the least disturbed),
-// images_per_s, runs, winograd_layers and rss_scope.
+// Rows (docs/contracts.md bench contract): {model, batch, variant: spatial | winograd |
+// finetune-dense | finetune, step_ms, peak_rss_mb} plus sparsity, masked_products,
+// step_vs_winograd (finetune rows: step time over the winograd row's), step_ms_min (the fastest
+// run: on a shared machine the least disturbed), images_per_s, runs, winograd_layers, rss_scope.
 //   alexnet-small (28x28x1), batch 128        PyTorch 1.13 on this machine: 416 ms
 //   alexnet (227x227x3, groups 1, LRN), 64    PyTorch: 9.1 s per step, peak RSS 2.0 GB
 // (docs/method.md section 5). variant winograd = conv2..conv5 as F(4x4, r) Winograd layers and
@@ -65,18 +66,29 @@ bool reset_peak_rss() {
 
 // Variants: spatial (all convs through oneDNN); winograd (conv2..conv5 Winograd layers, the
 // optimizer of a from-scratch Winograd train phase: the Q X Q spatial-equivalent term on);
-// finetune (the same layers with 90% uniform random masks and the optimizer of prune and
-// fine-tune phases: no Q X Q term, the per-position scale D, masked updates).
-enum class TrainVariant { spatial, winograd, finetune };
+// finetune (the same layers with uniform random masks at the row's sparsity and the optimizer
+// of prune and fine-tune phases: no Q X Q term, the per-position scale D, masked updates; the
+// products over unmasked weights only, winograd/masked_products.h, as fine-tune phases run);
+// finetune-dense (the same with the dense products: what fine-tune phases ran before).
+enum class TrainVariant { spatial, winograd, finetune_dense, finetune };
 const char* variant_name(TrainVariant v) {
-  return v == TrainVariant::spatial ? "spatial" : v == TrainVariant::winograd ? "winograd" : "finetune";
+  switch (v) {
+    case TrainVariant::spatial: return "spatial";
+    case TrainVariant::winograd: return "winograd";
+    case TrainVariant::finetune_dense: return "finetune-dense";
+    default: return "finetune";
+  }
 }
 
 struct TrainRow {
   std::string model;
   int batch;
   TrainVariant variant;
+  double sparsity = 0.0;   // finetune variants: the masks' sparsity
   bool winograd() const { return variant != TrainVariant::spatial; }
+  bool masked() const {
+    return variant == TrainVariant::finetune || variant == TrainVariant::finetune_dense;
+  }
 };
 
 json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_unused) {
@@ -106,14 +118,14 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   sc.lr = 1e-3;   // small: the weights stay finite over the timed steps
   sc.momentum = 0.9;
   sc.weight_decay = 5e-4;
-  if (row.variant == TrainVariant::finetune) {
+  if (row.masked()) {
     sc.spatial_preconditioner = 0.0;   // what prune and fine-tune phases run
     Rng masks(5, 6);
     for (Parameter* p : model->parameters()) {
       if (p->value().ndim() != 3) continue;   // Winograd weights [t*t, K, C/g]
       p->mask = Tensor::empty(p->value().shape());
       for (int64_t i = 0; i < p->mask.numel(); ++i) {
-        p->mask[i] = masks.uniform() < 0.9f ? 0.0f : 1.0f;
+        p->mask[i] = masks.uniform() < float(row.sparsity) ? 0.0f : 1.0f;
         p->value()[i] *= p->mask[i];
       }
     }
@@ -136,6 +148,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
       ForwardContext ctx;
       ctx.training = true;
       ctx.rng = &dropout_rng;
+      ctx.masked_products = row.variant == TrainVariant::finetune;
       optimizer.zero_grad();
       reducer.begin_step(1.0 / ranks);
       Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);
@@ -169,6 +182,8 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   json r = json{{"model", row.model},
               {"batch", row.batch},
               {"variant", variant_name(row.variant)},
+              {"sparsity", row.sparsity},
+              {"masked_products", row.variant == TrainVariant::finetune},
               {"step_ms", t.median_ms},
               {"step_ms_min", t.min_ms},
               {"peak_rss_mb", peak_rss_mb()},
@@ -191,28 +206,43 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
     if (batches.empty()) batches = {big ? 64 : 128};
     if (opts.quick) batches = {big ? 2 : 8};
     for (int b : batches)
-      for (TrainVariant v : {TrainVariant::spatial, TrainVariant::winograd, TrainVariant::finetune})
-        rows.push_back({model, b, v});
+      for (TrainRow row : {TrainRow{model, b, TrainVariant::spatial},
+                           TrainRow{model, b, TrainVariant::winograd},
+                           TrainRow{model, b, TrainVariant::finetune_dense, 0.9},
+                           TrainRow{model, b, TrainVariant::finetune, 0.9},
+                           TrainRow{model, b, TrainVariant::finetune, 0.95}})
+        rows.push_back(row);
   }
   const bool dp = dist::size() > 1;
   if (dp)
     out << "data parallel: " << dist::size() << " ranks x " << omp_get_max_threads()
         << " threads; batch is the global batch; comm ms = allreduce time backward did not hide, "
            "allreduce ms = one blocking allreduce of every gradient\n";
-  std::vector<std::string> head = {"model", "batch", "variant", "step_ms", "min_ms", "img/s", "peak_rss_mb", "rss"};
-  std::vector<int> widths = {14, 5, 9, 10, 10, 8, 11, 10};
+  std::vector<std::string> head = {"model", "batch", "variant", "sparsity", "step_ms", "min_ms",
+                                   "vs winograd", "img/s", "peak_rss_mb", "rss"};
+  std::vector<int> widths = {14, 5, 14, 8, 10, 10, 11, 8, 11, 10};
   if (dp) {
     head.insert(head.end(), {"comm ms", "allreduce ms", "compute ms"});
     widths.insert(widths.end(), {9, 13, 11});
   }
   TablePrinter table(out, head, widths);
+  double winograd_ms = 0;   // the winograd row of the same model and batch (it comes before)
   for (const TrainRow& row : rows) {
     if (dp && row.batch % dist::size() != 0)
       throw InputError("--batch: " + std::to_string(row.batch) + " (the global batch) does not "
                        "split evenly over " + std::to_string(dist::size()) + " ranks");
     json r = run_row(row, opts, out);
-    std::vector<std::string> cells = {row.model, std::to_string(row.batch), r["variant"], fmt_fixed(r["step_ms"], 1),
-               fmt_fixed(r["step_ms_min"], 1), fmt_fixed(r["images_per_s"], 1), fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]};
+    if (row.variant == TrainVariant::winograd) winograd_ms = r["step_ms"];
+    std::string ratio = "-";
+    if (row.masked() && winograd_ms > 0) {
+      r["step_vs_winograd"] = double(r["step_ms"]) / winograd_ms;
+      ratio = fmt_fixed(r["step_vs_winograd"], 2) + "x";
+    }
+    std::vector<std::string> cells = {row.model, std::to_string(row.batch), r["variant"],
+                                      row.masked() ? fmt_fixed(row.sparsity, 2) : "-",
+                                      fmt_fixed(r["step_ms"], 1), fmt_fixed(r["step_ms_min"], 1),
+                                      ratio, fmt_fixed(r["images_per_s"], 1),
+                                      fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]};
     if (dp)
       cells.insert(cells.end(), {fmt_fixed(r["comm_exposed_ms"], 2), fmt_fixed(r["allreduce_ms"], 2),
                                  fmt_fixed(r["compute_ms"], 1)});

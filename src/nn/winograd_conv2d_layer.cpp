@@ -13,6 +13,7 @@
 #include "winoprune/autograd.h"
 #include "winoprune/error.h"
 #include "winoprune/nn/layers.h"
+#include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/transform.h"
 #ifdef WINOPRUNE_HAVE_SPARSE
 #include "winoprune/sparse/sparse_winograd.h"
@@ -112,6 +113,11 @@ Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
 #ifdef WINOPRUNE_HAVE_SPARSE
     return leaf(packed_->conv.forward(x->value, bias_.value().data(), false));
 #endif
+  }
+  if (ctx.masked_products && grad_enabled() && weight_.mask.defined()) {
+    if (!pattern_ || !pattern_->matches(weight_.mask))
+      pattern_ = build_masked_product_pattern(weight_.mask, params_.groups);
+    return winograd_conv2d(x, weight_.var, bias_.var, params_, pattern_);
   }
   return winograd_conv2d(x, weight_.var, bias_.var, params_);
 }

@@ -17,8 +17,12 @@
 // V is recomputed in backward rather than kept from forward: it is 2.1x the input for F(4,3)
 // on 13x13 maps (36 positions per 16 outputs, 16 tiles per 169 pixels) and costs a few percent
 // of the layer's time to rebuild.
+// Under a frozen mask (fine-tuning) the three GEMM phases are replaced by the masked products
+// of masked_products.h, over the unmasked weights only; the transforms are the same.
 // Every phase writes disjoint outputs per work item in a fixed order: results do not depend on
 // the thread count (given a deterministic sgemm); dW sums the chunks in order.
+#include <omp.h>
+
 #include <algorithm>
 #include <exception>
 #include <string>
@@ -26,6 +30,7 @@
 #include "scratch.h"
 #include "winoprune/error.h"
 #include "winoprune/gemm.h"
+#include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/tile_transforms.h"
 #include "winoprune/winograd/winograd_conv2d.h"
 
@@ -189,6 +194,61 @@ void data_gradient_gemm_phase(const Layer& L, const Chunk& ch, const float* W, c
   });
 }
 
+// The same three products with a frozen mask's pattern (masked_products.h). A work item is
+// one position's rows, split in as few row blocks as give every thread ~4 items: the kernels
+// keep a column block of V_j or dM_j in L1 for all of an item's rows, so the more rows per item
+// the more reuse. Items write disjoint rows (and dW entries) in a fixed order: the result does
+// not depend on the thread count. Dynamic scheduling: positions differ in density (corners are
+// pruned harder).
+template <typename Rows>
+void parallel_rows(int positions, int rows, const Rows& fn) {
+  const int threads = omp_get_max_threads();
+  const int splits = std::min(rows, std::max(1, (4 * threads + positions - 1) / positions));
+  const int per = (rows + splits - 1) / splits;
+  const int nb = (rows + per - 1) / per;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int item = 0; item < positions * nb; ++item) {
+    const int j = item / nb, r0 = (item % nb) * per;
+    fn(j, r0, std::min(r0 + per, rows));
+  }
+}
+
+// M_j = W_j . V_j over the unmasked entries.
+void masked_forward_phase(const Layer& L, const MaskedProductPattern& pat, const Chunk& ch,
+                          const float* W, const float* V, float* M) {
+  const TileGrid& g = L.grid;
+  const int64_t T = ch.T;
+  parallel_rows(L.tt, g.K, [&](int j, int r0, int r1) {
+    masked_rows_product(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(),
+                        pat.by_k_w.data(), W + int64_t(j) * g.K * L.Cg, V + j * ch.ldv, T, T,
+                        M + j * ch.ldm, T, r0, r1);
+  });
+}
+
+// dW_j += dM_j . V_j^T at the unmasked entries only.
+void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
+                                  const Chunk& ch, const float* dM, const float* V, float* dW) {
+  const TileGrid& g = L.grid;
+  const int64_t T = ch.T;
+  parallel_rows(L.tt, g.K, [&](int j, int r0, int r1) {
+    masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(),
+                    pat.by_k_w.data(), dM + j * ch.ldm, T, V + j * ch.ldv, T, T,
+                    dW + int64_t(j) * g.K * L.Cg, r0, r1);
+  });
+}
+
+// dV_j = W_j^T . dM_j over the unmasked entries, by input row.
+void masked_data_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
+                                const Chunk& ch, const float* W, const float* dM, float* dV) {
+  const TileGrid& g = L.grid;
+  const int64_t T = ch.T;
+  parallel_rows(L.tt, g.C, [&](int j, int r0, int r1) {
+    masked_rows_product(pat.by_c_start.data() + int64_t(j) * g.C, pat.by_c_src.data(),
+                        pat.by_c_w.data(), W + int64_t(j) * g.K * L.Cg, dM + j * ch.ldm, T, T,
+                        dV + j * ch.ldv, T, r0, r1);
+  });
+}
+
 // dbias_k += sum over images and pixels of dY_k: per plane in float (vectorized partial
 // sums, a fixed order), planes added in double. A serial double sum ran at one element per add
 // latency: ~6 ms for AlexNet conv3 at batch 64.
@@ -248,8 +308,20 @@ Layer make_layer(const Tensor& x, const Tensor& w, const Tensor& b,
 
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias,
                     const WinogradConvParams& p) {
+  return winograd_conv2d(x, weight, bias, p, nullptr);
+}
+
+Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
+                    std::shared_ptr<const MaskedProductPattern> pattern) {
   const Layer L = make_layer(x->value, weight->value, bias ? bias->value : Tensor(), p);
   const TileGrid& g = L.grid;
+  if (pattern && (pattern->positions != L.tt || pattern->K != g.K || pattern->C != g.C ||
+                  pattern->groups != L.groups))
+    throw InputError("winograd_conv2d: the mask pattern is for W [" +
+                     std::to_string(pattern->positions) + ", " + std::to_string(pattern->K) +
+                     ", " + std::to_string(pattern->C / pattern->groups) + "], groups " +
+                     std::to_string(pattern->groups) + ", not for weight " +
+                     shape_str(weight->value.shape()));
   Tensor y = Tensor::empty({g.N, g.K, g.Ho, g.Wo});
   if (g.N > 0) {
     const Chunk first = make_chunk(L, 0);  // the largest chunk
@@ -257,11 +329,14 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias,
     for (int n0 = 0; n0 < g.N; n0 += L.images_per_chunk) {
       const Chunk ch = make_chunk(L, n0);
       input_transform_phase(L, ch, x->value.data(), V.data());
-      forward_gemm_phase(L, ch, weight->value.data(), V.data(), M.data());
+      if (pattern)
+        masked_forward_phase(L, *pattern, ch, weight->value.data(), V.data(), M.data());
+      else
+        forward_gemm_phase(L, ch, weight->value.data(), V.data(), M.data());
       output_transform_phase(L, ch, M.data(), bias ? bias->value.data() : nullptr, y.data());
     }
   }
-  return make_result(y, {x, weight, bias}, [L](Node& self) {
+  return make_result(y, {x, weight, bias}, [L, pattern](Node& self) {
     const TileGrid& g = L.grid;
     if (g.N == 0) return;
     const Var& x = self.inputs[0];
@@ -278,10 +353,16 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias,
       output_transposed_phase(L, ch, dy, dM.data());
       if (need_dw) {
         input_transform_phase(L, ch, x->value.data(), V.data());
-        weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), w->grad.data());
+        if (pattern)
+          masked_weight_gradient_phase(L, *pattern, ch, dM.data(), V.data(), w->grad.data());
+        else
+          weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), w->grad.data());
       }
       if (need_dx) {
-        data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
+        if (pattern)
+          masked_data_gradient_phase(L, *pattern, ch, w->value.data(), dM.data(), V.data());
+        else
+          data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
         input_transposed_phase(L, ch, V.data(), x->grad.data());
       }
     }

@@ -67,6 +67,7 @@ struct PhaseConfig {
   PruningConfig pruning;             // prune only
   std::optional<DistillConfig> distill;
   bool shortfall_is_error = true;    // prune: "on_sparsity_shortfall" "error" | "warn"
+  bool masked_products = true;       // finetune: products over unmasked weights only
   // convert
   std::vector<std::string> convert_layers;
   std::vector<std::pair<std::string, int>> convert_m;   // m per converted layer

@@ -21,6 +21,11 @@ struct ForwardContext {
   bool training = false;          // dropout on, batch statistics etc.
   Rng* rng = nullptr;             // dropout masks; required when training
   InferenceKernel kernel = InferenceKernel::dense;
+  // Training under frozen masks (fine-tune phases): masked weight layers may run their products
+  // over the unmasked entries only and leave the masked entries of the weight gradient
+  // untouched (Winograd layers: winograd/masked_products.h). Forward and data gradient are
+  // the dense path's up to rounding; the optimizer multiplies the weight gradient by the mask.
+  bool masked_products = false;
 };
 
 // What reports and checkpoints need to know about a weight layer (conv, winograd, fc).

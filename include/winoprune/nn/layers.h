@@ -45,6 +45,9 @@ class Conv2dLayer : public Layer {
 // spatial_preconditioner(m, r) (see there and optim/optimizer.h): plain SGD on W diverges.
 // Inference: with InferenceKernel::sparse and grad mode off, forward uses the packed sparse
 // kernel built by prepare_inference(sparse); otherwise the dense training path.
+// Training with ForwardContext::masked_products and a mask: the masked products of
+// winograd/masked_products.h, under a pattern rebuilt whenever the mask differs from the one
+// it was built from (checked every forward: one pass over the mask).
 class WinogradConv2dLayer : public Layer {
  public:
   WinogradConv2dLayer(std::string name, int in_channels, int out_channels, WinogradConvParams p);
@@ -96,6 +99,7 @@ class WinogradConv2dLayer : public Layer {
   WinogradConvParams params_;
   Parameter weight_, bias_;
   std::unique_ptr<Packed> packed_;
+  std::shared_ptr<const MaskedProductPattern> pattern_;   // of weight_.mask, for masked_products
 };
 
 // Fully connected (wp::linear). Input [N, in]. weight [out, in], bias [out].

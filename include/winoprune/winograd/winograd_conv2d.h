@@ -5,6 +5,7 @@
 //   dW_{k,c} = sum over tiles of (A dY_k A^T) (.) (B^T d_c B)
 //   dX_c     = B [ sum_k W_{k,c} (.) (A dY_k A^T) ] B^T, scatter-added over overlapping tiles
 #include <cstdint>
+#include <memory>
 
 #include "winoprune/autograd.h"
 #include "winoprune/tensor.h"
@@ -27,6 +28,14 @@ struct WinogradConvParams {
 // x [N, C, H, W], W [t*t, K, C/groups], bias [K] (may be null)
 // -> y [N, K, H + 2*pad - r + 1, W + 2*pad - r + 1]
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p);
+
+struct MaskedProductPattern;   // winograd/masked_products.h
+// The same under a frozen mask: the transform-domain products (forward, data gradient, weight
+// gradient) run over pattern's unmasked entries only (masked_products.h). The weight must be
+// zero outside the pattern; the weight gradient is accumulated at the pattern's entries only.
+// pattern null = the dense path above. InputError if the pattern is for another shape.
+Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
+                    std::shared_ptr<const MaskedProductPattern> pattern);
 
 // W = G g G^T for every (k, c): g [K, C/groups, r, r] -> W [t*t, K, C/groups].
 Tensor spatial_to_winograd(const Tensor& g, int m);

@@ -1,0 +1,69 @@
+// Fine-tuning under frozen masks (ForwardContext::masked_products): the Winograd layer's
+// masked products give the dense path's output and gradients (the weight gradient after the
+// optimizer's mask), and the layer rebuilds its pattern when the mask changes.
+#include "support.h"
+#include "winoprune/autograd.h"
+#include "winoprune/nn/layers.h"
+
+using namespace wp;
+
+namespace {
+
+Tensor random_mask(const Shape& shape, double sparsity, uint64_t seed) {
+  Rng rng(seed, 3);
+  Tensor m = Tensor::empty(shape);
+  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < sparsity ? 0.0f : 1.0f;
+  return m;
+}
+
+// loss = sum(y): seeds dy = 1.
+Var sum_loss(const Var& y) {
+  double s = 0;
+  for (int64_t i = 0; i < y->value.numel(); ++i) s += y->value[i];
+  return make_result(Tensor::full({1}, float(s)), {y}, [](Node& self) {
+    Tensor& g = self.inputs[0]->grad_buffer();
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] += self.grad[0];
+  });
+}
+
+}  // namespace
+
+TEST_CASE("Winograd layer with masked_products follows its mask", "[winograd][masked]") {
+  WinogradConvParams p;
+  p.m = 4;
+  p.r = 3;
+  WinogradConv2dLayer layer("conv", 12, 16, p);
+  Rng rng(5, 6);
+  Parameter& w = layer.weight();
+  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  Tensor x = Tensor::empty({2, 12, 9, 9});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float(rng.normal());
+
+  // Gradients of sum(y) with and without masked products, for a given mask.
+  auto grads = [&](bool masked) {
+    ForwardContext ctx;
+    ctx.training = true;
+    ctx.masked_products = masked;
+    w.var->grad = Tensor();
+    Var xv = leaf(x, true);
+    Var y = layer.forward(xv, ctx);
+    backward(sum_loss(y));
+    Tensor g = w.var->grad.clone();
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] *= w.mask[i];   // what the optimizer uses
+    return std::make_pair(y->value.clone(), std::make_pair(g, xv->grad.clone()));
+  };
+  for (double sparsity : {0.9, 0.5}) {   // the second mask replaces the first: a rebuild
+    INFO("sparsity " << sparsity);
+    w.mask = random_mask(w.value().shape(), sparsity, uint64_t(sparsity * 100));
+    apply_mask(w);
+    auto dense = grads(false), masked = grads(true);
+    const int64_t ny = dense.first.numel(), nw = dense.second.first.numel(),
+                  nx = dense.second.second.numel();
+    CHECK(test::relative_error(masked.first.data(), dense.first.data(), size_t(ny), 1e-5, "y") <
+          1e-5);
+    CHECK(test::relative_error(masked.second.first.data(), dense.second.first.data(), size_t(nw),
+                               1e-5, "dW") < 1e-5);
+    CHECK(test::relative_error(masked.second.second.data(), dense.second.second.data(),
+                               size_t(nx), 1e-5, "dx") < 1e-5);
+  }
+}
