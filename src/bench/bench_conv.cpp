@@ -13,6 +13,10 @@
 // (input_transform_ms, product_ms, output_transform_ms) and their sum (busy_ms), medians of a
 // separate instrumented series: on a loaded machine they still estimate the idle-machine time.
 // effective_gflops = 2 K (C/g) r r Ho Wo N / time (dense direct-convolution FLOPs).
+// product_gflops = 2 nnz(W) x tiles / (threads x product_ms): the products' useful FLOPs per
+// core-second (padding lanes and padded slice entries not counted); peak_fraction = that over
+// the FMA peak of one core measured at the start of the suite (fma_peak_gflops in the envelope,
+// kernels/fma_peak.h).
 // --tile 2 measures the sparse and dense Winograd rows with F(2x2, r x r) instead of F(4x4)
 // (their rows carry "tile"), the tile the Fashion-MNIST pruning configs use.
 #include <dnnl.hpp>
@@ -27,6 +31,7 @@
 #include "winoprune/autograd.h"
 #include "winoprune/error.h"
 #include "winoprune/bench/bench.h"
+#include "winoprune/kernels/fma_peak.h"
 #include "winoprune/rng.h"
 #include "winoprune/sparse/sparse_winograd.h"
 #include "winoprune/tensor.h"
@@ -96,15 +101,17 @@ std::string cell(const json& row, const char* key) {
 struct Bench {
   const BenchOptions& opts;
   std::ostream& out;
+  double fma_peak_gflops;   // one core
   TablePrinter table;
   json rows = json::array();
 
-  Bench(const BenchOptions& o, std::ostream& os)
+  Bench(const BenchOptions& o, std::ostream& os, double peak)
       : opts(o),
         out(os),
+        fma_peak_gflops(peak),
         table(os, {"layer", "groups", "batch", "sparsity", "algo", "ms", "eff.GFLOP/s",
-                   "x direct", "busy ms", "product ms"},
-              {6, 6, 5, 8, 19, 9, 11, 8, 8, 10}) {}
+                   "x direct", "busy ms", "product ms", "of peak"},
+              {6, 6, 5, 8, 19, 9, 11, 8, 8, 10, 7}) {}
 
   void add(const ConvLayer& L, int groups, int batch, double sparsity, const std::string& algo,
            double ms, double flops, double direct_ms, json extra = json::object()) {
@@ -118,7 +125,10 @@ struct Bench {
     table.row({L.name, std::to_string(groups), std::to_string(batch), fmt_fixed(sparsity, 3),
                ours ? algo + " F" + std::to_string(L.m) : algo, fmt_fixed(ms, 3), fmt_fixed(flops / (ms * 1e6), 1),
                direct_ms > 0 ? fmt_fixed(direct_ms / ms, 2) : "-", cell(extra, "busy_ms"),
-               cell(extra, "product_ms")});
+               cell(extra, "product_ms"),
+               extra.contains("peak_fraction")
+                   ? fmt_fixed(100.0 * extra["peak_fraction"].get<double>(), 0) + "%"
+                   : "-"});
   }
 
   // All rows of one (layer, groups, batch).
@@ -220,6 +230,13 @@ struct Bench {
         std::vector<double> busy(ph[0].size());
         for (size_t i = 0; i < busy.size(); ++i) busy[i] = ph[0][i] + ph[1][i] + ph[2][i];
         extra["busy_ms"] = median(busy);
+        const int tiles_1d = (Ho + L.m - 1) / L.m;
+        const double useful = 2.0 * double(conv.nnz()) * tiles_1d * tiles_1d * batch;
+        const double product_ms = extra["product_ms"];
+        if (product_ms > 0) {
+          extra["product_gflops"] = useful / (omp_get_max_threads() * product_ms * 1e6);
+          extra["peak_fraction"] = extra["product_gflops"].get<double>() / fma_peak_gflops;
+        }
       }
       add(L, groups, batch, s, "sparse-winograd", tm.median_ms, flops, direct_ms, extra);
     }
@@ -245,7 +262,11 @@ json bench_conv(const BenchOptions& opts, std::ostream& out) {
   }
   out << "conv suite: " << omp_get_max_threads() << " threads, ISA " << isa_name(active_isa())
       << ", median of " << opts.repeats << " after " << opts.warmup << " warm-up\n";
-  Bench bench(opts, out);
+  const double peak = measure_fma_peak_gflops();
+  env["fma_peak_gflops"] = peak;
+  out << "FMA peak of one core (" << isa_name(active_isa()) << "): " << fmt_fixed(peak, 1)
+      << " GFLOP/s; product GFLOP/s are per core\n";
+  Bench bench(opts, out, peak);
   for (const ConvLayer& L : kLayers) {
     if (opts.quick && std::string(L.name) != "conv3") continue;
     if (!opts.masks_from.empty() && !opts.position_profiles.count(L.name)) continue;

@@ -4,6 +4,10 @@
 // masks of the given sparsity (uniform over the weights, a fixed seed); fc layers stay dense.
 // Reference point (docs/method.md section 5): PyTorch 1.13 dense AlexNet-227 inference, batch 64,
 // 2 threads: 2.46 s.
+// After the whole-network rows, a per-layer breakdown on each kernel: every layer timed alone on
+// its own input (captured from one forward), its share of the sum, and the network's time over
+// that sum (above 1: what running layer after layer costs beyond the layers themselves, e.g.
+// caches refilled between layers).
 #include <omp.h>
 
 #include "onednn_conv.h"
@@ -25,6 +29,53 @@ void random_prune(Model& model, double sparsity, uint64_t seed) {
     for (int64_t i = 0; i < W.numel(); ++i)
       if (rng.uniform() < sparsity) W[i] = 0.0f;
   }
+}
+
+// Each layer of model timed alone on its own input (the output of the layers before it), with
+// kernel; medians.
+struct LayerTime {
+  std::string name;
+  double ms;
+};
+std::vector<LayerTime> time_each_layer(Model& model, const Var& input, InferenceKernel kernel,
+                                       int warmup, int repeats) {
+  NoGradGuard no_grad;
+  model.prepare_inference(kernel);
+  ForwardContext ctx;
+  ctx.kernel = kernel;
+  std::vector<LayerTime> times;
+  Var x = input;
+  for (Layer* layer : model.layers()) {
+    Var in = x;
+    Timing t = time_median([&] { x = layer->forward(in, ctx); }, warmup, repeats);
+    times.push_back({layer->name(), t.median_ms});
+  }
+  return times;
+}
+
+// Prints and records the breakdown of one (batch, kernel): rows {"model", "batch", "kernel",
+// "sparsity", "layer", "ms", "share"}, then {"layer": "sum of layers", "ms", "net_over_sum"}.
+void layer_breakdown(Model& model, const Var& input, InferenceKernel kernel, double sparsity,
+                     double net_ms, const BenchOptions& options, std::ostream& out, json& result) {
+  const std::string arch = model.config().arch;
+  const int batch = int(input->value.dim(0));
+  const char* kname = kernel == InferenceKernel::sparse ? "sparse" : "dense";
+  const std::vector<LayerTime> times =
+      time_each_layer(model, input, kernel, options.warmup, options.repeats);
+  double sum = 0;
+  for (const LayerTime& t : times) sum += t.ms;
+  out << "\nper layer, " << kname << " kernel, batch " << batch << " (each alone on its input):\n";
+  TablePrinter table(out, {"layer", "ms", "share"}, {10, 10, 8});
+  for (const LayerTime& t : times) {
+    table.row({t.name, fmt_fixed(t.ms, 3), fmt_fixed(100.0 * t.ms / sum, 1) + "%"});
+    result["results"].push_back({{"model", arch}, {"batch", batch}, {"kernel", kname},
+                                 {"sparsity", sparsity}, {"layer", t.name}, {"ms", t.ms},
+                                 {"share", t.ms / sum}});
+  }
+  table.row({"sum", fmt_fixed(sum, 3), "net " + fmt_fixed(net_ms / sum, 2) + "x"});
+  result["results"].push_back({{"model", arch}, {"batch", batch}, {"kernel", kname},
+                               {"sparsity", sparsity}, {"layer", "sum of layers"}, {"ms", sum},
+                               {"net_over_sum", net_ms / sum}});
 }
 
 }  // namespace
@@ -55,6 +106,7 @@ json bench_net(const BenchOptions& options, std::ostream& out) {
       Tensor x = Tensor::empty(model->input_shape(batch));
       for (int64_t i = 0; i < x.numel(); ++i) x[i] = xr.normal();
       Var input = leaf(x);
+      std::vector<std::pair<InferenceKernel, double>> net_ms;
       for (InferenceKernel kernel : {InferenceKernel::sparse, InferenceKernel::dense}) {
         NoGradGuard no_grad;
         model->prepare_inference(kernel);   // packing outside the timer
@@ -67,7 +119,10 @@ json bench_net(const BenchOptions& options, std::ostream& out) {
                    fmt_fixed(t.median_ms, 1), fmt_fixed(batch * 1000.0 / t.median_ms, 1)});
         result["results"].push_back({{"model", mc.arch}, {"batch", batch}, {"kernel", kname},
                                      {"sparsity", s}, {"ms", t.median_ms}});
+        net_ms.emplace_back(kernel, t.median_ms);
       }
+      for (auto [kernel, ms] : net_ms)
+        layer_breakdown(*model, input, kernel, s, ms, options, out, result);
       model->prepare_inference(InferenceKernel::dense);
     }
   }
@@ -161,6 +216,7 @@ json bench_net_model(Model& model, const std::string& source, const std::vector<
         for (int64_t i = 0; i < W.numel(); ++i) zeros += W[i] == 0.0f;
       }
     const double sparsity = total > 0 ? zeros / total : 0.0;
+    std::vector<std::pair<InferenceKernel, double>> net_ms;
     for (InferenceKernel kernel : {InferenceKernel::sparse, InferenceKernel::dense}) {
       model.prepare_inference(kernel);
       ForwardContext ctx;
@@ -172,7 +228,10 @@ json bench_net_model(Model& model, const std::string& source, const std::vector<
       result["results"].push_back({{"model", arch}, {"batch", batch}, {"layer", "net"},
                                    {"kernel", kname}, {"sparsity", sparsity},
                                    {"ms", t.median_ms}});
+      net_ms.emplace_back(kernel, t.median_ms);
     }
+    for (auto [kernel, ms] : net_ms)
+      layer_breakdown(model, input, kernel, sparsity, ms, options, out, result);
     model.prepare_inference(InferenceKernel::dense);
   }
   return result;

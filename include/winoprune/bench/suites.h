@@ -30,9 +30,11 @@ struct LayerSpeed {
 std::vector<LayerSpeed> time_winograd_layers(Model& model, int batch, int warmup, int repeats);
 
 // `bench --suite net --checkpoint CKPT`: time_winograd_layers at each batch, then the whole
-// network on the sparse kernel and the dense path. Rows: {"model", "batch", "layer" ("net" for
-// the whole network), "algo" or "kernel", "sparsity", "ms", "x_direct"}; `source` names the
-// checkpoint in the envelope.
+// network on the sparse kernel and the dense path, then every layer's time alone on its input
+// per kernel (bench_net.cpp). Rows: {"model", "batch", "layer" ("net" for the whole network),
+// "algo" or "kernel", "sparsity", "ms", "x_direct"}; breakdown rows {"layer", "kernel", "ms",
+// "share"} and {"layer": "sum of layers", "net_over_sum"}; `source` names the checkpoint in the
+// envelope.
 json bench_net_model(Model& model, const std::string& source, const std::vector<int>& batches,
                      const BenchOptions& options, std::ostream& out);
 
