@@ -119,8 +119,10 @@ void output_transposed_phase(const Layer& L, const Chunk& ch, const float* dy, f
 }
 
 // dx += B dV B^T, scatter-added. One work item per (block of whole images, channel block):
-// items own disjoint planes of dx and add their tiles in order, so the sums are the same as
-// with one image per item. The image blocks hold about kTileBlock tiles: with one image per item,
+// items own disjoint planes of dx and add their tiles in order, so the result does not depend
+// on the thread count. (Not bit-identical to one image per item: where the kernel's tile group
+// splits an image, its two parts reach dx as two partial sums.) The image blocks hold about
+// kTileBlock tiles: with one image per item,
 // 7x7 maps at F(4x4) gave the 16-lane kernels 4 tiles at a time and this phase took 2.7x the
 // forward input transform (alexnet-small conv3, batch 128); AlexNet's 13x13 maps take 8 images.
 void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, float* dx) {
