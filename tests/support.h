@@ -10,6 +10,7 @@
 #include "winoprune/cpu.h"
 #include "winoprune/error.h"
 #include "winoprune/rng.h"
+#include "winoprune/tensor.h"
 
 namespace wp::test {
 
@@ -43,6 +44,14 @@ double relative_error(const A* a, const B* b, size_t n, double limit = -1, const
     }
   }
   return err;
+}
+
+// A 0/1 float mask of shape: each entry 0 with probability sparsity.
+inline Tensor random_mask(const Shape& shape, double sparsity, uint64_t seed) {
+  Rng rng(seed, 3);
+  Tensor m = Tensor::empty(shape);
+  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < sparsity ? 0.0f : 1.0f;
+  return m;
 }
 
 // For tests run once per ISA level (tests/CMakeLists.txt sets WINOPRUNE_ISA): true when the

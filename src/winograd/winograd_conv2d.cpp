@@ -221,15 +221,15 @@ void parallel_rows(int positions, int rows, const Rows& fn) {
   }
 }
 
-// M_j = W_j . V_j over the unmasked entries.
-void masked_forward_phase(const Layer& L, const MaskedProductPattern& pat, const Chunk& ch,
-                          const float* W, const float* V, float* M) {
-  const TileGrid& g = L.grid;
-  const int64_t T = ch.T;
-  parallel_rows(L.tt, g.K, [&](int j, int r0, int r1) {
-    masked_rows_product(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(),
-                        pat.by_k_w.data(), W + int64_t(j) * g.K * L.Cg, V + j * ch.ldv, T, T,
-                        M + j * ch.ldm, T, r0, r1);
+// out_j = W_j . in_j (forward: rows k, in V, out M) or W_j^T . in_j (data gradient: rows c, in
+// dM, out dV) over the unmasked entries, listed per output row by (start, src, widx).
+void masked_product_phase(const Layer& L, int rows, const int64_t* start, const int32_t* src,
+                          const int32_t* widx, const float* W, const float* in, int64_t ld_in,
+                          float* out, int64_t ld_out, int64_t T) {
+  parallel_rows(L.tt, rows, [&](int j, int r0, int r1) {
+    masked_rows_product(start + int64_t(j) * rows, src, widx,
+                        W + int64_t(j) * L.grid.K * L.Cg, in + j * ld_in, T, T,
+                        out + j * ld_out, T, r0, r1);
   });
 }
 
@@ -242,18 +242,6 @@ void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pa
     masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(),
                     pat.by_k_w.data(), dM + j * ch.ldm, T, V + j * ch.ldv, T, T,
                     dW + int64_t(j) * g.K * L.Cg, r0, r1);
-  });
-}
-
-// dV_j = W_j^T . dM_j over the unmasked entries, by input row.
-void masked_data_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
-                                const Chunk& ch, const float* W, const float* dM, float* dV) {
-  const TileGrid& g = L.grid;
-  const int64_t T = ch.T;
-  parallel_rows(L.tt, g.C, [&](int j, int r0, int r1) {
-    masked_rows_product(pat.by_c_start.data() + int64_t(j) * g.C, pat.by_c_src.data(),
-                        pat.by_c_w.data(), W + int64_t(j) * g.K * L.Cg, dM + j * ch.ldm, T, T,
-                        dV + j * ch.ldv, T, r0, r1);
   });
 }
 
@@ -338,7 +326,9 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       const Chunk ch = make_chunk(L, n0);
       input_transform_phase(L, ch, x->value.data(), V.data());
       if (pattern)
-        masked_forward_phase(L, *pattern, ch, weight->value.data(), V.data(), M.data());
+        masked_product_phase(L, g.K, pattern->by_k_start.data(), pattern->by_k_src.data(),
+                             pattern->by_k_w.data(), weight->value.data(), V.data(), ch.ldv,
+                             M.data(), ch.ldm, ch.T);
       else
         forward_gemm_phase(L, ch, weight->value.data(), V.data(), M.data());
       output_transform_phase(L, ch, M.data(), bias ? bias->value.data() : nullptr, y.data());
@@ -368,7 +358,9 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       }
       if (need_dx) {
         if (pattern)
-          masked_data_gradient_phase(L, *pattern, ch, w->value.data(), dM.data(), V.data());
+          masked_product_phase(L, g.C, pattern->by_c_start.data(), pattern->by_c_src.data(),
+                               pattern->by_c_w.data(), w->value.data(), dM.data(), ch.ldm,
+                               V.data(), ch.ldv, ch.T);
         else
           data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
         input_transposed_phase(L, ch, V.data(), x->grad.data());

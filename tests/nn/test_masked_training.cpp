@@ -9,13 +9,6 @@ using namespace wp;
 
 namespace {
 
-Tensor random_mask(const Shape& shape, double sparsity, uint64_t seed) {
-  Rng rng(seed, 3);
-  Tensor m = Tensor::empty(shape);
-  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < sparsity ? 0.0f : 1.0f;
-  return m;
-}
-
 // loss = sum(y): seeds dy = 1.
 Var sum_loss(const Var& y) {
   double s = 0;
@@ -54,7 +47,7 @@ TEST_CASE("Winograd layer with masked_products follows its mask", "[winograd][ma
   };
   for (double sparsity : {0.9, 0.5}) {   // the second mask replaces the first: a rebuild
     INFO("sparsity " << sparsity);
-    w.mask = random_mask(w.value().shape(), sparsity, uint64_t(sparsity * 100));
+    w.mask = test::random_mask(w.value().shape(), sparsity, uint64_t(sparsity * 100));
     apply_mask(w);
     auto dense = grads(false), masked = grads(true);
     const int64_t ny = dense.first.numel(), nw = dense.second.first.numel(),

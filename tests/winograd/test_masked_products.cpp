@@ -15,13 +15,6 @@ using namespace wp;
 
 namespace {
 
-Tensor random_mask(const Shape& shape, double sparsity, uint64_t seed) {
-  Rng rng(seed, 3);
-  Tensor m = Tensor::empty(shape);
-  for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < sparsity ? 0.0f : 1.0f;
-  return m;
-}
-
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
 }  // namespace
@@ -43,7 +36,7 @@ TEST_CASE("masked product and dot kernels match plain double loops", "[winograd]
     INFO("C " << d.C << " K " << d.K << " T " << d.T << " sparsity " << d.sparsity);
     const int groups = (d.K % 3 == 0 && d.C % 3 == 0) ? 3 : 1;
     const int Cg = d.C / groups;
-    Tensor mask = random_mask({2, d.K, Cg}, d.sparsity, ++seed);
+    Tensor mask = test::random_mask({2, d.K, Cg}, d.sparsity, ++seed);
     auto pat = build_masked_product_pattern(mask, groups);
     const int64_t ld = d.T + 5;   // rows farther apart than T
     auto W = test::random_vector<float>(size_t(mask.numel()), ++seed);
@@ -120,7 +113,7 @@ TEST_CASE("Winograd layer under a frozen mask matches the double reference", "[w
     INFO(c.name);
     const int t = s.m + s.r - 1, Cg = s.C / s.groups;
     const Shape wshape{t * t, s.K, Cg};
-    Tensor mask = random_mask(wshape, c.sparsity, ++seed);
+    Tensor mask = test::random_mask(wshape, c.sparsity, ++seed);
     auto x = test::random_vector<float>(size_t(s.N) * s.C * s.H * s.W, ++seed);
     auto w = test::random_vector<float>(size_t(mask.numel()), ++seed, -0.1f, 0.1f);
     for (size_t i = 0; i < w.size(); ++i) w[i] *= mask[int64_t(i)];
@@ -169,7 +162,7 @@ TEST_CASE("Winograd layer under a frozen mask matches the double reference", "[w
 }
 
 TEST_CASE("mask pattern: matches, shape checks", "[winograd][masked]") {
-  Tensor mask = random_mask({4, 6, 5}, 0.5, 1);
+  Tensor mask = test::random_mask({4, 6, 5}, 0.5, 1);
   auto pat = build_masked_product_pattern(mask, 2);
   CHECK(pat->positions == 4);
   CHECK(pat->K == 6);
