@@ -187,7 +187,7 @@ Tensor SparseWinogradConv::forward(const Tensor& x, const float* bias, bool relu
 std::string SparseWinogradConv::kernel_name() const {
   const std::string mm = std::to_string(m_), rr = std::to_string(r_);
   return "sparse_winograd_f" + mm + "x" + mm + "_" + rr + "x" + rr + "__" +
-         sparse_winograd_variant().isa_suffix;
+         sparse_winograd_variant().name;
 }
 
 }  // namespace wp

@@ -1,4 +1,5 @@
-// The tile grid of a Winograd layer (contract in include/winoprune/winograd/tile_transforms.h).
+// The tile grid of a Winograd layer (contract in include/winoprune/winograd/tile_transforms.h;
+// the tiles it describes: include/winoprune/kernels/winograd_tiles.h).
 #include <string>
 
 #include "winoprune/error.h"

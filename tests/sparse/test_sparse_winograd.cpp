@@ -14,7 +14,7 @@
 
 #include "support.h"
 #include "winoprune/sparse/sparse_winograd.h"
-#include "winoprune/sparse/sparse_winograd_reference.h"
+#include "winoprune/kernels/sparse_winograd_reference.h"
 #include "winoprune/winograd/transform.h"
 
 using namespace wp;
@@ -160,7 +160,7 @@ void check_case(const Case& cs, uint64_t seed) {
 
 TEST_CASE("sparse winograd matches dense double Winograd on named edge cases", "[sparse]") {
   if (!test::isa_available_or_skip()) return;
-  INFO("variant " << sparse_winograd_variant().isa_suffix);
+  INFO("variant " << sparse_winograd_variant().name);
   const Case cases[] = {
       // name                       N  C   H   W   K  m  r pad g  sparsity
       {"conv3-like small",          2, 32, 13, 13, 48, 4, 3, 1, 1, 0.9},

@@ -1,4 +1,4 @@
-// The tile-range transform kernels (include/winoprune/winograd/tile_transforms.h) of the ISA
+// The tile-range transform kernels (include/winoprune/kernels/winograd_tiles.h) of the ISA
 // level this run forces, against the definitions computed here in double, on sub-ranges of
 // channels and tiles with caller strides, awkward grids (partial tiles, tiles entirely in the
 // padding, H smaller than a tile) and tile ranges not multiples of the 16 lanes.

@@ -51,7 +51,7 @@
 #include <string>
 #include <vector>
 
-#include "winoprune/sparse/sparse_winograd_kernel.h"
+#include "winoprune/kernels/sparse_winograd.h"
 #include "winoprune/tensor.h"
 
 namespace wp {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "winoprune/kernels/masked_products.h"
 #include "winoprune/tensor.h"
 
 namespace wp {
@@ -46,18 +47,6 @@ struct MaskedProductPattern {
 std::shared_ptr<const MaskedProductPattern> build_masked_product_pattern(const Tensor& mask,
                                                                          int groups);
 
-// The kernels (one variant per ISA level, chosen at run time like the tile transforms).
-// out[r][0:T] = sum_{e in [start[r], start[r+1])} w[widx[e]] * in[src[e]][0:T] for r in
-// [r_begin, r_end); rows of in and out are ld_in / ld_out floats apart.
-void masked_rows_product(const int64_t* start, const int32_t* src, const int32_t* widx,
-                         const float* w, const float* in, int64_t ld_in, int64_t T, float* out,
-                         int64_t ld_out, int r_begin, int r_end);
-// dw[widx[e]] += dout[r][0:T] . in[src[e]][0:T] for e in [start[r], start[r+1]), r in
-// [r_begin, r_end).
-void masked_rows_dot(const int64_t* start, const int32_t* src, const int32_t* widx,
-                     const float* dout, int64_t ld_out, const float* in, int64_t ld_in,
-                     int64_t T, float* dw, int r_begin, int r_end);
-// "avx512", "avx2" or "ref": the variant the two functions above run.
-const char* masked_products_kernels_name();
+// The kernels that run the products: winoprune/kernels/masked_products.h.
 
 }  // namespace wp

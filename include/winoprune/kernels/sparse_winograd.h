@@ -1,13 +1,15 @@
 #pragma once
 // The kernel interface of the sparse Winograd convolution: a plain-old-data argument block and a
-// table of variants (ref, avx2, avx512), one per file in src/kernels/<isa>/sparse_winograd_*.cpp.
-// The variants share no code (ISA rule of src/kernels/CMakeLists.txt): only this POD crosses.
-// The packed weight format is documented in winoprune/sparse/sparse_winograd.h; the plain
-// specification of what every variant computes is winoprune/sparse/sparse_winograd_reference.h.
+// table of variants (isa_list.h), one per file src/kernels/<isa>/f32_sparse_winograd__<isa>.cpp.
+// The variants share no code at link time (ISA rule of src/kernels/CMakeLists.txt): only this
+// POD crosses. The packed weight format is documented in winoprune/sparse/sparse_winograd.h,
+// which packs it; the plain specification of what every variant computes is
+// sparse_winograd_reference.h beside this file (the __ref variant is that code in float).
 #include <cstddef>
 #include <cstdint>
 
 #include "winoprune/cpu.h"
+#include "winoprune/kernels/isa_list.h"
 
 namespace wp {
 
@@ -56,7 +58,7 @@ struct SparseWinogradArgs {
 };
 
 struct SparseWinogradVariant {
-  const char* isa_suffix;      // "ref", "avx2", "avx512"
+  const char* name;            // the ISA level: "ref", "avx2", "avx512"
   Isa isa;                     // minimum ISA level to run it
   void (*run)(const SparseWinogradArgs* args);
   size_t (*workspace_floats)(const SparseWinogradArgs* args);
@@ -67,12 +69,11 @@ const SparseWinogradVariant& sparse_winograd_variant();
 // The variant of exactly this level (tests sweep them); null if not compiled in.
 const SparseWinogradVariant* sparse_winograd_variant_for(Isa isa);
 
-// Exported entry points of the variants (one per ISA file).
-void sparse_winograd__ref(const SparseWinogradArgs* args);
-size_t sparse_winograd_workspace__ref(const SparseWinogradArgs* args);
-void sparse_winograd__avx2(const SparseWinogradArgs* args);
-size_t sparse_winograd_workspace__avx2(const SparseWinogradArgs* args);
-void sparse_winograd__avx512(const SparseWinogradArgs* args);
-size_t sparse_winograd_workspace__avx512(const SparseWinogradArgs* args);
+// The entry points of the variants (one per ISA file).
+#define WP_DECLARE_SPARSE_WINOGRAD(isa)                                           \
+  void WP_KERNEL_NAME(f32_sparse_winograd, isa)(const SparseWinogradArgs* args); \
+  size_t WP_KERNEL_NAME(f32_sparse_winograd_workspace, isa)(const SparseWinogradArgs* args);
+WP_KERNEL_ISAS(WP_DECLARE_SPARSE_WINOGRAD)
+#undef WP_DECLARE_SPARSE_WINOGRAD
 
 }  // namespace wp

@@ -1,6 +1,6 @@
 #pragma once
 // The plain reference of the sparse Winograd convolution: the specification every variant
-// matches (src/kernels/ref/sparse_winograd_ref.cpp instantiates it for float; the tests also
+// matches (src/kernels/ref/f32_sparse_winograd__ref.cpp instantiates it for float; the tests also
 // run it in double). It reads the packed format of sparse_winograd.h; geometry comes from the
 // argument block (its data pointers are ignored). Per image n, group g, tile (ty, tx):
 //   d_c[a][b] = x[n][g*Cg + c][ty*m - pad + a][tx*m - pad + b]     (0 outside the image)
@@ -12,7 +12,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "winoprune/sparse/sparse_winograd_kernel.h"
+#include "winoprune/kernels/sparse_winograd.h"
 
 namespace wp {
 

@@ -1,5 +1,5 @@
-// sparse_winograd__avx2: the blocked sparse Winograd convolution with two ymm per 16 tiles
-// (AVX2 + FMA). The algorithm is ../avx512/sparse_winograd_body.inc (shared with avx512); this
+// f32_sparse_winograd__avx2: the blocked sparse Winograd convolution with two ymm per 16 tiles
+// (AVX2 + FMA). The algorithm is ../common/f32_sparse_winograd.inc (shared with avx512); this
 // file defines its 16-lane vector operations and the output store. Everything has internal
 // linkage except the two exported entry points (ISA rule of src/kernels/CMakeLists.txt).
 #include <immintrin.h>
@@ -8,41 +8,41 @@
 #include <cstdint>
 #include <ctime>
 
-#include "winoprune/sparse/sparse_winograd_kernel.h"
+#include "winoprune/kernels/sparse_winograd.h"
 
 namespace wp {
 namespace {
 
-struct F16 { __m256 lo, hi; };
+struct Lanes16 { __m256 lo, hi; };
 
-inline F16 vzero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
-inline F16 vload(const float* p) { return {_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
-inline void vstore(float* p, F16 a) {
+inline Lanes16 vzero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
+inline Lanes16 vload(const float* p) { return {_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
+inline void vstore(float* p, Lanes16 a) {
   _mm256_store_ps(p, a.lo);
   _mm256_store_ps(p + 8, a.hi);
 }
-inline F16 vset1(float s) { return {_mm256_set1_ps(s), _mm256_set1_ps(s)}; }
-inline F16 vadd(F16 a, F16 b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
-inline F16 vsub(F16 a, F16 b) { return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
-inline F16 vmul_s(float s, F16 a) {
+inline Lanes16 vset1(float s) { return {_mm256_set1_ps(s), _mm256_set1_ps(s)}; }
+inline Lanes16 vadd(Lanes16 a, Lanes16 b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
+inline Lanes16 vsub(Lanes16 a, Lanes16 b) { return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
+inline Lanes16 vmul_s(float s, Lanes16 a) {
   __m256 k = _mm256_set1_ps(s);
   return {_mm256_mul_ps(k, a.lo), _mm256_mul_ps(k, a.hi)};
 }
-inline F16 vfmadd_s(float s, F16 b, F16 c) {   // s * b + c
+inline Lanes16 vfmadd_s(float s, Lanes16 b, Lanes16 c) {   // s * b + c
   __m256 k = _mm256_set1_ps(s);
   return {_mm256_fmadd_ps(k, b.lo, c.lo), _mm256_fmadd_ps(k, b.hi, c.hi)};
 }
-inline F16 vfmadd(F16 a, F16 b, F16 c) {
+inline Lanes16 vfmadd(Lanes16 a, Lanes16 b, Lanes16 c) {
   return {_mm256_fmadd_ps(a.lo, b.lo, c.lo), _mm256_fmadd_ps(a.hi, b.hi, c.hi)};
 }
 // The weights stay in memory: one broadcast load per lane (it feeds both halves).
 struct W8 { const float* p; };
 inline W8 wload8(const float* p) { return {p}; }
-inline F16 wlane(W8 w, int r) {
+inline Lanes16 wlane(W8 w, int r) {
   __m256 k = _mm256_broadcast_ss(w.p + r);
   return {k, k};
 }
-inline F16 vmax0(F16 a) {
+inline Lanes16 vmax0(Lanes16 a) {
   return {_mm256_max_ps(a.lo, _mm256_setzero_ps()), _mm256_max_ps(a.hi, _mm256_setzero_ps())};
 }
 
@@ -53,12 +53,12 @@ constexpr int kSlicePass = 4;
 // patch row kept d[] in memory: 4% of the input transform).
 struct BlockLanes;
 inline __attribute__((always_inline)) void load_patch_row(const float* xc, const BlockLanes& L,
-                                                          int i, int t, F16* d);
-inline __attribute__((always_inline)) void store_output_row(const F16* yrow, int m, int i,
+                                                          int i, int t, Lanes16* d);
+inline __attribute__((always_inline)) void store_output_row(const Lanes16* yrow, int m, int i,
                                                             const BlockLanes& L, float* yk,
                                                             int Wo, float* S);
 
-#include "../avx512/sparse_winograd_body.inc"
+#include "../common/f32_sparse_winograd.inc"
 
 inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
   const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -68,7 +68,7 @@ inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
 
 // d[b] = element (i, b) of the t x t patch of every lane (tile), zero outside the image: two
 // masked gathers per column (masked-off lanes read nothing).
-inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
+inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
   const __m256i off_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff));
   const __m256i off_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff + 8));
   for (int b = 0; b < t; ++b) {
@@ -82,21 +82,16 @@ inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F
 }
 
 // Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y, through the scratch S.
-inline void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk,
+inline void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
                              int Wo, float* S) {
-  for (int i2 = 0; i2 < m; ++i2) vstore(S + i2 * 16, yrow[i2]);
-  for (int l = 0; l < L.count; ++l) {
-    if (i >= L.vr[l]) continue;
-    float* dst = yk + L.yoff[l] + int64_t(i) * Wo;
-    for (int i2 = 0; i2 < L.vc[l]; ++i2) dst[i2] = S[i2 * 16 + l];
-  }
+  store_output_row_scalar(yrow, m, i, L, yk, Wo, S);
 }
 
 }  // namespace
 
-void sparse_winograd__avx2(const SparseWinogradArgs* a) { run_sparse_winograd(*a); }
+void f32_sparse_winograd__avx2(const SparseWinogradArgs* a) { run_sparse_winograd(*a); }
 
-size_t sparse_winograd_workspace__avx2(const SparseWinogradArgs* a) {
+size_t f32_sparse_winograd_workspace__avx2(const SparseWinogradArgs* a) {
   return workspace_floats(*a);
 }
 

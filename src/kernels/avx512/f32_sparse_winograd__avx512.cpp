@@ -1,5 +1,5 @@
-// sparse_winograd__avx512: the blocked sparse Winograd convolution with one zmm per 16 tiles.
-// The algorithm is sparse_winograd_body.inc (shared with avx2); this file defines its 16-lane
+// f32_sparse_winograd__avx512: the blocked sparse Winograd convolution with one zmm per 16 tiles.
+// The algorithm is ../common/f32_sparse_winograd.inc (shared with avx2); this file defines its 16-lane
 // vector operations and the output store. Everything has internal linkage except the two
 // exported entry points (ISA rule of src/kernels/CMakeLists.txt).
 //
@@ -14,31 +14,31 @@
 #include <cstdint>
 #include <ctime>
 
-#include "winoprune/sparse/sparse_winograd_kernel.h"
+#include "winoprune/kernels/sparse_winograd.h"
 
 namespace wp {
 namespace {
 
-struct F16 { __m512 v; };
+struct Lanes16 { __m512 v; };
 
-inline F16 vzero() { return {_mm512_setzero_ps()}; }
-inline F16 vload(const float* p) { return {_mm512_load_ps(p)}; }
-inline void vstore(float* p, F16 a) { _mm512_store_ps(p, a.v); }
-inline F16 vset1(float s) { return {_mm512_set1_ps(s)}; }
-inline F16 vadd(F16 a, F16 b) { return {_mm512_add_ps(a.v, b.v)}; }
-inline F16 vsub(F16 a, F16 b) { return {_mm512_sub_ps(a.v, b.v)}; }
-inline F16 vmul_s(float s, F16 a) { return {_mm512_mul_ps(_mm512_set1_ps(s), a.v)}; }
-inline F16 vfmadd_s(float s, F16 b, F16 c) {   // s * b + c
+inline Lanes16 vzero() { return {_mm512_setzero_ps()}; }
+inline Lanes16 vload(const float* p) { return {_mm512_load_ps(p)}; }
+inline void vstore(float* p, Lanes16 a) { _mm512_store_ps(p, a.v); }
+inline Lanes16 vset1(float s) { return {_mm512_set1_ps(s)}; }
+inline Lanes16 vadd(Lanes16 a, Lanes16 b) { return {_mm512_add_ps(a.v, b.v)}; }
+inline Lanes16 vsub(Lanes16 a, Lanes16 b) { return {_mm512_sub_ps(a.v, b.v)}; }
+inline Lanes16 vmul_s(float s, Lanes16 a) { return {_mm512_mul_ps(_mm512_set1_ps(s), a.v)}; }
+inline Lanes16 vfmadd_s(float s, Lanes16 b, Lanes16 c) {   // s * b + c
   return {_mm512_fmadd_ps(_mm512_set1_ps(s), b.v, c.v)};
 }
-inline F16 vfmadd(F16 a, F16 b, F16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
-inline F16 vmax0(F16 a) { return {_mm512_max_ps(a.v, _mm512_setzero_ps())}; }
+inline Lanes16 vfmadd(Lanes16 a, Lanes16 b, Lanes16 c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }
+inline Lanes16 vmax0(Lanes16 a) { return {_mm512_max_ps(a.v, _mm512_setzero_ps())}; }
 
 // 8 weights in the low half of a zmm; lane r broadcast by vpermps (a register permute, not a
 // load: see slice_pass).
 struct W8 { __m512 v; };
 inline W8 wload8(const float* p) { return {_mm512_castps256_ps512(_mm256_loadu_ps(p))}; }
-inline F16 wlane(W8 w, int r) { return {_mm512_permutexvar_ps(_mm512_set1_epi32(r), w.v)}; }
+inline Lanes16 wlane(W8 w, int r) { return {_mm512_permutexvar_ps(_mm512_set1_epi32(r), w.v)}; }
 
 // 8 lanes of a slice per pass: 8 zmm accumulators.
 constexpr int kSlicePass = 8;
@@ -47,12 +47,12 @@ constexpr int kSlicePass = 8;
 // patch row kept d[] in memory: 4% of the input transform).
 struct BlockLanes;
 inline __attribute__((always_inline)) void load_patch_row(const float* xc, const BlockLanes& L,
-                                                          int i, int t, F16* d);
-inline __attribute__((always_inline)) void store_output_row(const F16* yrow, int m, int i,
+                                                          int i, int t, Lanes16* d);
+inline __attribute__((always_inline)) void store_output_row(const Lanes16* yrow, int m, int i,
                                                             const BlockLanes& L, float* yk,
                                                             int Wo, float* S);
 
-#include "sparse_winograd_body.inc"
+#include "../common/f32_sparse_winograd.inc"
 
 // Quad rows (BlockLanes::quads): R[Q] = the 16 floats of patch row i of quad Q, a 4 x 4 of
 // (tile tx, column b < 4) since tile tx starts at element 4 tx. An in-lane 4x4 transpose
@@ -62,7 +62,7 @@ inline __attribute__((always_inline)) void store_output_row(const F16* yrow, int
 // element 4 tx + b > 15 lies at x >= W, since W + pad <= 16). 4 loads and 8 + t shuffles per
 // patch row (measured 4% faster than three cross-lane permutes per column).
 WP_SPARSE_INLINE void load_patch_row_quads(const float* xc, const BlockLanes& L, int i, int t,
-                                           F16* d) {
+                                           Lanes16* d) {
   __m512 R[4];
   for (int q = 0; q < 4; ++q)
     R[q] = _mm512_maskz_loadu_ps(L.qinmask[i][q], addr_at(xc, L.qin[i][q]));
@@ -81,7 +81,7 @@ WP_SPARSE_INLINE void load_patch_row_quads(const float* xc, const BlockLanes& L,
 // 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
 // unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
 // ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
-inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F16* d) {
+inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
   if (L.quads) return load_patch_row_quads(xc, L, i, t, d);
   const uint16_t* mk = L.inmask[i];
   const int64_t* off = L.inoff[i];
@@ -109,7 +109,7 @@ inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, F
 // per 128-bit lane (4 unpacks, 4 shuffles) leaves tile 4L+q's row in lane L of q[q]; one masked
 // store per tile writes its vc columns (yoff4 shifts the base so lane L lands at the tile).
 // Other m: through the scratch S, one scalar per output.
-inline void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L, float* yk,
+inline void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
                              int Wo, float* S) {
   if (m == 4) {
     const __m512 t0 = _mm512_unpacklo_ps(yrow[0].v, yrow[1].v);
@@ -136,19 +136,14 @@ inline void store_output_row(const F16* yrow, int m, int i, const BlockLanes& L,
       _mm512_mask_storeu_ps(addr_at(row, L.yoff4[l]), L.outmask[i][l], q[l & 3]);
     return;
   }
-  for (int i2 = 0; i2 < m; ++i2) vstore(S + i2 * 16, yrow[i2]);
-  for (int l = 0; l < L.count; ++l) {
-    if (i >= L.vr[l]) continue;
-    float* dst = yk + L.yoff[l] + int64_t(i) * Wo;
-    for (int i2 = 0; i2 < L.vc[l]; ++i2) dst[i2] = S[i2 * 16 + l];
-  }
+  store_output_row_scalar(yrow, m, i, L, yk, Wo, S);
 }
 
 }  // namespace
 
-void sparse_winograd__avx512(const SparseWinogradArgs* a) { run_sparse_winograd(*a); }
+void f32_sparse_winograd__avx512(const SparseWinogradArgs* a) { run_sparse_winograd(*a); }
 
-size_t sparse_winograd_workspace__avx512(const SparseWinogradArgs* a) {
+size_t f32_sparse_winograd_workspace__avx512(const SparseWinogradArgs* a) {
   return workspace_floats(*a);
 }
 
