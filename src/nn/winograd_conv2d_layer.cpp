@@ -7,27 +7,20 @@
 // src/sparse; the pack is built by prepare_inference(sparse) (or on first use) and is NOT
 // refreshed when the weights change: call prepare_inference again after training or pruning.
 #include <cmath>
-#include <stdexcept>
 #include <vector>
 
 #include "winoprune/autograd.h"
 #include "winoprune/error.h"
 #include "winoprune/nn/layers.h"
+#include "winoprune/sparse/sparse_winograd.h"
 #include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/transform.h"
-#ifdef WINOPRUNE_HAVE_SPARSE
-#include "winoprune/sparse/sparse_winograd.h"
-#endif
 
 namespace wp {
 
-#ifdef WINOPRUNE_HAVE_SPARSE
 struct WinogradConv2dLayer::Packed {
   SparseWinogradConv conv;
 };
-#else
-struct WinogradConv2dLayer::Packed {};
-#endif
 
 WinogradConv2dLayer::WinogradConv2dLayer(std::string name, int in_channels, int out_channels,
                                          WinogradConvParams p)
@@ -110,9 +103,7 @@ void WinogradConv2dLayer::set_from_spatial(const Tensor& g) {
 Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
   if (ctx.kernel == InferenceKernel::sparse && !grad_enabled()) {
     if (!packed_) prepare_inference(InferenceKernel::sparse);
-#ifdef WINOPRUNE_HAVE_SPARSE
     return leaf(packed_->conv.forward(x->value, bias_.value().data(), false));
-#endif
   }
   if (ctx.masked_products && grad_enabled() && weight_.mask.defined()) {
     if (!pattern_ || !pattern_->matches(weight_.mask))
@@ -127,14 +118,8 @@ void WinogradConv2dLayer::prepare_inference(InferenceKernel kernel) {
     packed_.reset();
     return;
   }
-#ifdef WINOPRUNE_HAVE_SPARSE
   packed_ = std::make_unique<Packed>(Packed{SparseWinogradConv::pack(
       weight_.value(), params_.m, params_.r, params_.pad, params_.groups)});
-#else
-  throw std::runtime_error(name() +
-                           ": InferenceKernel::sparse needs the sparse kernel (src/sparse), "
-                           "which this build does not have");
-#endif
 }
 
 Shape WinogradConv2dLayer::output_shape(const Shape& in) const {
