@@ -10,6 +10,8 @@
 
 #include "winoprune/kernels/sparse_winograd.h"
 
+#define WP_ISA avx2
+
 namespace wp {
 namespace {
 
@@ -49,16 +51,10 @@ inline Lanes16 vmax0(Lanes16 a) {
 // 4 lanes of a slice per pass: 8 ymm accumulators of the 16 registers.
 constexpr int kSlicePass = 4;
 
-// Data movement, defined after the body; always inlined into the transform loops (a call per
-// patch row kept d[] in memory: 4% of the input transform).
-struct BlockLanes;
-inline __attribute__((always_inline)) void load_patch_row(const float* xc, const BlockLanes& L,
-                                                          int i, int t, Lanes16* d);
-inline __attribute__((always_inline)) void store_output_row(const Lanes16* yrow, int m, int i,
-                                                            const BlockLanes& L, float* yk,
-                                                            int Wo, float* S);
-
 #include "../common/f32_sparse_winograd.inc"
+
+// Data movement, always inlined into the transform loops (a call per patch row kept d[] in
+// memory: 4% of the input transform).
 
 inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
   const __m256i lane_bits = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
@@ -68,7 +64,7 @@ inline __m256 lane_mask(uint32_t bits) {   // bit l of bits -> all-ones lane l
 
 // d[b] = element (i, b) of the t x t patch of every lane (tile), zero outside the image: two
 // masked gathers per column (masked-off lanes read nothing).
-inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
+WP_SPARSE_INLINE void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
   const __m256i off_lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff));
   const __m256i off_hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(L.xoff + 8));
   for (int b = 0; b < t; ++b) {
@@ -82,17 +78,9 @@ inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, L
 }
 
 // Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y, through the scratch S.
-inline void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
+WP_SPARSE_INLINE void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
                              int Wo, float* S) {
   store_output_row_scalar(yrow, m, i, L, yk, Wo, S);
 }
 
-}  // namespace
-
-void f32_sparse_winograd__avx2(const SparseWinogradArgs* a) { run_sparse_winograd(*a); }
-
-size_t f32_sparse_winograd_workspace__avx2(const SparseWinogradArgs* a) {
-  return workspace_floats(*a);
-}
-
-}  // namespace wp
+#include "../common/f32_sparse_winograd_phases.inc"

@@ -16,6 +16,8 @@
 
 #include "winoprune/kernels/sparse_winograd.h"
 
+#define WP_ISA avx512
+
 namespace wp {
 namespace {
 
@@ -43,16 +45,10 @@ inline Lanes16 wlane(W8 w, int r) { return {_mm512_permutexvar_ps(_mm512_set1_ep
 // 8 lanes of a slice per pass: 8 zmm accumulators.
 constexpr int kSlicePass = 8;
 
-// Data movement, defined after the body; always inlined into the transform loops (a call per
-// patch row kept d[] in memory: 4% of the input transform).
-struct BlockLanes;
-inline __attribute__((always_inline)) void load_patch_row(const float* xc, const BlockLanes& L,
-                                                          int i, int t, Lanes16* d);
-inline __attribute__((always_inline)) void store_output_row(const Lanes16* yrow, int m, int i,
-                                                            const BlockLanes& L, float* yk,
-                                                            int Wo, float* S);
-
 #include "../common/f32_sparse_winograd.inc"
+
+// Data movement, always inlined into the transform loops (a call per patch row kept d[] in
+// memory: 4% of the input transform).
 
 // Quad rows (BlockLanes::quads): R[Q] = the 16 floats of patch row i of quad Q, a 4 x 4 of
 // (tile tx, column b < 4) since tile tx starts at element 4 tx. An in-lane 4x4 transpose
@@ -81,7 +77,7 @@ WP_SPARSE_INLINE void load_patch_row_quads(const float* xc, const BlockLanes& L,
 // 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
 // unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
 // ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
-inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
+WP_SPARSE_INLINE void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
   if (L.quads) return load_patch_row_quads(xc, L, i, t, d);
   const uint16_t* mk = L.inmask[i];
   const int64_t* off = L.inoff[i];
@@ -109,7 +105,7 @@ inline void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, L
 // per 128-bit lane (4 unpacks, 4 shuffles) leaves tile 4L+q's row in lane L of q[q]; one masked
 // store per tile writes its vc columns (yoff4 shifts the base so lane L lands at the tile).
 // Other m: through the scratch S, one scalar per output.
-inline void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
+WP_SPARSE_INLINE void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
                              int Wo, float* S) {
   if (m == 4) {
     const __m512 t0 = _mm512_unpacklo_ps(yrow[0].v, yrow[1].v);
@@ -139,12 +135,4 @@ inline void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes
   store_output_row_scalar(yrow, m, i, L, yk, Wo, S);
 }
 
-}  // namespace
-
-void f32_sparse_winograd__avx512(const SparseWinogradArgs* a) { run_sparse_winograd(*a); }
-
-size_t f32_sparse_winograd_workspace__avx512(const SparseWinogradArgs* a) {
-  return workspace_floats(*a);
-}
-
-}  // namespace wp
+#include "../common/f32_sparse_winograd_phases.inc"
