@@ -2,9 +2,10 @@
 // beside the spatial conv2d (wp::conv2d, oneDNN) of the same shape, in the same process.
 // Rows (docs/contracts.md bench contract): {layer, model, batch, impl: spatial|winograd|masked,
 // pass: forward|forward+backward, ms} plus "tile" (F(4x4,3x3) etc., null for spatial).
-//   masked: the Winograd layer under a frozen 90% uniform random mask with the masked products
-//           (winograd/masked_products.h), as fine-tune phases run it; rows add sparsity and
-//           vs_winograd (its time over the dense Winograd row's).
+//   masked: the Winograd layer under a frozen uniform random mask with the masked products
+//           (winograd/masked_products.h), as fine-tune phases run it; one per --sparsity
+//           (default 0.9); rows add sparsity and vs_winograd (its time over the dense Winograd
+//           row's).
 //   forward:          y = layer(x) with grad mode on (what a training step runs)
 //   forward+backward: the same, then the layer's backward from a fixed dy (dx, dW, dbias all
 //                     requested), timed together; no loss, no optimizer
@@ -72,7 +73,7 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
   json result = bench_envelope("layer");
   const int warmup = opts.warmup, repeats = opts.repeats;
   TablePrinter table(out, {"layer", "model", "batch", "impl", "tile", "pass", "ms", "spatial/wino"},
-                     {6, 14, 5, 9, 11, 17, 9, 12});
+                     {6, 14, 5, 11, 11, 17, 9, 12});
   Rng rng(1234, 5);
   for (const LayerShape& L : kLayers) {
     std::vector<int> batches = opts.batches;
@@ -92,19 +93,30 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
       Conv2dParams sp;
       sp.pad = L.pad;
       const std::string tile = winograd_transform(L.m, L.r).tile_name();
-      constexpr double kSparsity = 0.9;
-      Tensor mask = Tensor::empty(w_wino->value.shape());
-      Var w_masked = leaf(w_wino->value.clone(), true);
-      for (int64_t i = 0; i < mask.numel(); ++i) {
-        mask[i] = rng.uniform() < kSparsity ? 0.0f : 1.0f;
-        w_masked->value[i] *= mask[i];
+      // One masked variant per --sparsity (default 0.9): uniform random masks.
+      std::vector<double> sparsities = opts.sparsities;
+      if (sparsities.empty()) sparsities = {0.9};
+      std::vector<Var> w_masked;
+      std::vector<std::shared_ptr<const MaskedProductPattern>> patterns;
+      for (double s : sparsities) {
+        Tensor mask = Tensor::empty(w_wino->value.shape());
+        Var wm = leaf(w_wino->value.clone(), true);
+        for (int64_t i = 0; i < mask.numel(); ++i) {
+          mask[i] = rng.uniform() < s ? 0.0f : 1.0f;
+          wm->value[i] *= mask[i];
+        }
+        w_masked.push_back(wm);
+        patterns.push_back(build_masked_product_pattern(mask, 1));
       }
-      const auto pattern = build_masked_product_pattern(mask, 1);
+      std::vector<std::string> impls = {"spatial", "winograd"};
+      for (size_t i = 0; i < sparsities.size(); ++i) impls.push_back("masked");
       std::map<std::string, double> spatial_ms, wino_ms;
-      for (const std::string impl : {"spatial", "winograd", "masked"}) {
+      for (size_t v = 0; v < impls.size(); ++v) {
+        const std::string impl = impls[v];
         const bool wino = impl != "spatial";
-        std::function<Var()> forward = [&, impl]() {
-          if (impl == "masked") return winograd_conv2d(x, w_masked, bias, wp_, pattern);
+        const size_t si = v >= 2 ? v - 2 : 0;   // the masked variant's sparsity
+        std::function<Var()> forward = [&, impl, si]() {
+          if (impl == "masked") return winograd_conv2d(x, w_masked[si], bias, wp_, patterns[si]);
           return impl == "winograd" ? winograd_conv2d(x, w_wino, bias, wp_)
                                     : conv2d(x, w_spatial, bias, sp);
         };
@@ -115,7 +127,7 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
                       {"impl", impl},     {"pass", pass},      {"ms", tm.median_ms},
                       {"tile", wino ? json(tile) : json(nullptr)}};
           if (impl == "masked") {
-            row["sparsity"] = kSparsity;
+            row["sparsity"] = sparsities[si];
             row["vs_winograd"] = tm.median_ms / wino_ms[pass];
           }
           result["results"].push_back(row);
@@ -123,7 +135,9 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
           if (!wino) spatial_ms[pass] = tm.median_ms;
           else ratio = fmt_fixed(spatial_ms[pass] / tm.median_ms, 2) + "x";
           if (impl == "winograd") wino_ms[pass] = tm.median_ms;
-          table.row({L.layer, L.model, std::to_string(N), impl, wino ? tile : "-", pass,
+          const std::string shown =
+              impl == "masked" ? "masked " + fmt_fixed(sparsities[si], 2) : impl;
+          table.row({L.layer, L.model, std::to_string(N), shown, wino ? tile : "-", pass,
                      fmt_fixed(tm.median_ms, 2), ratio});
         }
       }
