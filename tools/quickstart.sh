@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${WINOPRUNE_BUILD_DIR:-$root/build}"
 "$root/tools/install_deps.sh"
-"$root/tools/build.sh"
+"$root/tools/build.sh" --target winoprune   # the CLI only: tests are built by tools/check.sh
 cd "$root"
 out="runs/quickstart-$(date +%Y%m%d-%H%M%S)"
 "$build/tools/winoprune" run configs/quickstart.json --out "$out" "$@"

@@ -531,12 +531,12 @@ TEST_CASE("a plan that cannot do what its config says stops before the first ste
     CHECK_FALSE(fs::exists(base + "/out"));
     CHECK(log.find("epoch 1/") == std::string::npos);   // no training step ran
   };
-  // The quickstart shrunk as a smoke test: its iteration window (end 701) outlives the phase.
+  // The quickstart shrunk as a smoke test: its iteration window (end 351) outlives the phase.
   refused(read_json_file(std::string(WINOPRUNE_SOURCE_DIR) + "/configs/quickstart.json"),
           {"data.train.limit=2000", "phases[0].epochs=1", "phases[2].epochs=1",
            "phases[3].epochs=1"},
           "phases[2].policies[0].end: the phase has 15 iterations (1 epochs x 15) and end is "
-          "exclusive, got 701");
+          "exclusive, got 351");
   // Pruning "winograd" layers before any convert phase.
   json no_convert = tiny_pipeline();
   no_convert["phases"].erase(1);
