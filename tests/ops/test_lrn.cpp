@@ -61,6 +61,24 @@ TEST_CASE("lrn fast path matches the reference", "[ops][lrn]") {
   }
 }
 
+TEST_CASE("lrn inference path (no gradient) matches the reference", "[ops][lrn]") {
+  // Without a gradient the forward runs on plain NCHW (no blocked copies): a different
+  // primitive from the training path's, checked on the same awkward shapes.
+  for (LrnCase c : {LrnCase{1, 7, 5, 3, 5, 1e-4f, 0.75f, 1.0f}, LrnCase{2, 17, 9, 9, 5, 1e-4f, 0.75f, 1.0f},
+                    LrnCase{2, 96, 13, 13, 5, 1e-4f, 0.75f, 1.0f}, LrnCase{3, 3, 6, 7, 5, 1e-4f, 0.75f, 1.0f},
+                    LrnCase{2, 20, 5, 5, 3, 2.0f, 0.6f, 2.0f}}) {
+    INFO("N" << c.N << " C" << c.C << " " << c.H << "x" << c.W << " size " << c.size);
+    const Tensor x = random_tensor({c.N, c.C, c.H, c.W}, 4, -30.f, 30.f);
+    std::vector<float> y(x.numel());
+    lrn_forward_reference(y.data(), x.data(), c.N, c.C, c.H, c.W, c.size, c.alpha, c.beta, c.k);
+    for (bool requires_grad : {false, true}) {
+      NoGradGuard no_grad;   // inference either way: grad mode off
+      Var out = lrn(leaf(x.clone(), requires_grad), c.size, c.alpha, c.beta, c.k);
+      CHECK(relative_error(out->value.data(), y.data(), y.size(), 1e-5, "y") < 1e-5);
+    }
+  }
+}
+
 TEST_CASE("lrn rejects bad shapes and parameters", "[ops][lrn]") {
   Var x = leaf(Tensor::zeros({2, 5, 3, 3}), true);
   REQUIRE_THROWS_WITH(lrn(leaf(Tensor::zeros({5, 3, 3})), 5), Catch::Contains("[5, 3, 3]"));
