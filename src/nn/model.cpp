@@ -1,4 +1,5 @@
-// Model: an ordered list of named layers; forward runs them in order.
+// Model: an ordered list of named layers; forward runs them in order (fusing a ReLU into the
+// layer before it where that layer can apply it, Layer::fuses_relu).
 #include <algorithm>
 #include <stdexcept>
 
@@ -17,7 +18,17 @@ void Model::add(std::unique_ptr<Layer> layer) {
 
 Var Model::forward(const Var& x, ForwardContext& ctx) {
   Var h = x;
-  for (auto& layer : layers_) h = layer->forward(h, ctx);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
+    const bool relu_next =
+        i + 1 < layers_.size() && dynamic_cast<const ReLULayer*>(layers_[i + 1].get());
+    if (relu_next && layer.fuses_relu(ctx)) {   // the ReLU layer is applied in this one
+      h = layer.forward_relu(h, ctx);
+      ++i;
+    } else {
+      h = layer.forward(h, ctx);
+    }
+  }
   return h;
 }
 

@@ -7,6 +7,7 @@
 // src/sparse; the pack is built by prepare_inference(sparse) (or on first use) and is NOT
 // refreshed when the weights change: call prepare_inference again after training or pruning.
 #include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "winoprune/autograd.h"
@@ -111,6 +112,17 @@ Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
     return winograd_conv2d(x, weight_.var, bias_.var, params_, pattern_);
   }
   return winograd_conv2d(x, weight_.var, bias_.var, params_);
+}
+
+bool WinogradConv2dLayer::fuses_relu(const ForwardContext& ctx) const {
+  return ctx.kernel == InferenceKernel::sparse && !grad_enabled();
+}
+
+Var WinogradConv2dLayer::forward_relu(const Var& x, ForwardContext& ctx) {
+  if (!fuses_relu(ctx)) throw std::logic_error(name() + ": forward_relu needs the sparse kernel "
+                                               "without gradients");
+  if (!packed_) prepare_inference(InferenceKernel::sparse);
+  return leaf(packed_->conv.forward(x->value, bias_.value().data(), true));
 }
 
 void WinogradConv2dLayer::prepare_inference(InferenceKernel kernel) {

@@ -58,6 +58,9 @@ class WinogradConv2dLayer : public Layer {
   static std::unique_ptr<WinogradConv2dLayer> from_conv(const Conv2dLayer& conv, int m);
 
   Var forward(const Var& x, ForwardContext& ctx) override;
+  // The sparse kernel without gradients applies a following ReLU in its output transform.
+  bool fuses_relu(const ForwardContext& ctx) const override;
+  Var forward_relu(const Var& x, ForwardContext& ctx) override;
   std::vector<Parameter*> parameters() override { return {&weight_, &bias_}; }
   Shape output_shape(const Shape& input) const override;
   std::optional<WeightLayerInfo> weight_info() const override;

@@ -1,0 +1,71 @@
+// Inference fusion in Model::forward: a Winograd layer on the sparse kernel applies the ReLU
+// that follows it in its output transform. The fused network must give what the layers give
+// one by one (no fusion), and fusion must stay off wherever it does not apply.
+#include "support.h"
+#include "winoprune/nn/layers.h"
+#include "winoprune/nn/model.h"
+
+using namespace wp;
+
+namespace {
+
+ModelConfig winograd_small() {
+  JsonReader r(json::parse(R"({"winograd": {"layers": ["conv2", "conv3", "conv4", "conv5"]}})"),
+               "model");
+  return parse_model_config(r);
+}
+
+Tensor random_input(const Shape& shape, uint64_t seed) {
+  const std::vector<float> v = test::random_vector<float>(size_t(shape_numel(shape)), seed);
+  Tensor t = Tensor::empty(shape);
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = v[size_t(i)];
+  return t;
+}
+
+// The forward of every layer in turn, never fused.
+Tensor layer_by_layer(Model& model, const Var& x, ForwardContext& ctx) {
+  Var h = x;
+  for (Layer* layer : model.layers()) h = layer->forward(h, ctx);
+  return h->value;
+}
+
+}  // namespace
+
+TEST_CASE("a ReLU fused into the sparse Winograd layer gives the unfused network's output",
+          "[nn][fusion]") {
+  if (!test::isa_available_or_skip()) return;
+  Rng rng(5);
+  auto model = build_model(winograd_small(), rng);
+  // Prune the Winograd weights by half so the sparse kernel has zeros to skip.
+  for (Layer* layer : model->layers())
+    if (auto* w = dynamic_cast<WinogradConv2dLayer*>(layer)) {
+      Tensor& W = w->weight().value();
+      for (int64_t i = 0; i < W.numel(); i += 2) W[i] = 0.0f;
+    }
+  const Var x = leaf(random_input(model->input_shape(3), 9));
+  NoGradGuard no_grad;
+  ForwardContext ctx;
+  ctx.kernel = InferenceKernel::sparse;
+  model->prepare_inference(InferenceKernel::sparse);
+  int fusing = 0;
+  for (Layer* layer : model->layers()) fusing += layer->fuses_relu(ctx) ? 1 : 0;
+  CHECK(fusing == 4);   // conv2..conv5, each followed by a ReLU
+  const Tensor fused = model->forward(x, ctx)->value;
+  const Tensor plain = layer_by_layer(*model, x, ctx);
+  REQUIRE(fused.numel() == plain.numel());
+  CHECK(test::relative_error(fused.data(), plain.data(), size_t(fused.numel()), 1e-6, "y") <
+        1e-6);
+
+  ForwardContext dense;   // the dense path and training never fuse
+  for (Layer* layer : model->layers()) CHECK_FALSE(layer->fuses_relu(dense));
+}
+
+TEST_CASE("no fusion with gradients on", "[nn][fusion]") {
+  Rng rng(5);
+  auto model = build_model(winograd_small(), rng);
+  ForwardContext ctx;
+  ctx.kernel = InferenceKernel::sparse;
+  for (Layer* layer : model->layers()) CHECK_FALSE(layer->fuses_relu(ctx));   // grad mode on
+  REQUIRE_THROWS_AS(model->layers()[3]->forward_relu(leaf(Tensor::zeros({1, 64, 14, 14})), ctx),
+                    std::logic_error);
+}
