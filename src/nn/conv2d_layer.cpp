@@ -29,6 +29,12 @@ Var Conv2dLayer::forward(const Var& x, ForwardContext&) {
   return conv2d(x, weight_.var, bias_.var, params_);
 }
 
+bool Conv2dLayer::fuses_relu(const ForwardContext&) const { return !grad_enabled(); }
+
+Var Conv2dLayer::forward_relu(const Var& x, ForwardContext&) {
+  return conv2d_relu_inference(x, weight_.var, bias_.var, params_);
+}
+
 Shape Conv2dLayer::output_shape(const Shape& in) const {
   if (in.size() != 4 || in[1] != in_channels_)
     throw InputError(name() + ": expected input [N, " + std::to_string(in_channels_) +

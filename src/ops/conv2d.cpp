@@ -38,6 +38,7 @@
 // post-op. Same inputs and thread count give bitwise the same results (checked by
 // tests/ops/test_conv2d.cpp and test_determinism.cpp).
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -81,6 +82,7 @@ struct ConvBackwardPlan {
 struct ConvPlan {
   Conv2dShape s;
   bool has_bias = false;
+  bool relu = false;                                  // ReLU post-op (inference plans only)
   memory::desc x_md, w_md, b_md, y_md;                // the engine's plain layouts
   dnnl::convolution_forward::primitive_desc fwd_pd;
   dnnl::convolution_forward fwd;
@@ -98,9 +100,10 @@ memory::desc any_like(const memory::desc& md) {
   return memory::desc(md.dims(), memory::data_type::f32, tag::any);
 }
 
-void init_plan(ConvPlan& P, const Conv2dShape& s, bool has_bias) {
+void init_plan(ConvPlan& P, const Conv2dShape& s, bool has_bias, bool relu) {
   P.s = s;
   P.has_bias = has_bias;
+  P.relu = relu;
   const auto f32 = memory::data_type::f32;
   P.x_md = memory::desc({s.N, s.C, s.H, s.W}, f32, tag::nchw);
   P.y_md = memory::desc({s.N, s.K, s.Ho(), s.Wo()}, f32, tag::nchw);
@@ -111,7 +114,15 @@ void init_plan(ConvPlan& P, const Conv2dShape& s, bool has_bias) {
                                     dnnl::algorithm::convolution_direct, any_like(P.x_md),
                                     any_like(P.w_md), P.b_md, any_like(P.y_md), strides, pads,
                                     pads);
-  P.fwd_pd = dnnl::convolution_forward::primitive_desc(d, ops_detail::cpu_engine());
+  // The ReLU variant keeps the training prop kind, so oneDNN picks the same implementation and
+  // the convolution's sums are the plain plan's, bit for bit; the post-op then clips them.
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  P.fwd_pd = dnnl::convolution_forward::primitive_desc(d, attr, ops_detail::cpu_engine());
   P.fwd = dnnl::convolution_forward(P.fwd_pd);
   P.x_to_fwd = ops_detail::make_reorder(P.x_md, P.fwd_pd.src_desc());
   P.w_to_fwd = ops_detail::make_reorder(P.w_md, P.fwd_pd.weights_desc());
@@ -147,14 +158,16 @@ void init_backward(ConvPlan& P) {
   P.bwd = std::move(B);
 }
 
-ConvPlan& conv_plan(const Conv2dShape& s, bool has_bias) {
+ConvPlan& conv_plan(const Conv2dShape& s, bool has_bias, bool relu = false) {
   const std::string key = std::to_string(s.N) + "," + std::to_string(s.C) + "," +
                           std::to_string(s.H) + "," + std::to_string(s.W) + "," +
                           std::to_string(s.K) + "," + std::to_string(s.R) + "," +
                           std::to_string(s.S) + "," + std::to_string(s.stride) + "," +
                           std::to_string(s.pad) + "," + std::to_string(s.groups) + "," +
-                          (has_bias ? "b" : "nb") + ops_detail::threads_key();
-  return ops_detail::cached_plan<ConvPlan>(key, [&](ConvPlan& P) { init_plan(P, s, has_bias); });
+                          (has_bias ? "b" : "nb") + (relu ? "r" : "") +
+                          ops_detail::threads_key();
+  return ops_detail::cached_plan<ConvPlan>(key,
+                                           [&](ConvPlan& P) { init_plan(P, s, has_bias, relu); });
 }
 
 // y = conv(x, w) + b   (b may be null)
@@ -266,6 +279,18 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
                          b && b->requires_grad ? b->grad_buffer().data() : nullptr,
                          self.grad.data(), x.value.data(), w.value.data());
   });
+}
+
+Var conv2d_relu_inference(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+  if (grad_enabled() && (x->requires_grad || w->requires_grad || (b && b->requires_grad)))
+    throw std::logic_error("conv2d_relu_inference: gradients are on (the fused ReLU has no "
+                           "backward); run it under NoGradGuard");
+  const Conv2dShape s = check_conv2d(x->value, w->value, b ? &b->value : nullptr, p);
+  ConvPlan& plan = conv_plan(s, b != nullptr, true);
+  Tensor y = Tensor::empty({s.N, s.K, s.Ho(), s.Wo()});
+  conv2d_forward_fast(plan, y.data(), x->value.data(), w->value.data(),
+                      b ? b->value.data() : nullptr);
+  return leaf(std::move(y));
 }
 
 }  // namespace wp

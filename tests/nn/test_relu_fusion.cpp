@@ -1,5 +1,5 @@
 // Inference fusion in Model::forward: a Winograd layer on the sparse kernel applies the ReLU
-// that follows it in its output transform. The fused network must give what the layers give
+// that follows it in its output transform, a convolution layer as oneDNN's post-op. The fused network must give what the layers give
 // one by one (no fusion), and fusion must stay off wherever it does not apply.
 #include "support.h"
 #include "winoprune/nn/layers.h"
@@ -49,18 +49,25 @@ TEST_CASE("a ReLU fused into the sparse Winograd layer gives the unfused network
   model->prepare_inference(InferenceKernel::sparse);
   int fusing = 0;
   for (Layer* layer : model->layers()) fusing += layer->fuses_relu(ctx) ? 1 : 0;
-  CHECK(fusing == 4);   // conv2..conv5, each followed by a ReLU
+  CHECK(fusing == 5);   // conv1 (post-op) and conv2..conv5 (sparse kernel), each before a ReLU
   const Tensor fused = model->forward(x, ctx)->value;
   const Tensor plain = layer_by_layer(*model, x, ctx);
   REQUIRE(fused.numel() == plain.numel());
   CHECK(test::relative_error(fused.data(), plain.data(), size_t(fused.numel()), 1e-6, "y") <
         1e-6);
 
-  ForwardContext dense;   // the dense path and training never fuse
-  for (Layer* layer : model->layers()) CHECK_FALSE(layer->fuses_relu(dense));
+  ForwardContext dense;   // the dense Winograd path does not fuse (conv1 still does)
+  for (Layer* layer : model->layers())
+    CHECK(layer->fuses_relu(dense) == (layer->name() == "conv1"));
+  model->prepare_inference(InferenceKernel::dense);
+  const Tensor dense_fused = model->forward(x, dense)->value;
+  const Tensor dense_plain = layer_by_layer(*model, x, dense);
+  CHECK(test::relative_error(dense_fused.data(), dense_plain.data(), size_t(dense_fused.numel()),
+                             1e-6, "dense y") < 1e-6);
 }
 
 TEST_CASE("no fusion with gradients on", "[nn][fusion]") {
+  // Training needs the ReLU layer's own backward.
   Rng rng(5);
   auto model = build_model(winograd_small(), rng);
   ForwardContext ctx;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include "op_check.h"
@@ -106,6 +107,34 @@ TEST_CASE("conv2d fast path matches the reference: forward and both gradients",
       if (with_bias)
         CHECK(relative_error(run.grads[2].data(), db.data(), db.size(), 1e-5, "db") < 1e-5);
     }
+  }
+}
+
+TEST_CASE("conv2d_relu_inference equals ReLU of conv2d, and refuses gradients", "[ops][conv2d]") {
+  // The fused plan keeps the training prop kind, so oneDNN runs the same convolution and the
+  // post-op only clips: bitwise max(0, conv2d(x, w, b)).
+  for (const Conv2dShape& s : {conv_shape(3, 1, 28, 28, 64, 5, 5, 1, 2, 1),
+                               conv_shape(1, 3, 227, 227, 96, 11, 11, 4, 0, 1),
+                               conv_shape(2, 36, 10, 9, 40, 3, 3, 1, 1, 1),
+                               conv_shape(1, 192, 13, 13, 192, 3, 3, 1, 1, 2)}) {
+    INFO(name(s));
+    Conv2dParams p;
+    p.stride = s.stride, p.pad = s.pad, p.groups = s.groups;
+    const Var x = leaf(random_tensor({s.N, s.C, s.H, s.W}, 21), true);
+    const Var w = leaf(random_tensor({s.K, s.Cg(), s.R, s.S}, 22, -0.2f, 0.2f), true);
+    const Var b = leaf(random_tensor({s.K}, 23), true);
+    REQUIRE_THROWS_AS(conv2d_relu_inference(x, w, b, p), std::logic_error);   // grad mode on
+    NoGradGuard no_grad;
+    const Tensor plain = conv2d(x, w, b, p)->value;
+    const Tensor fused = conv2d_relu_inference(x, w, b, p)->value;
+    REQUIRE(fused.numel() == plain.numel());
+    int64_t mismatches = 0, negatives = 0;
+    for (int64_t i = 0; i < plain.numel(); ++i) {
+      mismatches += fused[i] != std::max(plain[i], 0.0f);
+      negatives += plain[i] < 0.0f;
+    }
+    CHECK(mismatches == 0);
+    CHECK(negatives > 0);   // the ReLU had something to clip
   }
 }
 

@@ -19,6 +19,9 @@ class Conv2dLayer : public Layer {
  public:
   Conv2dLayer(std::string name, int in_channels, int out_channels, int kernel, Conv2dParams p);
   Var forward(const Var& x, ForwardContext& ctx) override;
+  // Without gradients a following ReLU runs as oneDNN's post-op (conv2d_relu_inference).
+  bool fuses_relu(const ForwardContext& ctx) const override;
+  Var forward_relu(const Var& x, ForwardContext& ctx) override;
   std::vector<Parameter*> parameters() override { return {&weight_, &bias_}; }
   Shape output_shape(const Shape& input) const override;
   std::optional<WeightLayerInfo> weight_info() const override;

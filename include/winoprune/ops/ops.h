@@ -18,6 +18,10 @@ struct Conv2dParams {
 // x [N, C, H, W], w [K, C/groups, R, S], b [K] (null: no bias)
 // -> y [N, K, (H + 2 pad - R) / stride + 1, (W + 2 pad - S) / stride + 1]
 Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p);
+// max(0, conv2d(x, w, b)) for inference: oneDNN applies the ReLU as a post-op while it writes y
+// (one pass over the output instead of two). No backward: throws std::logic_error if grad mode
+// is on and an input requires a gradient.
+Var conv2d_relu_inference(const Var& x, const Var& w, const Var& b, const Conv2dParams& p);
 
 // x [N, in], w [out, in], b [out] (null: none) -> y [N, out] = x w^T + b
 Var linear(const Var& x, const Var& w, const Var& b);
