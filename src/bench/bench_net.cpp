@@ -5,12 +5,14 @@
 // Reference point (docs/method.md section 5): PyTorch 1.13 dense AlexNet-227 inference, batch 64,
 // 2 threads: 2.46 s.
 // After the whole-network rows, a per-layer breakdown on each kernel: every layer timed alone on
-// its own input (captured from one forward), its share of the sum, and the network's time over
-// that sum (above 1: what running layer after layer costs beyond the layers themselves, e.g.
-// caches refilled between layers).
+// its own input (captured from one forward; a ReLU fused into the layer before it as the
+// network runs it), its share of the sum, the same oneDNN primitive run standalone where there
+// is one (onednn_layers.h), and the network's time over the sum (above 1: what running layer
+// after layer costs beyond the layers themselves, e.g. caches refilled between layers).
 #include <omp.h>
 
 #include "onednn_conv.h"
+#include "onednn_layers.h"
 #include "winoprune/bench/suites.h"
 #include "winoprune/nn/layers.h"
 #include "winoprune/error.h"
@@ -32,10 +34,12 @@ void random_prune(Model& model, double sparsity, uint64_t seed) {
 }
 
 // Each layer of model timed alone on its own input (the output of the layers before it), with
-// kernel; medians.
+// kernel, fused with the ReLU after it where the network's forward fuses them (Model::forward);
+// beside it, when the layer has one, its standalone oneDNN twin (onednn_layers.h). Medians.
 struct LayerTime {
-  std::string name;
+  std::string name;     // "conv1+relu1" when fused
   double ms;
+  double onednn_ms;     // < 0: no twin
 };
 std::vector<LayerTime> time_each_layer(Model& model, const Var& input, InferenceKernel kernel,
                                        int warmup, int repeats) {
@@ -44,17 +48,30 @@ std::vector<LayerTime> time_each_layer(Model& model, const Var& input, Inference
   ForwardContext ctx;
   ctx.kernel = kernel;
   std::vector<LayerTime> times;
+  const std::vector<Layer*> layers = model.layers();
   Var x = input;
-  for (Layer* layer : model.layers()) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    Layer* layer = layers[i];
+    const bool fused = i + 1 < layers.size() && dynamic_cast<ReLULayer*>(layers[i + 1]) &&
+                       layer->fuses_relu(ctx);
     Var in = x;
-    Timing t = time_median([&] { x = layer->forward(in, ctx); }, warmup, repeats);
-    times.push_back({layer->name(), t.median_ms});
+    Timing t = time_median(
+        [&] { x = fused ? layer->forward_relu(in, ctx) : layer->forward(in, ctx); }, warmup,
+        repeats);
+    LayerTime lt{fused ? layer->name() + "+" + layers[i + 1]->name() : layer->name(),
+                 t.median_ms, -1.0};
+    if (std::unique_ptr<OnednnTwin> twin = make_onednn_twin(*layer, in->value, fused))
+      lt.onednn_ms = time_median([&] { twin->run(); }, warmup, repeats).median_ms;
+    times.push_back(lt);
+    if (fused) ++i;
   }
   return times;
 }
 
 // Prints and records the breakdown of one (batch, kernel): rows {"model", "batch", "kernel",
-// "sparsity", "layer", "ms", "share"}, then {"layer": "sum of layers", "ms", "net_over_sum"}.
+// "sparsity", "layer", "ms", "share"} (plus "onednn_ms" and "over_onednn", the layer's time over
+// its twin's, for layers that have a twin), then {"layer": "sum of layers", "ms",
+// "net_over_sum"}.
 void layer_breakdown(Model& model, const Var& input, InferenceKernel kernel, double sparsity,
                      double net_ms, const BenchOptions& options, std::ostream& out, json& result) {
   const std::string arch = model.config().arch;
@@ -64,15 +81,24 @@ void layer_breakdown(Model& model, const Var& input, InferenceKernel kernel, dou
       time_each_layer(model, input, kernel, options.warmup, options.repeats);
   double sum = 0;
   for (const LayerTime& t : times) sum += t.ms;
-  out << "\nper layer, " << kname << " kernel, batch " << batch << " (each alone on its input):\n";
-  TablePrinter table(out, {"layer", "ms", "share"}, {10, 10, 8});
+  out << "\nper layer, " << kname << " kernel, batch " << batch
+      << " (each alone on its input; oneDNN: the same primitive standalone):\n";
+  TablePrinter table(out, {"layer", "ms", "share", "oneDNN ms", "x oneDNN"},
+                     {12, 10, 8, 10, 9});
   for (const LayerTime& t : times) {
-    table.row({t.name, fmt_fixed(t.ms, 3), fmt_fixed(100.0 * t.ms / sum, 1) + "%"});
-    result["results"].push_back({{"model", arch}, {"batch", batch}, {"kernel", kname},
-                                 {"sparsity", sparsity}, {"layer", t.name}, {"ms", t.ms},
-                                 {"share", t.ms / sum}});
+    const bool twin = t.onednn_ms >= 0;
+    table.row({t.name, fmt_fixed(t.ms, 3), fmt_fixed(100.0 * t.ms / sum, 1) + "%",
+               twin ? fmt_fixed(t.onednn_ms, 3) : "-",
+               twin ? fmt_fixed(t.ms / t.onednn_ms, 2) : "-"});
+    json row = {{"model", arch}, {"batch", batch},  {"kernel", kname}, {"sparsity", sparsity},
+                {"layer", t.name}, {"ms", t.ms},     {"share", t.ms / sum}};
+    if (twin) {
+      row["onednn_ms"] = t.onednn_ms;
+      row["over_onednn"] = t.ms / t.onednn_ms;
+    }
+    result["results"].push_back(row);
   }
-  table.row({"sum", fmt_fixed(sum, 3), "net " + fmt_fixed(net_ms / sum, 2) + "x"});
+  table.row({"sum", fmt_fixed(sum, 3), "net " + fmt_fixed(net_ms / sum, 2) + "x", "", ""});
   result["results"].push_back({{"model", arch}, {"batch", batch}, {"kernel", kname},
                                {"sparsity", sparsity}, {"layer", "sum of layers"}, {"ms", sum},
                                {"net_over_sum", net_ms / sum}});

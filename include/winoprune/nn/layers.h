@@ -155,6 +155,10 @@ class LRNLayer : public Layer {
            float k = 1.0f);
   Var forward(const Var& x, ForwardContext& ctx) override;
   Shape output_shape(const Shape& input) const override;
+  int size() const { return size_; }
+  float alpha() const { return alpha_; }
+  float beta() const { return beta_; }
+  float k() const { return k_; }
 
  private:
   int size_;
