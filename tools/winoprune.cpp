@@ -96,7 +96,7 @@ Measures in one process, medians of repeated runs after warm-up, and prints a ta
 
 Options:
   --batch N[,N]        batch sizes (default: the suite's)
-  --sparsity S[,S]     weight sparsities in [0, 1) (conv, net)
+  --sparsity S[,S]     weight sparsities in [0, 1) (conv, net; layer: its masked rows)
   --repeats N          timed repetitions per row (default: the suite's)
   --tile M             conv: Winograd output tile of the sparse and dense Winograd rows, 2 or 4
                        (default 4: F(4x4,3x3), F(4x4,5x5))
