@@ -604,7 +604,7 @@ TEST_CASE("saliency config: round trip and errors", "[prune][config]") {
   json back = pruning_config_to_json(c);
   REQUIRE(back["pruners"]["g"]["saliency"] == "fisher");
   REQUIRE(pruning_config_to_json(config_of(back.dump())) == back);
-  REQUIRE(pruner_saliency(c.pruners[0].spec) == Saliency::fisher);
+  REQUIRE(pruner_ranking(c.pruners[0].spec)->saliency == Saliency::fisher);
   try {
     config_of(R"({"pruners": {"g": {"type": "steps", "layers": "winograd", "schedule": [[0, 0.5]],
                                     "saliency": "taylor"}}})");
