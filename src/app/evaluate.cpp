@@ -61,7 +61,7 @@ std::vector<LayerReport> layer_reports(Model& model) {
     LayerReport r;
     r.name = info.name;
     r.kind = info.kind;
-    r.tile = info.tile;
+    r.tile = info.tile ? info.tile->name() : "";
     r.shape = info.weight_shape;
     r.dense_mflop = info.dense_flops_per_image / 1e6;
     for (const LayerSparsity& s : sparsity) {

@@ -54,7 +54,7 @@ void check_init(const ExperimentConfig& cfg, const PhaseConfig& phase, Model& mo
 std::vector<std::string> winograd_summary(Model& model) {
   std::vector<std::string> out;
   for (const WeightLayerInfo& w : model.weight_layers())
-    if (w.kind == "winograd") out.push_back(w.name + " " + w.tile);
+    if (w.tile) out.push_back(w.name + " " + w.tile->name());
   return out;
 }
 

@@ -180,7 +180,7 @@ std::vector<LayerSpeed> time_winograd_layers(Model& model, int batch, int warmup
       throw InputError(layer->name() + ": oneDNN baseline expects square maps, got " + shape_str(in));
     LayerSpeed s;
     s.layer = layer->name();
-    s.tile = layer->weight_info()->tile;
+    s.tile = layer->weight_info()->tile->name();
     s.batch = batch;
     const Tensor& W = layer->weight().value();
     int64_t zeros = 0;

@@ -149,7 +149,7 @@ std::optional<WeightLayerInfo> WinogradConv2dLayer::weight_info() const {
   WeightLayerInfo info;
   info.name = name();
   info.kind = "winograd";
-  info.tile = winograd_transform(params_.m, params_.r).tile_name();
+  info.tile = WinogradTile{params_.m, params_.r};
   info.weight_shape = weight_.value().shape();
   info.groups = params_.groups;
   return info;

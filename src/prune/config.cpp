@@ -21,6 +21,20 @@ Saliency parse_saliency_key(JsonReader& r) {
 
 const char* saliency_name(Saliency s) { return s == Saliency::fisher ? "fisher" : "magnitude"; }
 
+RankingOptions parse_ranking(JsonReader& r) {
+  RankingOptions o;
+  o.global = r.boolean("global", false);
+  o.position_scale = parse_position_scale_key(r);
+  o.saliency = parse_saliency_key(r);
+  return o;
+}
+
+void ranking_to_json(const RankingOptions& o, json& j) {
+  j["global"] = o.global;
+  j["position_scale"] = position_scale_name(o.position_scale);
+  j["saliency"] = saliency_name(o.saliency);
+}
+
 double sparsity_value(const json& v, const std::string& where) {
   if (!v.is_number() || !(v.get<double>() >= 0.0 && v.get<double>() < kSparsityHi))
     throw InputError(where + ": expected a number in [0, 1), got " + json_brief(v));
@@ -41,10 +55,8 @@ MagnitudeSpec parse_magnitude(JsonReader& r, LayerSelection& layers) {
   } else {
     spec.sparsity = r.number("sparsity", 0, 0, 1, false, true);
   }
-  spec.global = r.boolean("global", false);
-  spec.position_scale = parse_position_scale_key(r);
-  spec.saliency = parse_saliency_key(r);
-  if (spec.global && !spec.per_layer.empty())
+  spec.ranking = parse_ranking(r);
+  if (spec.ranking.global && !spec.per_layer.empty())
     r.fail("global", "one global threshold needs one \"sparsity\" number, not one per layer");
   return spec;
 }
@@ -58,9 +70,7 @@ GradualSpec parse_gradual(JsonReader& r) {
   if (spec.final_sparsity < spec.initial_sparsity)
     r.fail("final_sparsity", "must be >= initial_sparsity (" + json(spec.initial_sparsity).dump() +
                                  "), got " + json(spec.final_sparsity).dump());
-  spec.global = r.boolean("global", false);
-  spec.position_scale = parse_position_scale_key(r);
-  spec.saliency = parse_saliency_key(r);
+  spec.ranking = parse_ranking(r);
   return spec;
 }
 
@@ -90,9 +100,7 @@ StepsSpec parse_steps(JsonReader& r) {
                        " (sparsities, not densities: density 0.7 is sparsity 0.3)");
     spec.schedule.emplace_back(t, sp);
   }
-  spec.global = r.boolean("global", false);
-  spec.position_scale = parse_position_scale_key(r);
-  spec.saliency = parse_saliency_key(r);
+  spec.ranking = parse_ranking(r);
   return spec;
 }
 
@@ -196,18 +204,11 @@ PositionScale parse_position_scale_key(JsonReader& r) {
   return *parse_position_scale(name);
 }
 
-PositionScale pruner_position_scale(const PrunerSpec& spec) {
-  if (auto* m = std::get_if<MagnitudeSpec>(&spec)) return m->position_scale;
-  if (auto* g = std::get_if<GradualSpec>(&spec)) return g->position_scale;
-  if (auto* s = std::get_if<StepsSpec>(&spec)) return s->position_scale;
-  return PositionScale::none;
-}
-
-Saliency pruner_saliency(const PrunerSpec& spec) {
-  if (auto* m = std::get_if<MagnitudeSpec>(&spec)) return m->saliency;
-  if (auto* g = std::get_if<GradualSpec>(&spec)) return g->saliency;
-  if (auto* s = std::get_if<StepsSpec>(&spec)) return s->saliency;
-  return Saliency::magnitude;
+const RankingOptions* pruner_ranking(const PrunerSpec& spec) {
+  if (auto* m = std::get_if<MagnitudeSpec>(&spec)) return &m->ranking;
+  if (auto* g = std::get_if<GradualSpec>(&spec)) return &g->ranking;
+  if (auto* s = std::get_if<StepsSpec>(&spec)) return &s->ranking;
+  return nullptr;
 }
 
 const char* pruner_type_name(const PrunerSpec& spec) {
@@ -290,22 +291,16 @@ json pruning_config_to_json(const PruningConfig& config) {
         for (auto& [name, s] : m->per_layer) per[name] = s;
         j["sparsity"] = per;
       }
-      j["global"] = m->global;
-      j["position_scale"] = position_scale_name(m->position_scale);
-      j["saliency"] = saliency_name(m->saliency);
+      ranking_to_json(m->ranking, j);
     } else if (auto* g = std::get_if<GradualSpec>(&pc.spec)) {
       j["initial_sparsity"] = g->initial_sparsity;
       j["final_sparsity"] = g->final_sparsity;
-      j["global"] = g->global;
-      j["position_scale"] = position_scale_name(g->position_scale);
-      j["saliency"] = saliency_name(g->saliency);
+      ranking_to_json(g->ranking, j);
     } else if (auto* st = std::get_if<StepsSpec>(&pc.spec)) {
       json sched = json::array();
       for (auto& [t, s] : st->schedule) sched.push_back(json::array({t, s}));
       j["schedule"] = sched;
-      j["global"] = st->global;
-      j["position_scale"] = position_scale_name(st->position_scale);
-      j["saliency"] = saliency_name(st->saliency);
+      ranking_to_json(st->ranking, j);
     } else if (auto* th = std::get_if<ThresholdSpec>(&pc.spec)) {
       j["l1"] = th->l1;
       j["thr0"] = th->thr0;

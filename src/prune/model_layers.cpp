@@ -1,6 +1,6 @@
 // The prunable layers of a Model (include/winoprune/prune/scheduler.h). Kept apart from the rest
 // of the area: it is the only file that needs wp_nn's Model.
-#include <cstdio>
+#include <stdexcept>
 
 #include "winoprune/error.h"
 #include "winoprune/nn/model.h"
@@ -20,13 +20,9 @@ std::vector<PrunableLayer> prunable_layers(Model& model) {
       if (p->name == info->name + ".weight") pl.weight = p;
     if (!pl.weight) throw std::logic_error(info->name + ": weight layer without a .weight");
     if (pl.kind == "winograd") {
-      // tile is "F(4x4,3x3)" (docs/contracts.md, report.json).
-      int m1 = 0, m2 = 0, r1 = 0, r2 = 0;
-      if (std::sscanf(info->tile.c_str(), "F(%dx%d,%dx%d)", &m1, &m2, &r1, &r2) != 4 ||
-          m1 != m2 || r1 != r2)
-        throw std::logic_error(info->name + ": cannot read tile \"" + info->tile + "\"");
-      pl.m = m1;
-      pl.r = r1;
+      if (!info->tile) throw std::logic_error(info->name + ": Winograd layer without a tile");
+      pl.m = info->tile->m;
+      pl.r = info->tile->r;
     }
     out.push_back(pl);
   }

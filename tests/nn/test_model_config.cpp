@@ -63,7 +63,7 @@ TEST_CASE("alexnet-small: layer names, shapes and the weight_layers contract", "
   REQUIRE(info_of(infos, "fc8").weight_shape == Shape{10, 512});
   REQUIRE(info_of(infos, "fc6").kind == "fc");
   REQUIRE(info_of(infos, "conv3").kind == "conv");
-  REQUIRE(info_of(infos, "conv3").tile.empty());
+  REQUIRE_FALSE(info_of(infos, "conv3").tile);
   // conv3 runs on 7x7: 2 * 192 * 128 * 9 * 49.
   REQUIRE(info_of(infos, "conv3").dense_flops_per_image == Approx(2.0 * 192 * 128 * 9 * 49));
   REQUIRE(info_of(infos, "fc6").dense_flops_per_image == Approx(2.0 * 1152 * 512));
@@ -129,9 +129,9 @@ TEST_CASE("alexnet (Caffe bvlc_alexnet, groups 2): shapes and docs/method.md FLO
   REQUIRE(info_of(infos, "conv1").kind == "conv");
   REQUIRE(info_of(infos, "conv1").weight_shape == Shape{96, 3, 11, 11});
   REQUIRE(info_of(infos, "conv2").kind == "winograd");
-  REQUIRE(info_of(infos, "conv2").tile == "F(4x4,5x5)");
+  REQUIRE(info_of(infos, "conv2").tile->name() == "F(4x4,5x5)");
   REQUIRE(info_of(infos, "conv2").weight_shape == Shape{64, 256, 48});
-  REQUIRE(info_of(infos, "conv3").tile == "F(4x4,3x3)");
+  REQUIRE(info_of(infos, "conv3").tile->name() == "F(4x4,3x3)");
   REQUIRE(info_of(infos, "conv3").weight_shape == Shape{36, 384, 256});
   REQUIRE(info_of(infos, "conv4").weight_shape == Shape{36, 384, 192});
   REQUIRE(info_of(infos, "conv5").weight_shape == Shape{36, 256, 192});
@@ -154,7 +154,9 @@ TEST_CASE("winograd layers: \"all\", per-layer m, and the config round trip", "[
   Rng rng(1);
   auto model = build_model(c, rng);
   auto infos = model->weight_layers();
-  REQUIRE(info_of(infos, "conv1").tile == "F(2x2,5x5)");
+  REQUIRE(info_of(infos, "conv1").tile->name() == "F(2x2,5x5)");
+  REQUIRE(info_of(infos, "conv1").tile->m == 2);
+  REQUIRE(info_of(infos, "conv1").tile->r == 5);
   REQUIRE(info_of(infos, "conv1").weight_shape == Shape{36, 8, 1});
   REQUIRE(info_of(infos, "conv2").weight_shape == Shape{64, 16, 8});
   REQUIRE(info_of(infos, "conv3").weight_shape == Shape{16, 24, 16});

@@ -54,12 +54,12 @@ TEST_CASE("pruning config: every pruner type with defaults and policies", "[prun
   auto& g1 = std::get<GradualSpec>(by[0]->spec);
   REQUIRE(g1.initial_sparsity == 0.0);
   REQUIRE(g1.final_sparsity == 0.9);
-  REQUIRE(g1.global);
+  REQUIRE(g1.ranking.global);
   REQUIRE(by[0]->layers.regex == "conv[4-5]");
   REQUIRE(by[0]->path == "phases[2].pruners.g1");
   auto& m1 = std::get<MagnitudeSpec>(by[1]->spec);
   REQUIRE(m1.sparsity == 0.5);
-  REQUIRE_FALSE(m1.global);
+  REQUIRE_FALSE(m1.ranking.global);
   REQUIRE(by[1]->layers.names == std::vector<std::string>{"conv2", "conv3"});
   auto& m2 = std::get<MagnitudeSpec>(by[2]->spec);
   REQUIRE(m2.per_layer.size() == 2);
@@ -68,6 +68,7 @@ TEST_CASE("pruning config: every pruner type with defaults and policies", "[prun
   REQUIRE(s1.schedule.size() == 3);
   REQUIRE(s1.schedule[2] == std::pair<int64_t, double>{4, 0.6});
   auto& t1 = std::get<ThresholdSpec>(by[4]->spec);
+  REQUIRE(pruner_ranking(by[4]->spec) == nullptr);   // ranking options are the mask pruners'
   REQUIRE(by[4]->layers.all_winograd);
   REQUIRE(t1.thr0 == 1e-4);
   REQUIRE(t1.factor == 10);

@@ -318,10 +318,10 @@ TEST_CASE("position_scale config: default, every mask pruner, round trip and err
       "c": {"type": "steps", "layers": ["conv4"], "schedule": [[0, 0.5]], "global": true,
             "position_scale": "output_input"},
       "d": {"type": "magnitude", "layers": ["conv5"], "sparsity": 0.5}}})");
-  REQUIRE(pruner_position_scale(c.pruners[0].spec) == PositionScale::none);
-  REQUIRE(pruner_position_scale(c.pruners[1].spec) == PositionScale::output);
-  REQUIRE(pruner_position_scale(c.pruners[2].spec) == PositionScale::output_input);
-  REQUIRE(pruner_position_scale(c.pruners[3].spec) == kDefaultPositionScale);
+  REQUIRE(pruner_ranking(c.pruners[0].spec)->position_scale == PositionScale::none);
+  REQUIRE(pruner_ranking(c.pruners[1].spec)->position_scale == PositionScale::output);
+  REQUIRE(pruner_ranking(c.pruners[2].spec)->position_scale == PositionScale::output_input);
+  REQUIRE(pruner_ranking(c.pruners[3].spec)->position_scale == kDefaultPositionScale);
   REQUIRE(kDefaultPositionScale == PositionScale::output_input);
 
   json out = pruning_config_to_json(c);

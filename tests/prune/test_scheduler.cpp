@@ -604,12 +604,85 @@ TEST_CASE("saliency config: round trip and errors", "[prune][config]") {
   json back = pruning_config_to_json(c);
   REQUIRE(back["pruners"]["g"]["saliency"] == "fisher");
   REQUIRE(pruning_config_to_json(config_of(back.dump())) == back);
-  REQUIRE(pruner_saliency(c.pruners[0].spec) == Saliency::fisher);
+  REQUIRE(pruner_ranking(c.pruners[0].spec)->saliency == Saliency::fisher);
   try {
     config_of(R"({"pruners": {"g": {"type": "steps", "layers": "winograd", "schedule": [[0, 0.5]],
                                     "saliency": "taylor"}}})");
     FAIL("no error");
   } catch (const InputError& e) {
     CHECK_THAT(e.what(), Catch::Contains("phases[1].pruners.g.saliency: expected one of"));
+  }
+}
+
+TEST_CASE("scheduler state: the checkpoint format of every pruner type, restored exactly",
+          "[prune][scheduler][resume]") {
+  // Checkpoints written by earlier builds must resume: the tensor names, the JSON layout and
+  // the counters below are the format (scheduler.h, PruningState), pinned for each pruner type.
+  const std::string text = R"({
+      "pruners": {
+        "g": {"type": "gradual", "layers": ["conv2"], "final_sparsity": 0.6,
+              "saliency": "fisher"},
+        "m": {"type": "magnitude", "layers": ["conv1"], "sparsity": 0.3},
+        "s": {"type": "steps", "layers": ["conv3"], "schedule": [[0, 0.2], [5, 0.4]]},
+        "t": {"type": "threshold", "layers": ["fc6"], "adaptive": true, "gradient": "rms",
+              "final_sparsity": 0.5, "initial_sparsity": 0.1}},
+      "policies": [{"pruner": "g", "unit": "iteration", "start": 0, "end": 16, "frequency": 4},
+                   {"pruner": "m"}, {"pruner": "s", "unit": "iteration"},
+                   {"pruner": "t", "unit": "iteration", "start": 0, "end": 20}]})";
+  TestNet net(41);
+  PruningScheduler sched(config_of(text), net.layers, 4);
+  {
+    Loop loop(net, sched);
+    loop.run(1, 6, nullptr, nullptr);   // 6 of the phase's 24 iterations
+  }
+  PruningState st = sched.state();
+  std::vector<std::string> names;
+  for (const auto& [name, t] : st.tensors) names.push_back(name);
+  REQUIRE(names == std::vector<std::string>{"pruning.g.conv2.grad_sq", "pruning.t.fc6.grad_ms"});
+  REQUIRE(st.tensors[0].second.shape() == net.weight("conv2").value().shape());
+  REQUIRE(st.tensors[1].second.shape() == net.weight("fc6").value().shape());
+  // Fisher: the gradients since the event at iteration 4; the other mask pruners keep none.
+  CHECK(st.scalars["g"] == json{{"grad_steps", 2}, {"layers", json::object()}});
+  CHECK(st.scalars["m"] == json{{"grad_steps", 0}, {"layers", json::object()}});
+  CHECK(st.scalars["s"] == json{{"grad_steps", 0}, {"layers", json::object()}});
+  // Threshold: per layer, the rms average's steps and the cut (chosen at step 0, held since).
+  REQUIRE(st.scalars["t"].size() == 2);
+  CHECK(st.scalars["t"]["grad_steps"] == 0);
+  const json& fc6 = st.scalars["t"]["layers"]["fc6"];
+  REQUIRE(st.scalars["t"]["layers"].size() == 1);
+  REQUIRE(fc6.size() == 3);
+  CHECK(fc6["grad_steps"] == 6);
+  CHECK(fc6["steps_since_cut"] == 6);
+  CHECK(fc6["cut"].get<double>() > 0);
+  // The targets the pruners set, in the order first set: conv1 at the epoch's begin, conv2 and
+  // conv3 at its first iteration, fc6 after that iteration's step.
+  REQUIRE(st.scalars["targets"].size() == 4);
+  std::vector<std::string> target_layers;
+  for (const json& e : st.scalars["targets"]) target_layers.push_back(e[0]);
+  CHECK(target_layers == std::vector<std::string>{"conv1", "conv2", "conv3", "fc6"});
+  REQUIRE(st.scalars.size() == 5);
+
+  // restore() of that state gives it back, key for key and bit for bit.
+  PruningScheduler resumed(config_of(text), net.layers, 4);
+  resumed.restore(st, "ckpt.safetensors");
+  PruningState again = resumed.state();
+  CHECK(again.scalars == st.scalars);
+  REQUIRE(again.tensors.size() == st.tensors.size());
+  for (size_t i = 0; i < st.tensors.size(); ++i) {
+    CHECK(again.tensors[i].first == st.tensors[i].first);
+    const Tensor& a = again.tensors[i].second;
+    const Tensor& b = st.tensors[i].second;
+    REQUIRE(a.shape() == b.shape());
+    CHECK(std::equal(a.data(), a.data() + a.numel(), b.data()));
+  }
+  // A state without one pruner's entry is refused, naming the file.
+  PruningState missing = st;
+  missing.scalars.erase("t");
+  try {
+    resumed.restore(missing, "ckpt.safetensors");
+    FAIL("no error");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith("ckpt.safetensors: pruning state: no entry for "
+                                           "pruner \"t\""));
   }
 }

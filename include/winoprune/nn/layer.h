@@ -28,11 +28,21 @@ struct ForwardContext {
   bool masked_products = false;
 };
 
+// A Winograd layer's tile F(m x m, r x r): m x m outputs per tile from an r x r kernel.
+struct WinogradTile {
+  int m = 0, r = 0;
+  // "F(4x4,3x3)": how reports, logs and the plan print it (docs/contracts.md, report.json).
+  std::string name() const {
+    return "F(" + std::to_string(m) + "x" + std::to_string(m) + "," + std::to_string(r) + "x" +
+           std::to_string(r) + ")";
+  }
+};
+
 // What reports and checkpoints need to know about a weight layer (conv, winograd, fc).
 struct WeightLayerInfo {
   std::string name;               // "conv3"
   std::string kind;               // "conv" | "winograd" | "fc"
-  std::string tile;               // "F(4x4,3x3)" for winograd, "" otherwise
+  std::optional<WinogradTile> tile;   // winograd only
   Shape weight_shape;             // [t*t, K, C/g] | [K, C/g, r, r] | [out, in]
   int groups = 1;
   // Dense direct-convolution multiply-adds x 2 per image (fc: 2*in*out), for MFLOP columns.

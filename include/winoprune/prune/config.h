@@ -80,24 +80,26 @@ LayerSelection parse_layer_selection(JsonReader& r);
 
 enum class Saliency { magnitude, fisher };
 
+// How a mask-based pruner (magnitude, gradual, steps) ranks the entries it prunes: its keys
+// "global", "position_scale" and "saliency" (above).
+struct RankingOptions {
+  bool global = false;
+  PositionScale position_scale = kDefaultPositionScale;
+  Saliency saliency = Saliency::magnitude;
+};
+
 struct MagnitudeSpec {
   double sparsity = 0;                                       // every selected layer, unless
   std::vector<std::pair<std::string, double>> per_layer;    // non-empty: one target per layer
-  bool global = false;
-  PositionScale position_scale = kDefaultPositionScale;
-  Saliency saliency = Saliency::magnitude;
+  RankingOptions ranking;
 };
 struct GradualSpec {
   double initial_sparsity = 0, final_sparsity = 0;
-  bool global = false;
-  PositionScale position_scale = kDefaultPositionScale;
-  Saliency saliency = Saliency::magnitude;
+  RankingOptions ranking;
 };
 struct StepsSpec {
   std::vector<std::pair<int64_t, double>> schedule;   // (t, sparsity)
-  bool global = false;
-  PositionScale position_scale = kDefaultPositionScale;
-  Saliency saliency = Saliency::magnitude;
+  RankingOptions ranking;
 };
 struct ThresholdSpec {
   double l1 = 5e-5;           // the reference recipe's weight decay, used as an L1 term
@@ -151,9 +153,7 @@ const char* pruner_type_name(const PrunerSpec& spec);   // "magnitude", ...
 // InputError naming the path and the choices. Shared by the pruners and sensitivity sweeps.
 PositionScale parse_position_scale_key(JsonReader& r);
 
-// The position scale of a mask-based pruner (magnitude, gradual, steps); none for threshold.
-PositionScale pruner_position_scale(const PrunerSpec& spec);
-// The saliency of a mask-based pruner; magnitude for threshold.
-Saliency pruner_saliency(const PrunerSpec& spec);
+// The ranking options of a mask-based pruner (magnitude, gradual, steps); null for threshold.
+const RankingOptions* pruner_ranking(const PrunerSpec& spec);
 
 }  // namespace wp

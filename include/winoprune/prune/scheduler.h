@@ -30,7 +30,8 @@
 // method) keeps NO mask while its policy is active (any existing mask of its layers is removed:
 // weights may regrow), sets Parameter::l1 = its l1, and after every optimizer step sets W := 0
 // where |W| <= thr; when its window closes the mask is frozen from the zeros (mask = W != 0,
-// momentum masked) and l1 reset to 0, for what follows.
+// momentum masked) and l1 reset to 0, for what follows. Each kind is a class behind one set of
+// hooks (src/prune/pruners.h); the scheduler forwards every hook to each of its pruners.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -131,16 +132,14 @@ class PruningScheduler {
   PruningState state() const;
   void restore(const PruningState& state, const std::string& file);
 
-  std::vector<LayerSparsity> stats() const { return layer_sparsities(layers_); }
-  const std::vector<PrunableLayer>& layers() const { return layers_; }
+  std::vector<LayerSparsity> stats() const { return layer_sparsities(layers()); }
+  const std::vector<PrunableLayer>& layers() const;
 
-  // The most recent target sparsity each mask-based pruner set, per layer name (for logs).
-  const std::vector<std::pair<std::string, double>>& last_targets() const { return targets_; }
+  // The most recent target sparsity each pruner set, per layer name (for logs).
+  const std::vector<std::pair<std::string, double>>& last_targets() const;
 
  private:
-  struct Impl;
-  std::vector<PrunableLayer> layers_;
-  std::vector<std::pair<std::string, double>> targets_;
+  struct Impl;   // the pruners (src/prune/pruners.h) and what they share
   std::unique_ptr<Impl> impl_;
 };
 
