@@ -1,6 +1,6 @@
 // Plots of a run from metrics.jsonl / sensitivity.csv, and the report re-rendering behind
-// `winoprune report RUN_DIR` (contract: io/run_report.h).
-#include "winoprune/io/run_report.h"
+// `winoprune report RUN_DIR` (contract: report/run_report.h).
+#include "winoprune/report/run_report.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -1,6 +1,6 @@
 // report.json <-> Report, report.md, layers.csv, the CLI's layer table, sensitivity.csv.
-// Contract and MFLOP rule: io/report.h.
-#include "winoprune/io/report.h"
+// Contract and MFLOP rule: report/report.h.
+#include "winoprune/report/report.h"
 
 #include <algorithm>
 #include <cstdio>
