@@ -30,7 +30,7 @@
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
 #include "winoprune/io/run_dir.h"
-#include "winoprune/io/run_report.h"
+#include "winoprune/report/run_report.h"
 
 namespace wp {
 

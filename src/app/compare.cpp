@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "winoprune/error.h"
-#include "winoprune/io/metrics.h"
-#include "winoprune/io/report.h"
+#include "winoprune/report/metrics.h"
+#include "winoprune/report/report.h"
 #include "winoprune/io/run_dir.h"
-#include "winoprune/io/svg_plot.h"
+#include "winoprune/report/svg_plot.h"
 
 namespace fs = std::filesystem;
 

@@ -1,7 +1,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <iomanip>
 
 #include <omp.h>
 
@@ -34,23 +33,6 @@ json bench_envelope(const std::string& suite) {
               {"isa", isa_name(active_isa())},
               {"threads", omp_get_max_threads()},
               {"results", json::array()}};
-}
-
-TablePrinter::TablePrinter(std::ostream& out, std::vector<std::string> headers,
-                           std::vector<int> widths)
-    : out_(out), widths_(std::move(widths)) {
-  row(headers);
-  int total = 0;
-  for (int w : widths_) total += w + 1;
-  out_ << std::string(static_cast<size_t>(total), '-') << '\n';
-}
-
-void TablePrinter::row(const std::vector<std::string>& cells) {
-  for (size_t i = 0; i < cells.size(); ++i) {
-    int w = i < widths_.size() ? widths_[i] : 12;
-    out_ << std::setw(w) << cells[i] << ' ';
-  }
-  out_ << std::endl;
 }
 
 std::string fmt_fixed(double v, int decimals) {

@@ -16,7 +16,7 @@
 
 #include "support.h"
 #include "winoprune/app/model_checkpoint.h"
-#include "winoprune/io/metrics.h"
+#include "winoprune/report/metrics.h"
 #include "winoprune/io/safetensors.h"
 
 using namespace wp;

@@ -22,7 +22,7 @@
 #include "winoprune/app/runner.h"
 #include "winoprune/data/loader.h"
 #include "winoprune/data/tools.h"
-#include "winoprune/io/metrics.h"
+#include "winoprune/report/metrics.h"
 #include "winoprune/io/run_dir.h"
 
 using namespace wp;

@@ -3,22 +3,29 @@ include/winoprune/<area>. Each rule names an area and the areas it must not incl
 violation prints the file, the line and the rule, and fails the test.
 
 The layering: core <- ops <- kernels, winograd <- sparse <- nn <- optim, prune <- dist <- bench
-<- app, with io and data beside them. Pruning sets masks and the optimizer keeps them; they share
-apply_mask through nn/parameter.h, so neither includes the other. The kernels own their
-argument structs (include/winoprune/kernels/), as XNNPACK's microkernels do: the layers that call
-them include the kernels, never the reverse.
+<- app, with io <- report and data beside them (io holds file formats: JSON reading,
+safetensors, atomic files, the run directory, progress output; report holds what a run reports:
+report.json/md, layers.csv, metrics.jsonl, SVG plots, text tables; report builds on io, never the
+reverse). Pruning sets masks and the optimizer keeps them; they share apply_mask through
+nn/parameter.h, so neither includes the other. The kernels own their argument structs
+(include/winoprune/kernels/), as XNNPACK's microkernels do: the layers that call them include
+the kernels, never the reverse.
 Usage: python3 tests/structure/check_includes.py SOURCE_DIR
 """
 import os
 import re
 import sys
 
-LOWER = ["core", "ops", "kernels", "winograd", "sparse", "io", "data", "nn", "optim", "prune"]
+LOWER = ["core", "ops", "kernels", "winograd", "sparse", "io", "report", "data", "nn", "optim",
+         "prune"]
 RULES = {
     # area: areas it must not include
     "prune": {"optim", "dist", "bench", "app"},
     "optim": {"prune", "dist", "bench", "app"},
-    "kernels": {"winograd", "sparse", "nn", "prune", "optim", "data", "io", "dist", "bench", "app"},
+    "kernels": {"winograd", "sparse", "nn", "prune", "optim", "data", "io", "report", "dist",
+                "bench", "app"},
+    "io": {"report", "ops", "kernels", "winograd", "sparse", "data", "nn", "optim", "prune", "dist"},
+    "report": {"ops", "kernels", "winograd", "sparse", "data", "nn", "optim", "prune", "dist"},
 }
 for area in LOWER:
     RULES.setdefault(area, set()).update({"bench", "app"})

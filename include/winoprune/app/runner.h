@@ -20,7 +20,7 @@
 
 #include "winoprune/app/experiment.h"
 #include "winoprune/app/provenance.h"
-#include "winoprune/io/report.h"
+#include "winoprune/report/report.h"
 #include "winoprune/io/run_dir.h"
 
 namespace wp {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "winoprune/io/json_reader.h"
+#include "winoprune/report/table.h"   // TablePrinter, the suites' printed tables
 
 namespace wp {
 
@@ -40,17 +41,6 @@ Timing time_median(const std::function<void()>& fn, int warmup, int repeats);
 
 // The envelope every suite returns: {"suite", "isa", "threads", "results": []}.
 json bench_envelope(const std::string& suite);
-
-// A fixed-width text table printed row by row (header first).
-class TablePrinter {
- public:
-  TablePrinter(std::ostream& out, std::vector<std::string> headers, std::vector<int> widths);
-  void row(const std::vector<std::string>& cells);
-
- private:
-  std::ostream& out_;
-  std::vector<int> widths_;
-};
 
 std::string fmt_fixed(double v, int decimals);
 

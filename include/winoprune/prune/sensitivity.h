@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "winoprune/io/json_reader.h"
-#include "winoprune/io/report.h"
+#include "winoprune/report/report.h"
 #include "winoprune/prune/config.h"
 #include "winoprune/prune/scheduler.h"
 
@@ -35,7 +35,7 @@ json sensitivity_config_to_json(const SensitivityConfig& c);
 struct EvalMetrics {
   double top1 = 0, top5 = 0, loss = 0;
 };
-// Rows are io's SensitivityRow (include/winoprune/io/report.h): the type sensitivity.csv is
+// Rows are report's SensitivityRow (include/winoprune/report/report.h): the type sensitivity.csv is
 // written from and read back as.
 
 // For each layer (outer loop, in the given order) and each level (inner loop): prune a copy of

@@ -1,5 +1,5 @@
-// metrics.jsonl writing, reading and resume truncation (contract: io/metrics.h).
-#include "winoprune/io/metrics.h"
+// metrics.jsonl writing, reading and resume truncation (contract: report/metrics.h).
+#include "winoprune/report/metrics.h"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // report.json <-> Report, report.md, layers.csv, the CLI's layer table, sensitivity.csv.
-// Contract and MFLOP rule: io/report.h.
-#include "winoprune/io/report.h"
+// Contract and MFLOP rule: report/report.h.
+#include "winoprune/report/report.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
 #include "winoprune/io/json_reader.h"
+#include "winoprune/report/table.h"
 
 namespace wp {
 
@@ -113,15 +114,9 @@ std::string position_range(const LayerReport& l) {
   return percent(l.position_sparsity_min, 1) + " - " + percent(l.position_sparsity_max, 1);
 }
 
-// The per-layer table shared by report.md and the CLI print.
-struct Table {
-  std::vector<std::string> header;
-  std::vector<bool> right;                       // right-aligned (numeric) columns
-  std::vector<std::vector<std::string>> rows;    // the last one is the total row
-};
-
-Table layer_table(const Report& r) {
-  Table t;
+// The per-layer table shared by report.md and the CLI print; the last row is the total.
+TextTable layer_table(const Report& r) {
+  TextTable t;
   t.header = {"layer",    "kind",     "shape",   "tile",          "params",
               "nnz",      "sparsity", "target", "per-position sparsity", "dense MFLOP/img",
               "remaining MFLOP/img"};
@@ -150,22 +145,6 @@ Table layer_table(const Report& r) {
     t.rows.back().push_back("");
   }
   return t;
-}
-
-std::string markdown(const Table& t) {
-  std::string s = "|";
-  for (const auto& h : t.header) s += " " + h + " |";
-  s += "\n|";
-  for (bool r : t.right) s += r ? " ---: |" : " --- |";
-  s += "\n";
-  for (size_t i = 0; i < t.rows.size(); ++i) {
-    bool total = i + 1 == t.rows.size();
-    s += "|";
-    for (const auto& c : t.rows[i])
-      s += c.empty() ? " |" : " " + (total ? "**" + c + "**" : c) + " |";
-    s += "\n";
-  }
-  return s;
 }
 
 std::string csv_field(const std::string& s) {
@@ -435,7 +414,7 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
     << accuracy_change(r.baseline.top5, r.final_eval.top5) << " | |\n\n";
   s << "Top-1/top-5 on the full validation split; final is the model at the end of the run.\n\n";
 
-  s << "## Layers\n\n" << markdown(layer_table(r)) << "\n";
+  s << "## Layers\n\n" << render_markdown(layer_table(r), true) << "\n";
   s << "Sparsity counts exact zeros of the weights (no bias). Per-position sparsity is the range "
        "over the t*t Winograd positions. Dense MFLOP/img is the direct convolution "
        "(2*K*C/g*r*r*Hout*Wout; fc 2*in*out); remaining MFLOP/img scales it by the density for "
@@ -512,29 +491,7 @@ std::string render_layers_csv(const Report& r) {
 }
 
 void print_layer_table(std::ostream& out, const Report& r) {
-  Table t = layer_table(r);
-  std::vector<size_t> width(t.header.size());
-  for (size_t c = 0; c < width.size(); ++c) {
-    width[c] = t.header[c].size();
-    for (const auto& row : t.rows) width[c] = std::max(width[c], row[c].size());
-  }
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string s;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      std::string pad(width[c] - cells[c].size(), ' ');
-      s += (c ? "  " : "") + (t.right[c] ? pad + cells[c] : cells[c] + pad);
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    out << s << "\n";
-  };
-  line(t.header);
-  size_t total_width = 0;
-  for (size_t w : width) total_width += w + 2;
-  std::string rule(total_width - 2, '-');
-  out << rule << "\n";
-  for (size_t i = 0; i + 1 < t.rows.size(); ++i) line(t.rows[i]);
-  out << rule << "\n";
-  line(t.rows.back());
+  out << render_aligned(layer_table(r), true);
 }
 
 std::string render_sensitivity_md(const std::vector<SensitivityRow>& rows) {
@@ -544,22 +501,25 @@ std::string render_sensitivity_md(const std::vector<SensitivityRow>& rows) {
     if (std::find(layers.begin(), layers.end(), r.layer) == layers.end()) layers.push_back(r.layer);
     if (std::find(levels.begin(), levels.end(), r.sparsity) == levels.end()) levels.push_back(r.sparsity);
   }
-  std::string s = "## Sensitivity\n\nValidation top-1 with one layer pruned to each sparsity "
-                  "(the others untouched):\n\n| layer |";
-  for (double l : levels) s += " " + percent(l, 0) + " |";
-  s += "\n| --- |";
-  for (size_t i = 0; i < levels.size(); ++i) s += " ---: |";
-  s += "\n";
+  TextTable t;
+  t.header = {"layer"};
+  t.right = {false};
+  for (double l : levels) {
+    t.header.push_back(percent(l, 0));
+    t.right.push_back(true);
+  }
   for (const std::string& layer : layers) {
-    s += "| " + layer + " |";
+    std::vector<std::string> row = {layer};
     for (double l : levels) {
       std::string cell = "-";
       for (const SensitivityRow& r : rows)
         if (r.layer == layer && r.sparsity == l) cell = percent(r.top1);
-      s += " " + cell + " |";
+      row.push_back(cell);
     }
-    s += "\n";
+    t.rows.push_back(row);
   }
+  std::string s = "## Sensitivity\n\nValidation top-1 with one layer pruned to each sparsity "
+                  "(the others untouched):\n\n" + render_markdown(t);
   return s + "\n";
 }
 

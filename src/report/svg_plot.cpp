@@ -1,5 +1,5 @@
-// Line charts as standalone SVG (contract: io/svg_plot.h).
-#include "winoprune/io/svg_plot.h"
+// Line charts as standalone SVG (contract: report/svg_plot.h).
+#include "winoprune/report/svg_plot.h"
 
 #include <algorithm>
 #include <cstdio>

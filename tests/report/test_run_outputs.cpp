@@ -1,4 +1,4 @@
-// Run directory, metrics.jsonl, report.json/md/csv, SVG plots, progress output.
+// metrics.jsonl, report.json/md/csv, sensitivity.csv, SVG plots, the report command's outputs.
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -6,12 +6,11 @@
 
 #include "support.h"
 #include "winoprune/io/atomic_file.h"
-#include "winoprune/io/metrics.h"
-#include "winoprune/io/progress.h"
-#include "winoprune/io/report.h"
 #include "winoprune/io/run_dir.h"
-#include "winoprune/io/run_report.h"
-#include "winoprune/io/svg_plot.h"
+#include "winoprune/report/metrics.h"
+#include "winoprune/report/report.h"
+#include "winoprune/report/run_report.h"
+#include "winoprune/report/svg_plot.h"
 
 using namespace wp;
 namespace fs = std::filesystem;
@@ -19,7 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string scratch_dir(const std::string& name) {
-  std::string dir = std::string(WINOPRUNE_BINARY_DIR) + "/test-scratch/io/" + name;
+  std::string dir = std::string(WINOPRUNE_BINARY_DIR) + "/test-scratch/report/" + name;
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -107,48 +106,7 @@ Report small_report() {
 
 }  // namespace
 
-TEST_CASE("run dir: default name, creation, refusal of a non-empty dir, resume", "[io]") {
-  std::tm tm{};
-  tm.tm_year = 2024 - 1900;
-  tm.tm_mon = 2;
-  tm.tm_mday = 7;
-  tm.tm_hour = 9;
-  tm.tm_min = 5;
-  tm.tm_sec = 3;
-  tm.tm_isdst = -1;
-  std::time_t t = std::mktime(&tm);
-  CHECK(default_run_dir("fmnist-prune", t) == "runs/fmnist-prune-20240307-090503");
-  CHECK(default_run_dir("a b/c", t) == "runs/a-b-c-20240307-090503");
-
-  std::string base = scratch_dir("rundir");
-  std::string path = base + "/run1";
-  RunDir d = create_run_dir(path, false);
-  CHECK(fs::is_directory(d.checkpoints()));
-  CHECK(fs::is_directory(d.plots()));
-  CHECK(d.checkpoint("prune", 3) == path + "/checkpoints/prune-3.safetensors");
-
-  // An existing empty directory is fine.
-  fs::create_directories(base + "/empty");
-  CHECK_NOTHROW(create_run_dir(base + "/empty", false));
-
-  // Non-empty (it now has checkpoints/ and plots/): refused, naming the directory.
-  CHECK_THROWS_AS(create_run_dir(path, false), InputError);
-  CHECK_THROWS_WITH(create_run_dir(path, false),
-                    Catch::Contains(path + ": run directory exists and is not empty"));
-  // Resuming needs config.json and a checkpoint.
-  CHECK_THROWS_WITH(create_run_dir(path, true), Catch::Contains("config.json"));
-  write_text_file_atomic(d.config_json(), "{}\n");
-  CHECK_NOTHROW(create_run_dir(path, true));
-  CHECK_THROWS_WITH(resume_checkpoint(d), Catch::Contains("latest.safetensors is missing"));
-  write_text_file_atomic(d.latest_checkpoint(), "x");
-  CHECK(resume_checkpoint(d) == d.latest_checkpoint());
-  CHECK_THROWS_AS(create_run_dir(base + "/never", true), InputError);
-  // A file in the way.
-  write_text_file_atomic(base + "/afile", "x");
-  CHECK_THROWS_AS(create_run_dir(base + "/afile", false), InputError);
-}
-
-TEST_CASE("metrics.jsonl: append, read back, torn last line, truncate on resume", "[io]") {
+TEST_CASE("metrics.jsonl: append, read back, torn last line, truncate on resume", "[report]") {
   std::string dir = scratch_dir("metrics");
   std::string path = dir + "/metrics.jsonl";
   CHECK(read_metrics(path).empty());   // missing file reads as empty
@@ -205,7 +163,7 @@ TEST_CASE("metrics.jsonl: append, read back, torn last line, truncate on resume"
   CHECK_THROWS_WITH(read_metrics(bad), Catch::Contains(bad + ":1: loss: expected a number"));
 }
 
-TEST_CASE("report.json round trip, report.md and layers.csv of a small report", "[io]") {
+TEST_CASE("report.json round trip, report.md and layers.csv of a small report", "[report]") {
   Report r = small_report();
   // Totals and the MFLOP rule: conv keeps its dense MFLOP, winograd and fc scale by density.
   CHECK(r.total.params == 1600 + 294912 + 5120);
@@ -285,7 +243,7 @@ TEST_CASE("report.json round trip, report.md and layers.csv of a small report", 
     if (line[0] != '-') CHECK(line.substr(0, nnz_end).find_last_not_of(' ') == nnz_end - 1);
 }
 
-TEST_CASE("sensitivity.csv round trip and errors", "[io]") {
+TEST_CASE("sensitivity.csv round trip and errors", "[report]") {
   std::string dir = scratch_dir("sensitivity");
   std::vector<SensitivityRow> rows = {{"conv2", 0.5, 0.9, 0.99, 0.3},
                                       {"conv2", 0.9, 0.85, kNoValue, 0.4}};
@@ -309,7 +267,7 @@ TEST_CASE("sensitivity.csv round trip and errors", "[io]") {
   CHECK_THROWS_WITH(read_sensitivity_csv(dir + "/hdr.csv"), Catch::Contains("hdr.csv:1: expected the header"));
 }
 
-TEST_CASE("svg line chart: well-formed XML, one group per series, ticks, markers", "[io]") {
+TEST_CASE("svg line chart: well-formed XML, one group per series, ticks, markers", "[report]") {
   LineChart c;
   c.title = "Loss & <accuracy>";
   c.x_label = "iteration";
@@ -361,7 +319,7 @@ TEST_CASE("svg line chart: well-formed XML, one group per series, ticks, markers
   CHECK(well_formed_xml(render_svg(empty), &why));
 }
 
-TEST_CASE("render_run_report writes md, csv and plots from a run directory", "[io]") {
+TEST_CASE("render_run_report writes md, csv and plots from a run directory", "[report]") {
   std::string dir = scratch_dir("render");
   CHECK_THROWS_WITH(render_run_report(dir), Catch::Contains("nothing to render"));
   CHECK_THROWS_AS(render_run_report(dir + "/missing"), InputError);
@@ -431,47 +389,4 @@ TEST_CASE("render_run_report writes md, csv and plots from a run directory", "[i
   CHECK_THAT(positions, Catch::Contains(">95.0<"));
   std::string sens = read_text_file(dir + "/plots/sensitivity.svg");
   CHECK(count(sens, "<g class=\"series\"") == 2);
-}
-
-TEST_CASE("progress: throttled live bar, periodic plain lines, epoch summary", "[io]") {
-  double t = 0;
-  ProgressOptions live;
-  live.live = true;
-  live.clock = [&] { return t; };
-  std::ostringstream out;
-  ProgressReporter p(out, live);
-  p.begin("prune", 3, 10, 100);
-  for (int i = 1; i <= 100; ++i) {
-    t += 0.01;   // 100 it/s over 1 s: at most ~5 redraws plus the first and the last
-    p.update(i, 0.5, 0.8, i * 128);
-  }
-  std::string s = out.str();
-  size_t redraws = count(s, "\r");
-  CHECK(redraws >= 5);
-  CHECK(redraws <= 7);
-  CHECK_THAT(s, Catch::Contains("prune 3/10 [####################] 100/100  loss 0.5000  top-1 80.00%"));
-  CHECK_THAT(s, Catch::Contains("12800 img/s"));
-  EpochSummary e;
-  e.train_loss = 0.5;
-  e.val_top1 = 0.9;
-  e.images = 12800;
-  p.end_epoch(e);
-  CHECK_THAT(out.str(), Catch::EndsWith("\r\x1b[Kprune epoch 3/10: loss 0.5000 | val top-1 90.00% | "
-                                        "12800 img/s | 0:01\n"));
-
-  ProgressOptions plain;
-  plain.line_every_seconds = 0.245;   // 0.25 s less rounding of the summed clock
-  plain.clock = [&] { return t; };
-  std::ostringstream log;
-  ProgressReporter q(log, plain);
-  t = 0;
-  q.begin("train", 1, 2, 100);
-  for (int i = 1; i <= 100; ++i) {
-    t += 0.01;
-    q.update(i, 1.0, 0.5, i * 10);
-  }
-  std::string l = log.str();
-  CHECK(l.find('\r') == std::string::npos);
-  CHECK(count(l, "\n") == 4);   // every 0.25 s over 1 s
-  CHECK_THAT(l, Catch::Contains("ETA 0:01"));
 }

@@ -16,9 +16,9 @@
 #include <string>
 #include <vector>
 
-#include "winoprune/io/metrics.h"
-#include "winoprune/io/report.h"
-#include "winoprune/io/svg_plot.h"
+#include "winoprune/report/metrics.h"
+#include "winoprune/report/report.h"
+#include "winoprune/report/svg_plot.h"
 
 namespace wp {
 

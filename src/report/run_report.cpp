@@ -1,6 +1,6 @@
 // Plots of a run from metrics.jsonl / sensitivity.csv, and the report re-rendering behind
-// `winoprune report RUN_DIR` (contract: io/run_report.h).
-#include "winoprune/io/run_report.h"
+// `winoprune report RUN_DIR` (contract: report/run_report.h).
+#include "winoprune/report/run_report.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -15,6 +15,7 @@
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
 #include "winoprune/io/run_dir.h"
+#include "winoprune/report/table.h"
 
 namespace fs = std::filesystem;
 
@@ -319,29 +320,31 @@ std::string render_unfinished_summary(const std::vector<MetricsRecord>& records)
   for (const MetricsRecord& r : records)
     if (r.split == "val")
       for (const auto& [name, v] : r.sparsity) layers.insert(name);
-  s << "| phase | epoch | step | top-1 | top-5 | loss |";
-  for (const std::string& l : layers) s << " " << l << " |";
-  s << "\n| --- | ---: | ---: | ---: | ---: | ---: |";
-  for (size_t i = 0; i < layers.size(); ++i) s << " ---: |";
-  s << "\n";
+  TextTable t;
+  t.header = {"phase", "epoch", "step", "top-1", "top-5", "loss"};
+  t.right = {false, true, true, true, true, true};
+  for (const std::string& l : layers) {
+    t.header.push_back(l);
+    t.right.push_back(true);
+  }
   char buf[64];
   auto pct = [&](double v) {
     if (!std::isfinite(v)) return std::string("-");
     std::snprintf(buf, sizeof buf, "%.2f%%", 100 * v);
     return std::string(buf);
   };
-  size_t rows = 0;
   for (const MetricsRecord& r : records) {
     if (r.split != "val") continue;
     std::snprintf(buf, sizeof buf, "%.4f", r.loss);
-    s << "| " << r.phase_index + 1 << ". " << r.phase << " | " << r.epoch << " | " << r.step
-      << " | " << pct(r.top1) << " | " << pct(r.top5) << " | " << buf << " |";
+    std::vector<std::string> row = {std::to_string(r.phase_index + 1) + ". " + r.phase,
+                                    std::to_string(r.epoch), std::to_string(r.step),
+                                    pct(r.top1), pct(r.top5), buf};
     for (const std::string& l : layers)
-      s << " " << (r.sparsity.count(l) ? pct(r.sparsity.at(l)) : "-") << " |";
-    s << "\n";
-    ++rows;
+      row.push_back(r.sparsity.count(l) ? pct(r.sparsity.at(l)) : "-");
+    t.rows.push_back(row);
   }
-  if (rows == 0) s << "| (no validation record yet) | | | | | |\n";
+  if (t.rows.empty()) t.rows.push_back({"(no validation record yet)", "", "", "", "", ""});
+  s << render_markdown(t);
   return s.str();
 }
 
