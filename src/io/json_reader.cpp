@@ -1,6 +1,7 @@
 #include "winoprune/io/json_reader.h"
 
 #include <cmath>
+#include <limits>
 
 #include "winoprune/error.h"
 
@@ -47,11 +48,21 @@ std::string json_path_index(const std::string& path, size_t index) {
 }
 
 JsonReader::JsonReader(const json& object, std::string path, std::string file)
-    : object_(object), path_(std::move(path)), file_(std::move(file)) {
+    : JsonReader(object, std::move(path), std::move(file), false) {}
+
+JsonReader::JsonReader(const json& object, std::string path, std::string file, bool lenient)
+    : object_(object), path_(std::move(path)), file_(std::move(file)), lenient_(lenient) {
   if (!object_.is_object()) fail("expected an object, got " + json_brief(object_));
 }
 
-bool JsonReader::has(const char* key) const { return object_.contains(key); }
+JsonReader JsonReader::lenient(const json& object, std::string path, std::string file) {
+  return JsonReader(object, std::move(path), std::move(file), true);
+}
+
+bool JsonReader::has(const char* key) const {
+  auto it = object_.find(key);
+  return it != object_.end() && !(lenient_ && it->is_null());
+}
 std::string JsonReader::path(const char* key) const { return json_path_join(path_, key); }
 
 void JsonReader::fail(const char* key, const std::string& message) const {
@@ -86,7 +97,10 @@ std::optional<double> JsonReader::optional_number(const char* key, double lo, do
     return std::nullopt;
   }
   const json& v = get(key);
-  std::string expect = "expected a number in " + range_text(lo, hi, lo_open, hi_open);
+  bool unbounded = std::isinf(lo) && lo < 0 && std::isinf(hi) && hi > 0;
+  std::string expect = std::string("expected a number") +
+                       (unbounded ? "" : " in " + range_text(lo, hi, lo_open, hi_open)) +
+                       or_null();
   if (!v.is_number()) fail(key, expect + ", got " + json_brief(v));
   double x = v.get<double>();
   bool ok = std::isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
@@ -104,7 +118,11 @@ int64_t JsonReader::integer(const char* key, int64_t def, int64_t lo, int64_t hi
   known_.insert(key);
   if (!has(key)) return def;
   const json& v = get(key);
-  std::string expect = "expected an integer in " + range_text(double(lo), double(hi), false, false);
+  bool unbounded = lo == std::numeric_limits<int64_t>::min() &&
+                   hi == std::numeric_limits<int64_t>::max();
+  std::string expect =
+      std::string("expected an integer") +
+      (unbounded ? "" : " in " + range_text(double(lo), double(hi), false, false)) + or_null();
   if (!v.is_number_integer() && !(v.is_number_float() && v.get<double>() == std::floor(v.get<double>())))
     fail(key, expect + ", got " + json_brief(v));
   double x = v.get<double>();
@@ -126,7 +144,7 @@ std::string JsonReader::string(const char* key, const std::string& def,
   std::string s = def;
   if (has(key)) {
     const json& v = get(key);
-    if (!v.is_string()) fail(key, "expected a string, got " + json_brief(v));
+    if (!v.is_string()) fail(key, "expected a string" + or_null() + ", got " + json_brief(v));
     s = v.get<std::string>();
   }
   if (!choices.empty()) {
@@ -145,7 +163,7 @@ std::optional<std::string> JsonReader::optional_string(const char* key) {
   known_.insert(key);
   if (!has(key)) return std::nullopt;
   const json& v = get(key);
-  if (!v.is_string()) fail(key, "expected a string, got " + json_brief(v));
+  if (!v.is_string()) fail(key, "expected a string" + or_null() + ", got " + json_brief(v));
   return v.get<std::string>();
 }
 
@@ -178,8 +196,46 @@ std::optional<json> JsonReader::optional_raw(const char* key) {
 
 JsonReader JsonReader::object(const char* key) {
   known_.insert(key);
-  if (!has(key)) return JsonReader(json::object(), path(key), file_);
-  return JsonReader(get(key), path(key), file_);
+  if (!has(key)) return JsonReader(json::object(), path(key), file_, lenient_);
+  return JsonReader(get(key), path(key), file_, lenient_);
+}
+
+const json& JsonReader::array(const char* key) {
+  static const json empty = json::array();
+  known_.insert(key);
+  if (!has(key)) return empty;
+  const json& v = get(key);
+  if (!v.is_array()) fail(key, "expected an array, got " + json_brief(v));
+  return v;
+}
+
+std::vector<JsonReader> JsonReader::object_list(const char* key) {
+  const json& v = array(key);
+  std::vector<JsonReader> out;
+  for (size_t i = 0; i < v.size(); ++i)
+    out.push_back(JsonReader(v[i], json_path_index(path(key), i), file_, lenient_));
+  return out;
+}
+
+template <typename T>
+std::vector<T> JsonReader::list(const char* key, bool (*ok)(const json&), const char* what) {
+  const json& v = array(key);
+  std::vector<T> out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (!ok(v[i]))
+      throw InputError((file_.empty() ? "" : file_ + ": ") + json_path_index(path(key), i) +
+                       ": expected " + what + ", got " + json_brief(v[i]));
+    out.push_back(v[i].get<T>());
+  }
+  return out;
+}
+
+std::vector<double> JsonReader::number_list(const char* key) {
+  return list<double>(key, [](const json& x) { return x.is_number(); }, "a number");
+}
+
+std::vector<int64_t> JsonReader::integer_list(const char* key) {
+  return list<int64_t>(key, [](const json& x) { return x.is_number_integer(); }, "an integer");
 }
 
 void JsonReader::finish() const {

@@ -53,30 +53,6 @@ std::vector<Line> read_lines(const std::string& path) {
   return out;
 }
 
-double number_or_none(const nlohmann::json& j, const char* key, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return MetricsRecord::none;
-  if (!j[key].is_number())
-    throw InputError(where + ": " + key + ": expected a number or null, got " +
-                     json_brief(j[key]));
-  return j[key].get<double>();
-}
-
-int64_t integer_or(const nlohmann::json& j, const char* key, int64_t def,
-                   const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return def;
-  if (!j[key].is_number_integer())
-    throw InputError(where + ": " + key + ": expected an integer, got " + json_brief(j[key]));
-  return j[key].get<int64_t>();
-}
-
-std::string string_or(const nlohmann::json& j, const char* key, const std::string& def,
-                      const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return def;
-  if (!j[key].is_string())
-    throw InputError(where + ": " + key + ": expected a string, got " + json_brief(j[key]));
-  return j[key].get<std::string>();
-}
-
 }  // namespace
 
 nlohmann::json metrics_to_json(const MetricsRecord& r) {
@@ -97,30 +73,27 @@ nlohmann::json metrics_to_json(const MetricsRecord& r) {
 
 MetricsRecord metrics_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) throw InputError(where + ": expected a JSON object, got " + json_brief(j));
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  // Lenient: null reads as absent and unknown keys are ignored (records may grow).
+  JsonReader in = JsonReader::lenient(j, "", where);
   MetricsRecord r;
-  r.phase = string_or(j, "phase", "", where);
-  r.phase_index = int(integer_or(j, "phase_index", 0, where));
-  r.split = string_or(j, "split", "train", where);
-  r.epoch = integer_or(j, "epoch", 0, where);
-  r.iter = integer_or(j, "iter", 0, where);
-  r.step = integer_or(j, "step", 0, where);
-  r.lr = number_or_none(j, "lr", where);
-  r.loss = number_or_none(j, "loss", where);
-  r.top1 = number_or_none(j, "top1", where);
-  r.top5 = number_or_none(j, "top5", where);
-  r.seconds = number_or_none(j, "seconds", where);
-  if (j.contains("sparsity") && !j["sparsity"].is_null()) {
-    const auto& s = j["sparsity"];
-    if (!s.is_object())
-      throw InputError(where + ": sparsity: expected an object {layer: fraction}, got " +
-                       json_brief(s));
-    for (auto it = s.begin(); it != s.end(); ++it) {
-      if (!it.value().is_number())
-        throw InputError(where + ": sparsity." + it.key() + ": expected a number, got " +
-                         json_brief(it.value()));
-      r.sparsity[it.key()] = it.value().get<double>();
-    }
-  }
+  r.phase = in.string("phase", "");
+  r.phase_index = int(in.integer("phase_index", 0, std::numeric_limits<int>::min(),
+                                 std::numeric_limits<int>::max()));
+  r.split = in.string("split", "train");
+  r.epoch = in.integer("epoch", 0, lo, hi);
+  r.iter = in.integer("iter", 0, lo, hi);
+  r.step = in.integer("step", 0, lo, hi);
+  r.lr = in.number("lr", MetricsRecord::none, -inf, inf);
+  r.loss = in.number("loss", MetricsRecord::none, -inf, inf);
+  r.top1 = in.number("top1", MetricsRecord::none, -inf, inf);
+  r.top5 = in.number("top5", MetricsRecord::none, -inf, inf);
+  r.seconds = in.number("seconds", MetricsRecord::none, -inf, inf);
+  JsonReader sparsity = in.object("sparsity");   // {layer: fraction}
+  for (const auto& item : sparsity.value().items())
+    if (auto v = sparsity.optional_number(item.key().c_str(), -inf, inf))
+      r.sparsity[item.key()] = *v;
   return r;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "winoprune/error.h"
@@ -21,55 +22,6 @@ using nlohmann::json;
 
 json num(double x) { return std::isfinite(x) ? json(x) : json(nullptr); }
 json str_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
-// Typed reads with path-qualified errors; absent or null -> default.
-struct Get {
-  const std::string& file;
-  [[noreturn]] void fail(const std::string& path, const std::string& msg) const {
-    throw InputError(file + ": " + path + ": " + msg);
-  }
-  const json* at(const json& obj, const std::string& path, const char* key) const {
-    if (!obj.is_object()) fail(path, "expected an object, got " + json_brief(obj));
-    if (!obj.contains(key) || obj[key].is_null()) return nullptr;
-    return &obj[key];
-  }
-  double number(const json& obj, const std::string& path, const char* key) const {
-    const json* v = at(obj, path, key);
-    if (!v) return kNoValue;
-    if (!v->is_number())
-      fail(json_path_join(path, key), "expected a number or null, got " + json_brief(*v));
-    return v->get<double>();
-  }
-  int64_t integer(const json& obj, const std::string& path, const char* key) const {
-    const json* v = at(obj, path, key);
-    if (!v) return 0;
-    if (!v->is_number_integer())
-      fail(json_path_join(path, key), "expected an integer, got " + json_brief(*v));
-    return v->get<int64_t>();
-  }
-  std::string string(const json& obj, const std::string& path, const char* key) const {
-    const json* v = at(obj, path, key);
-    if (!v) return "";
-    if (!v->is_string())
-      fail(json_path_join(path, key), "expected a string or null, got " + json_brief(*v));
-    return v->get<std::string>();
-  }
-  const json& array(const json& obj, const std::string& path, const char* key) const {
-    static const json empty = json::array();
-    const json* v = at(obj, path, key);
-    if (!v) return empty;
-    if (!v->is_array()) fail(json_path_join(path, key), "expected an array, got " + json_brief(*v));
-    return *v;
-  }
-  const json& object(const json& obj, const std::string& path, const char* key) const {
-    static const json empty = json::object();
-    const json* v = at(obj, path, key);
-    if (!v) return empty;
-    if (!v->is_object())
-      fail(json_path_join(path, key), "expected an object, got " + json_brief(*v));
-    return *v;
-  }
-};
 
 // ---- text formatting ----
 
@@ -162,6 +114,159 @@ std::string csv_number(double x) {
   return buf;
 }
 
+// ---- LayerReport's fields: one table for report.json (written and read) and layers.csv ----
+
+struct LayerField {
+  enum Kind { text, text_or_null, shape, integer, number, numbers_or_null, derived };
+  const char* key;           // report.json key
+  int csv_column;            // position in layers.csv, -1: not there
+  const char* csv_header;    // its header there
+  Kind kind;
+  bool bench_only;           // measured by `report --bench`: only for layers with bench_batch > 0
+  std::string LayerReport::*text_member = nullptr;
+  Shape LayerReport::*shape_member = nullptr;
+  int64_t LayerReport::*integer_member = nullptr;
+  double LayerReport::*number_member = nullptr;
+  std::vector<double> LayerReport::*numbers_member = nullptr;
+  double (*derived_value)(const LayerReport&) = nullptr;   // written, never read
+};
+
+LayerField text_field(const char* key, int col, const char* header, std::string LayerReport::*m,
+                      bool null_if_empty = false) {
+  LayerField f{key, col, header, null_if_empty ? LayerField::text_or_null : LayerField::text, false};
+  f.text_member = m;
+  return f;
+}
+LayerField shape_field(const char* key, int col, const char* header, Shape LayerReport::*m) {
+  LayerField f{key, col, header, LayerField::shape, false};
+  f.shape_member = m;
+  return f;
+}
+LayerField integer_field(const char* key, int col, const char* header, int64_t LayerReport::*m,
+                         bool bench_only = false) {
+  LayerField f{key, col, header, LayerField::integer, bench_only};
+  f.integer_member = m;
+  return f;
+}
+LayerField number_field(const char* key, int col, const char* header, double LayerReport::*m,
+                        bool bench_only = false) {
+  LayerField f{key, col, header, LayerField::number, bench_only};
+  f.number_member = m;
+  return f;
+}
+LayerField numbers_field(const char* key, std::vector<double> LayerReport::*m) {
+  LayerField f{key, -1, nullptr, LayerField::numbers_or_null, false};
+  f.numbers_member = m;
+  return f;
+}
+LayerField derived_field(const char* key, int col, const char* header,
+                         double (*value)(const LayerReport&), bool bench_only) {
+  LayerField f{key, col, header, LayerField::derived, bench_only};
+  f.derived_value = value;
+  return f;
+}
+
+// The contract's order (report/report.h); layers.csv's columns by their position.
+const std::vector<LayerField>& layer_fields() {
+  using L = LayerReport;
+  static const std::vector<LayerField> fields = {
+      text_field("name", 0, "layer", &L::name),
+      text_field("kind", 1, "kind", &L::kind),
+      text_field("tile", 3, "tile", &L::tile, true),
+      shape_field("shape", 2, "shape", &L::shape),
+      integer_field("params", 4, "params", &L::params),
+      integer_field("nnz", 5, "nnz", &L::nnz),
+      number_field("sparsity", 6, "sparsity", &L::sparsity),
+      number_field("target_sparsity", 7, "target_sparsity", &L::target_sparsity),
+      number_field("position_sparsity_min", 8, "position_sparsity_min", &L::position_sparsity_min),
+      number_field("position_sparsity_max", 9, "position_sparsity_max", &L::position_sparsity_max),
+      numbers_field("position_sparsity", &L::position_sparsity),
+      number_field("dense_mflop", 10, "dense_mflop", &L::dense_mflop),
+      number_field("remaining_mflop", 11, "remaining_mflop", &L::remaining_mflop),
+      integer_field("bench_batch", -1, nullptr, &L::bench_batch, true),
+      number_field("sparse_ms", -1, nullptr, &L::sparse_ms, true),
+      number_field("direct_ms", -1, nullptr, &L::direct_ms, true),
+      derived_field("speedup_vs_direct", 12, "speedup_vs_direct",
+                    [](const LayerReport& l) { return l.speedup_vs_direct(); }, true),
+  };
+  return fields;
+}
+
+json layer_to_json(const LayerReport& l) {
+  json out = json::object();
+  for (const LayerField& f : layer_fields()) {
+    if (f.bench_only && l.bench_batch <= 0) continue;
+    json& v = out[f.key];
+    switch (f.kind) {
+      case LayerField::text: v = l.*f.text_member; break;
+      case LayerField::text_or_null: v = str_or_null(l.*f.text_member); break;
+      case LayerField::shape: v = l.*f.shape_member; break;
+      case LayerField::integer: v = l.*f.integer_member; break;
+      case LayerField::number: v = num(l.*f.number_member); break;
+      case LayerField::numbers_or_null: {
+        const std::vector<double>& xs = l.*f.numbers_member;
+        v = xs.empty() ? json(nullptr) : json(xs);
+        break;
+      }
+      case LayerField::derived: v = num(f.derived_value(l)); break;
+    }
+  }
+  return out;
+}
+
+LayerReport layer_from_json(JsonReader& in) {
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  LayerReport l;
+  for (const LayerField& f : layer_fields()) {
+    switch (f.kind) {
+      case LayerField::text:
+      case LayerField::text_or_null: l.*f.text_member = in.string(f.key, ""); break;
+      case LayerField::shape: l.*f.shape_member = in.integer_list(f.key); break;
+      case LayerField::integer: l.*f.integer_member = in.integer(f.key, 0, lo, hi); break;
+      case LayerField::number: l.*f.number_member = in.number(f.key, kNoValue, -inf, inf); break;
+      case LayerField::numbers_or_null: l.*f.numbers_member = in.number_list(f.key); break;
+      case LayerField::derived: break;
+    }
+  }
+  return l;
+}
+
+// One layers.csv row; the total row is a LayerReport named "total" with only the totals set.
+std::string layer_csv_row(const LayerReport& l) {
+  std::vector<std::string> cells;
+  for (const LayerField& f : layer_fields()) {
+    if (f.csv_column < 0) continue;
+    if (cells.size() <= size_t(f.csv_column)) cells.resize(size_t(f.csv_column) + 1);
+    std::string& c = cells[size_t(f.csv_column)];
+    if (f.bench_only && l.bench_batch <= 0) continue;
+    switch (f.kind) {
+      case LayerField::text:
+      case LayerField::text_or_null: c = csv_field(l.*f.text_member); break;
+      case LayerField::shape: c = shape_x(l.*f.shape_member); break;
+      case LayerField::integer: c = std::to_string(l.*f.integer_member); break;
+      case LayerField::number: c = csv_number(l.*f.number_member); break;
+      case LayerField::numbers_or_null: break;
+      case LayerField::derived: c = csv_number(f.derived_value(l)); break;
+    }
+  }
+  std::string s;
+  for (size_t i = 0; i < cells.size(); ++i) s += (i ? "," : "") + cells[i];
+  return s + "\n";
+}
+
+std::string layer_csv_header() {
+  std::vector<std::string> cells;
+  for (const LayerField& f : layer_fields()) {
+    if (f.csv_column < 0) continue;
+    if (cells.size() <= size_t(f.csv_column)) cells.resize(size_t(f.csv_column) + 1);
+    cells[size_t(f.csv_column)] = f.csv_header;
+  }
+  std::string s;
+  for (size_t i = 0; i < cells.size(); ++i) s += (i ? "," : "") + cells[i];
+  return s + "\n";
+}
+
 std::string accuracy_change(double before, double after) {
   if (!std::isfinite(before) || !std::isfinite(after)) return "-";
   double pts = 100.0 * (after - before);
@@ -218,29 +323,7 @@ void compute_totals(Report& r) {
 
 json report_to_json(const Report& r) {
   json layers = json::array();
-  for (const LayerReport& l : r.layers) {
-    layers.push_back({{"name", l.name},
-                      {"kind", l.kind},
-                      {"tile", str_or_null(l.tile)},
-                      {"shape", l.shape},
-                      {"params", l.params},
-                      {"nnz", l.nnz},
-                      {"sparsity", num(l.sparsity)},
-                      {"target_sparsity", num(l.target_sparsity)},
-                      {"position_sparsity_min", num(l.position_sparsity_min)},
-                      {"position_sparsity_max", num(l.position_sparsity_max)},
-                      {"position_sparsity", l.position_sparsity.empty() ? json(nullptr)
-                                                                      : json(l.position_sparsity)},
-                      {"dense_mflop", num(l.dense_mflop)},
-                      {"remaining_mflop", num(l.remaining_mflop)}});
-    if (l.bench_batch > 0) {
-      json& b = layers.back();
-      b["bench_batch"] = l.bench_batch;
-      b["sparse_ms"] = num(l.sparse_ms);
-      b["direct_ms"] = num(l.direct_ms);
-      b["speedup_vs_direct"] = num(l.speedup_vs_direct());
-    }
-  }
+  for (const LayerReport& l : r.layers) layers.push_back(layer_to_json(l));
   json phases = json::array();
   for (const PhaseReport& p : r.phases)
     phases.push_back({{"index", p.index},
@@ -281,87 +364,53 @@ json report_to_json(const Report& r) {
 }
 
 Report report_from_json(const json& j, const std::string& file) {
-  Get g{file};
-  if (!j.is_object()) g.fail("(root)", "expected an object, got " + json_brief(j));
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  constexpr int64_t lo = std::numeric_limits<int64_t>::min(), hi = std::numeric_limits<int64_t>::max();
+  // Lenient: null reads as absent and unknown keys are ignored (the contract may grow).
+  JsonReader in = JsonReader::lenient(j, "", file);
+  auto number = [&](JsonReader& o, const char* key) { return o.number(key, kNoValue, -inf, inf); };
   Report r;
-  r.name = g.string(j, "", "name");
-  r.dataset = g.string(j, "", "dataset");
-  r.model = g.string(j, "", "model");
-  const json& b = g.object(j, "", "baseline");
-  r.baseline = {g.number(b, "baseline", "top1"), g.number(b, "baseline", "top5"),
-                g.number(b, "baseline", "loss")};
-  const json& f = g.object(j, "", "final");
-  r.final_eval.top1 = g.number(f, "final", "top1");
-  r.final_eval.top5 = g.number(f, "final", "top5");
-  r.final_eval.loss = g.number(f, "final", "loss");
-  r.final_eval.kernel = g.string(f, "final", "kernel");
-  r.final_eval.eval_seconds = g.number(f, "final", "eval_seconds");
-  const json& layers = g.array(j, "", "layers");
-  for (size_t i = 0; i < layers.size(); ++i) {
-    std::string p = json_path_index("layers", i);
-    const json& l = layers[i];
-    LayerReport L;
-    L.name = g.string(l, p, "name");
-    L.kind = g.string(l, p, "kind");
-    L.tile = g.string(l, p, "tile");
-    const json& shape = g.array(l, p, "shape");
-    for (size_t k = 0; k < shape.size(); ++k) {
-      if (!shape[k].is_number_integer())
-        g.fail(json_path_index(p + ".shape", k), "expected an integer, got " +
-                                                     json_brief(shape[k]));
-      L.shape.push_back(shape[k].get<int64_t>());
-    }
-    L.params = g.integer(l, p, "params");
-    L.nnz = g.integer(l, p, "nnz");
-    L.sparsity = g.number(l, p, "sparsity");
-    L.target_sparsity = g.number(l, p, "target_sparsity");
-    L.position_sparsity_min = g.number(l, p, "position_sparsity_min");
-    L.position_sparsity_max = g.number(l, p, "position_sparsity_max");
-    const json& positions = g.array(l, p, "position_sparsity");
-    for (size_t k = 0; k < positions.size(); ++k) {
-      if (!positions[k].is_number())
-        g.fail(json_path_index(p + ".position_sparsity", k),
-               "expected a number, got " + json_brief(positions[k]));
-      L.position_sparsity.push_back(positions[k].get<double>());
-    }
-    L.dense_mflop = g.number(l, p, "dense_mflop");
-    L.remaining_mflop = g.number(l, p, "remaining_mflop");
-    L.bench_batch = g.integer(l, p, "bench_batch");
-    L.sparse_ms = g.number(l, p, "sparse_ms");
-    L.direct_ms = g.number(l, p, "direct_ms");
-    r.layers.push_back(L);
-  }
-  const json& t = g.object(j, "", "total");
-  r.total.params = g.integer(t, "total", "params");
-  r.total.nnz = g.integer(t, "total", "nnz");
-  r.total.sparsity = g.number(t, "total", "sparsity");
-  r.total.dense_mflop = g.number(t, "total", "dense_mflop");
-  r.total.remaining_mflop = g.number(t, "total", "remaining_mflop");
-  r.wall_seconds = g.number(j, "", "wall_seconds");
-  const json& phases = g.array(j, "", "phases");
-  for (size_t i = 0; i < phases.size(); ++i) {
-    std::string p = json_path_index("phases", i);
+  r.name = in.string("name", "");
+  r.dataset = in.string("dataset", "");
+  r.model = in.string("model", "");
+  JsonReader b = in.object("baseline");
+  r.baseline = {number(b, "top1"), number(b, "top5"), number(b, "loss")};
+  JsonReader f = in.object("final");
+  r.final_eval.top1 = number(f, "top1");
+  r.final_eval.top5 = number(f, "top5");
+  r.final_eval.loss = number(f, "loss");
+  r.final_eval.kernel = f.string("kernel", "");
+  r.final_eval.eval_seconds = number(f, "eval_seconds");
+  for (JsonReader& l : in.object_list("layers")) r.layers.push_back(layer_from_json(l));
+  JsonReader t = in.object("total");
+  r.total.params = t.integer("params", 0, lo, hi);
+  r.total.nnz = t.integer("nnz", 0, lo, hi);
+  r.total.sparsity = number(t, "sparsity");
+  r.total.dense_mflop = number(t, "dense_mflop");
+  r.total.remaining_mflop = number(t, "remaining_mflop");
+  r.wall_seconds = number(in, "wall_seconds");
+  for (JsonReader& p : in.object_list("phases")) {
     PhaseReport P;
-    P.index = int(g.integer(phases[i], p, "index"));
-    P.type = g.string(phases[i], p, "type");
-    P.epochs = g.integer(phases[i], p, "epochs");
-    P.seconds = g.number(phases[i], p, "seconds");
+    P.index = int(p.integer("index", 0, std::numeric_limits<int>::min(),
+                            std::numeric_limits<int>::max()));
+    P.type = p.string("type", "");
+    P.epochs = p.integer("epochs", 0, lo, hi);
+    P.seconds = number(p, "seconds");
     r.phases.push_back(P);
   }
-  const json& data = g.object(j, "", "data");
-  for (auto it = data.begin(); it != data.end(); ++it) {
-    std::string p = json_path_join("data", it.key());
+  JsonReader data = in.object("data");
+  for (const auto& item : data.value().items()) {
+    JsonReader d = data.object(item.key().c_str());
     SplitStats s;
-    s.split = it.key();
-    s.images = g.integer(it.value(), p, "images");
-    s.classes = g.integer(it.value(), p, "classes");
-    s.corrupt_skipped = g.integer(it.value(), p, "corrupt_skipped");
+    s.split = item.key();
+    s.images = d.integer("images", 0, lo, hi);
+    s.classes = d.integer("classes", 0, lo, hi);
+    s.corrupt_skipped = d.integer("corrupt_skipped", 0, lo, hi);
     r.data.push_back(s);
   }
-  if (j.contains("provenance")) {
-    if (!j["provenance"].is_object())
-      throw InputError(file + ": provenance: expected an object, got " + json_brief(j["provenance"]));
-    r.provenance = j["provenance"];
+  if (auto prov = in.optional_raw("provenance")) {
+    if (!prov->is_object()) in.fail("provenance", "expected an object, got " + json_brief(*prov));
+    r.provenance = *prov;
   }
   // Keep train before val whatever the JSON object order (nlohmann sorts keys).
   std::stable_sort(r.data.begin(), r.data.end(), [](const SplitStats& a, const SplitStats& b) {
@@ -473,21 +522,16 @@ std::string render_report_md(const Report& r, const std::vector<std::string>& pl
 }
 
 std::string render_layers_csv(const Report& r) {
-  std::string s =
-      "layer,kind,shape,tile,params,nnz,sparsity,target_sparsity,position_sparsity_min,"
-      "position_sparsity_max,dense_mflop,remaining_mflop,speedup_vs_direct\n";
-  for (const LayerReport& l : r.layers)
-    s += csv_field(l.name) + "," + csv_field(l.kind) + "," + shape_x(l.shape) + "," +
-         csv_field(l.tile) + "," + std::to_string(l.params) + "," + std::to_string(l.nnz) + "," +
-         csv_number(l.sparsity) + "," + csv_number(l.target_sparsity) + "," +
-         csv_number(l.position_sparsity_min) + "," +
-         csv_number(l.position_sparsity_max) + "," + csv_number(l.dense_mflop) + "," +
-         csv_number(l.remaining_mflop) + "," +
-         (l.bench_batch > 0 ? csv_number(l.speedup_vs_direct()) : std::string()) + "\n";
-  s += "total,,,," + std::to_string(r.total.params) + "," + std::to_string(r.total.nnz) + "," +
-       csv_number(r.total.sparsity) + ",,,," + csv_number(r.total.dense_mflop) + "," +
-       csv_number(r.total.remaining_mflop) + ",\n";
-  return s;
+  std::string s = layer_csv_header();
+  for (const LayerReport& l : r.layers) s += layer_csv_row(l);
+  LayerReport total;
+  total.name = "total";
+  total.params = r.total.params;
+  total.nnz = r.total.nnz;
+  total.sparsity = r.total.sparsity;
+  total.dense_mflop = r.total.dense_mflop;
+  total.remaining_mflop = r.total.remaining_mflop;
+  return s + layer_csv_row(total);
 }
 
 void print_layer_table(std::ostream& out, const Report& r) {

@@ -243,6 +243,36 @@ TEST_CASE("report.json round trip, report.md and layers.csv of a small report", 
     if (line[0] != '-') CHECK(line.substr(0, nnz_end).find_last_not_of(' ') == nnz_end - 1);
 }
 
+TEST_CASE("report.json of another writer: bench fields, unknown keys and nulls", "[report]") {
+  Report r = small_report();
+  r.layers[1].bench_batch = 8;
+  r.layers[1].sparse_ms = 1.25;
+  r.layers[1].direct_ms = 2.5;
+  nlohmann::json j = report_to_json(r);
+  CHECK(j["layers"][1]["bench_batch"] == 8);
+  CHECK(j["layers"][1]["speedup_vs_direct"] == 2.0);
+  CHECK_FALSE(j["layers"][0].contains("bench_batch"));
+  CHECK(j["layers"][1].size() == 17);
+  CHECK(j["layers"][0].size() == 13);
+  CHECK(report_to_json(report_from_json(j, "report.json")) == j);
+  // A newer writer's keys are ignored; null reads as absent.
+  nlohmann::json newer = j;
+  newer["layers"][0]["future"] = {1, 2};
+  newer["future"] = {{"x", 1}};
+  newer["wall_seconds"] = nullptr;
+  newer["total"]["nnz"] = nullptr;
+  Report back = report_from_json(newer, "report.json");
+  CHECK(std::isnan(back.wall_seconds));
+  CHECK(back.total.nnz == 0);
+  CHECK(back.layers[1].bench_batch == 8);
+  back.total.nnz = r.total.nnz;   // the one value nulled above
+  CHECK(render_layers_csv(back) == render_layers_csv(r));
+  nlohmann::json bad = j;
+  bad["layers"][0]["shape"] = {64, "x"};
+  CHECK_THROWS_WITH(report_from_json(bad, "r.json"),
+                    "r.json: layers[0].shape[1]: expected an integer, got \"x\"");
+}
+
 TEST_CASE("sensitivity.csv round trip and errors", "[report]") {
   std::string dir = scratch_dir("sensitivity");
   std::vector<SensitivityRow> rows = {{"conv2", 0.5, 0.9, 0.99, 0.3},

@@ -4,6 +4,9 @@
 // InputError naming the JSON path and what was expected, e.g.
 //   phases[2].pruners.g1.final_sparsity: expected a number in [0, 1), got 1.5
 // Ranges are closed unless the *_open flags say otherwise.
+// JsonReader::lenient reads documents winoprune itself writes (report.json, metrics.jsonl
+// records): there null reads as absent ("expected a number or null") and, since their contracts
+// may grow, the caller does not call finish(), so unknown keys are ignored.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -21,6 +24,8 @@ class JsonReader {
   // `path` is the JSON path of `object` ("" for the root, "data", "phases[2]"); `file` is
   // prefixed to messages when known ("configs/x.json: data.batch: ...").
   JsonReader(const json& object, std::string path, std::string file = "");
+  // The lenient mode (above); nested readers (object, object_list) inherit the mode.
+  static JsonReader lenient(const json& object, std::string path, std::string file = "");
 
   bool has(const char* key) const;
   std::string path(const char* key) const;  // "data.batch"
@@ -44,6 +49,10 @@ class JsonReader {
   std::optional<json> optional_raw(const char* key);
   // A nested object (must be an object if present; an empty object if absent).
   JsonReader object(const char* key);
+  // Arrays (empty if absent); elements are checked one by one, errors name "key[i]".
+  std::vector<JsonReader> object_list(const char* key);
+  std::vector<double> number_list(const char* key);
+  std::vector<int64_t> integer_list(const char* key);
 
   // Throws on the first unknown key (listing the known ones).
   void finish() const;
@@ -55,11 +64,17 @@ class JsonReader {
   const json& value() const { return object_; }
 
  private:
+  JsonReader(const json& object, std::string path, std::string file, bool lenient);
   const json& get(const char* key);
+  const json& array(const char* key);   // the array at key, or an empty one if absent
+  template <typename T>   // the array at key, each element passing ok (json_reader.cpp only)
+  std::vector<T> list(const char* key, bool (*ok)(const json&), const char* what);
+  std::string or_null() const { return lenient_ ? " or null" : ""; }
   json object_;
   std::string path_;
   std::string file_;
   std::set<std::string> known_;
+  bool lenient_ = false;
 };
 
 // Every JSON document winoprune reads (configs, --set values, checkpoint and report metadata,
