@@ -82,8 +82,8 @@ class Runner {
   void run_sensitivity(const PhaseConfig& phase);
   Report make_report(double wall);
 
-  void check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
-                              int64_t iters);
+  void check_sparsity_targets(const PrunePhase& phase, const std::string& path,
+                              const PruningScheduler& pruning, int64_t iters);
   void check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done);
 
   const ExperimentConfig& cfg_;
@@ -117,8 +117,8 @@ class Runner {
     for (const json& p : phases_done_)
       if (p.value("index", -1) == i) return;
     const PhaseConfig& phase = cfg_.phases[size_t(i)];
-    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type)},
-                                {"epochs", phase.epochs}, {"seconds", elapsed() - phase_started_}});
+    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type())},
+                                {"epochs", phase.epochs()}, {"seconds", elapsed() - phase_started_}});
   }
   // The training loop's running sums (metrics window and epoch summary), checkpointed so a
   // run resumed inside an epoch logs what the uninterrupted run logs.
@@ -171,7 +171,7 @@ std::map<std::string, double> Runner::sparsity_by_layer() {
 void Runner::log_val(const PhaseConfig& phase, int index, int64_t epoch, int64_t iter,
                      const Evaluation& e) {
   MetricsRecord r;
-  r.phase = phase_type_name(phase.type);
+  r.phase = phase_type_name(phase.type());
   r.phase_index = index;
   r.split = "val";
   r.epoch = epoch;
@@ -265,7 +265,7 @@ std::unique_ptr<Model> Runner::load_teacher(const DistillConfig& d) {
   std::string path = d.teacher;
   if (d.teacher_is_phase) {
     for (const PhaseConfig& p : cfg_.phases)
-      if (p.name == d.teacher) path = dir_.checkpoint(p.name, is_training_phase(p.type) ? p.epochs : 0);
+      if (p.name == d.teacher) path = dir_.checkpoint(p.name, p.epochs());
     if (!fs::is_regular_file(path))
       throw InputError(path + ": the teacher checkpoint of phase \"" + d.teacher +
                        "\" is missing (a phase of 0 epochs writes none; name another phase)");
@@ -283,12 +283,15 @@ std::unique_ptr<Model> Runner::load_teacher(const DistillConfig& d) {
 void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epoch,
                           int64_t start_iter) {
   const Dataset& data = train_data();
+  const TrainingConfig& training = *phase.training();
+  const PrunePhase* prune = phase.as<PrunePhase>();
+  const FinetunePhase* finetune = phase.as<FinetunePhase>();
   if (start_epoch == 0 && start_iter == 0)
     for (Parameter* p : model_->parameters()) p->momentum = p->second_moment = Tensor();
   std::optional<PruningScheduler> pruning;
   const bool resumed = start_epoch > 0 || start_iter > 0;   // inside this phase
-  if (phase.type == PhaseType::prune) {
-    pruning.emplace(phase.pruning, prunable_layers(*model_), phase.epochs);
+  if (prune) {
+    pruning.emplace(prune->pruning, prunable_layers(*model_), training.epochs);
     if (resumed && resume_ckpt_) {
       PruningState ps;
       ps.scalars = resume_state_.extra.value("pruning", json::object());
@@ -302,10 +305,9 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     PruningScheduler*& p;
     ~ClearOnExit() { p = nullptr; }
   } clear_pruning{pruning_};
-  if (phase.type == PhaseType::finetune)
-    freeze_masks(prunable_layers(*model_));
-  Optimizer optimizer(model_->parameters(), phase.optimizer);
-  std::unique_ptr<Model> teacher = phase.distill ? load_teacher(*phase.distill) : nullptr;
+  if (finetune) freeze_masks(prunable_layers(*model_));
+  Optimizer optimizer(model_->parameters(), training.optimizer);
+  std::unique_ptr<Model> teacher = training.distill ? load_teacher(*training.distill) : nullptr;
   ForwardContext teacher_ctx;   // evaluation mode: no dropout, the dense Winograd path
 
   // Iterations per epoch (the schedules need it); workers 0: no producer thread is started.
@@ -317,13 +319,13 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   ForwardContext ctx;
   ctx.training = true;
   ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
-  ctx.masked_products = phase.type == PhaseType::finetune && phase.masked_products;
+  ctx.masked_products = finetune && finetune->masked_products;
   GradientAllreduce reducer(model_->parameters());
   ProgressOptions popt;
   popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();
   ProgressReporter progress(log_, popt);
 
-  for (int64_t epoch = start_epoch; epoch < phase.epochs; ++epoch) {
+  for (int64_t epoch = start_epoch; epoch < training.epochs; ++epoch) {
     int64_t first = epoch == start_epoch ? start_iter : 0;
     // Inside an epoch the resumed sums continue; the epoch's begin events already fired.
     if (first == 0) {
@@ -341,7 +343,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     double& epoch_top1 = sums_.epoch_top1;
     int64_t& epoch_seen = sums_.epoch_seen;
     int64_t& epoch_images = sums_.epoch_images;
-    progress.begin(phase.name, epoch + 1, phase.epochs, iters);
+    progress.begin(phase.name, epoch + 1, training.epochs, iters);
     for (int64_t iter = first; loader.next(batch); ++iter) {
       if (pruning) pruning->on_minibatch_begin(epoch, iter, iters);
       optimizer.zero_grad();
@@ -366,7 +368,8 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
             teacher_logits = teacher->forward(leaf(batch.images), teacher_ctx)->value;
           }
           loss = distillation_loss(logits, teacher_logits, batch.labels,
-                                   float(phase.distill->temperature), float(phase.distill->weight));
+                                   float(training.distill->temperature),
+                                   float(training.distill->weight));
         } else {
           loss = softmax_cross_entropy(logits, batch.labels);
         }
@@ -375,7 +378,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       }
       reducer.finish();
       if (pruning) pruning->after_backward(epoch, iter, iters);
-      double lr = lr_at(phase.lr_schedule, static_cast<int>(epoch), iter, iters);
+      double lr = lr_at(training.lr_schedule, static_cast<int>(epoch), iter, iters);
       optimizer.step(static_cast<float>(lr));
       weights_in_latest_ = false;
       if (pruning) pruning->after_optimizer_step(epoch, iter, iters);
@@ -398,7 +401,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
 
       if ((iter + 1) % cfg_.log_every == 0) {
         MetricsRecord r;
-        r.phase = phase_type_name(phase.type);
+        r.phase = phase_type_name(phase.type());
         r.phase_index = index;
         r.epoch = epoch + 1;
         r.iter = epoch * iters + iter + 1;
@@ -422,11 +425,11 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
       }
     }
     if (pruning) pruning->on_epoch_end(epoch);
-    bool last = epoch + 1 == phase.epochs;
+    bool last = epoch + 1 == training.epochs;
     EpochSummary summary;
     summary.images = epoch_images;
     if (epoch_seen) summary.train_loss = epoch_loss / epoch_seen, summary.train_top1 = epoch_top1 / epoch_seen;
-    if (last || (epoch + 1) % phase.eval_every == 0) {
+    if (last || (epoch + 1) % training.eval_every == 0) {
       progress.clear();
       Evaluation ev = evaluate(InferenceKernel::dense);
       log_val(phase, index, epoch + 1, (epoch + 1) * iters, ev);
@@ -436,7 +439,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
                                  std::to_string(epoch + 1) + " (learning rate too high?)");
       summary.val_loss = ev.loss, summary.val_top1 = ev.top1, summary.val_top5 = ev.top5;
     }
-    if (phase.type != PhaseType::train) {
+    if (phase.type() != PhaseType::train) {
       char buf[64];
       for (const auto& [name, s] : sparsity_by_layer()) {
         if (s <= 0) continue;
@@ -450,7 +453,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
     save(phase, index, epoch + 1, 0, last);
     if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
   }
-  if (pruning && phase.epochs > 0) check_sparsity_targets(phase, *pruning, iters);
+  if (pruning && training.epochs > 0) check_sparsity_targets(*prune, phase.path, *pruning, iters);
 }
 
 void Runner::check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done) {
@@ -473,8 +476,8 @@ void Runner::check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done) {
                              "); the data-parallel run cannot go on");
 }
 
-void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
-                                    int64_t iters) {
+void Runner::check_sparsity_targets(const PrunePhase& phase, const std::string& path,
+                                    const PruningScheduler& pruning, int64_t iters) {
   // A promise is kept when the layers reach the target within 0.5 points (a mask pruner's
   // count is llround(s * params), exact to one weight; the threshold pruner's target mode ends
   // its window exactly on s_f).
@@ -482,7 +485,7 @@ void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningSched
   std::map<std::string, LayerSparsity> reached;
   for (const LayerSparsity& s : pruning.stats()) reached[s.name] = s;
   std::string failures;
-  for (const PlannedTarget& t : pruning.planned_targets(phase.epochs - 1, iters)) {
+  for (const PlannedTarget& t : pruning.planned_targets(phase.training.epochs - 1, iters)) {
     if (!t.sparsity) continue;
     int64_t params = 0, nnz = 0;
     for (const std::string& l : t.layers) {
@@ -504,11 +507,12 @@ void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningSched
     return;
   }
   throw SparsityShortfall(cfg_.file + ": " + failures + " (more than 0.5 points short; set " +
-                          phase.path + ".on_sparsity_shortfall to \"warn\" to go on)");
+                          path + ".on_sparsity_shortfall to \"warn\" to go on)");
 }
 
 void Runner::run_convert(const PhaseConfig& phase, int index) {
-  for (const auto& [layer, m] : phase.convert_m) {
+  const ConvertPhase& convert = *phase.as<ConvertPhase>();
+  for (const auto& [layer, m] : convert.m) {
     if (!model_->find_layer(layer))
       throw InputError(phase.path + ".layers: the model has no layer " + layer);
     model_->convert_to_winograd(layer, m);
@@ -518,15 +522,16 @@ void Runner::run_convert(const PhaseConfig& phase, int index) {
   Evaluation e = evaluate(InferenceKernel::dense);
   log_val(phase, index, 0, 0, e);
   log_ << phase.name << ": converted";
-  for (const auto& [layer, m] : phase.convert_m) log_ << " " << layer << " (m=" << m << ")";
+  for (const auto& [layer, m] : convert.m) log_ << " " << layer << " (m=" << m << ")";
   log_ << "; val top-1 " << e.top1 << ", top-5 " << e.top5 << ", loss " << e.loss << "\n";
   save(phase, index, 0, 0, true);
 }
 
 void Runner::run_eval(const PhaseConfig& phase, int index) {
-  Evaluation e = evaluate(phase.kernel);
+  const InferenceKernel kernel = phase.as<EvalPhase>()->kernel;
+  Evaluation e = evaluate(kernel);
   final_ = e;
-  final_kernel_ = phase.kernel == InferenceKernel::sparse ? "sparse" : "dense";
+  final_kernel_ = kernel == InferenceKernel::sparse ? "sparse" : "dense";
   log_val(phase, index, 0, 0, e);
   log_ << phase.name << " (" << final_kernel_ << " kernel): val top-1 " << e.top1 << ", top-5 "
        << e.top5 << ", loss " << e.loss << ", " << e.images << " images in " << e.seconds
@@ -534,13 +539,14 @@ void Runner::run_eval(const PhaseConfig& phase, int index) {
 }
 
 void Runner::run_sensitivity(const PhaseConfig& phase) {
-  const SensitivityConfig& sc = *phase.sensitivity;
+  const SensitivityPhase& sp = *phase.as<SensitivityPhase>();
+  const SensitivityConfig& sc = sp.sweep;
   std::vector<PrunableLayer> layers = select_layers(sc.layers, prunable_layers(*model_));
   std::vector<double> levels = sc.levels();
   log_ << phase.name << ": " << layers.size() << " layers x " << levels.size() << " levels\n";
   size_t done = 0, total = layers.size() * levels.size();
   auto rows = sensitivity_analysis(layers, levels, [&]() {
-    Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, phase.kernel);
+    Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, sp.kernel);
     // sensitivity_analysis runs layers (outer) x levels (inner), in order.
     const std::string& layer = layers[done / levels.size()].name;
     const double level = levels[done % levels.size()];
@@ -691,13 +697,13 @@ Report Runner::run(bool resume) {
     bool fresh = i != first_phase || (start_epoch == 0 && start_iter == 0);
     if (fresh) phase_started_ = elapsed();
     log_ << "== phase " << i + 1 << "/" << cfg_.phases.size() << ": " << phase.name << " ("
-         << phase_type_name(phase.type) << ")\n";
+         << phase_type_name(phase.type()) << ")\n";
     if (fresh) init_from(phase);
-    if (phase.type == PhaseType::prune && !baseline_) {
+    if (phase.type() == PhaseType::prune && !baseline_) {
       baseline_ = last_val_fresh_ && last_val_ ? *last_val_ : evaluate(InferenceKernel::dense);
       log_ << "baseline (before pruning): val top-1 " << baseline_->top1 << "\n";
     }
-    switch (phase.type) {
+    switch (phase.type()) {
       case PhaseType::train:
       case PhaseType::prune:
       case PhaseType::finetune:
@@ -707,13 +713,13 @@ Report Runner::run(bool resume) {
       case PhaseType::eval: run_eval(phase, i); break;
       case PhaseType::sensitivity: run_sensitivity(phase); break;
     }
-    if (!is_training_phase(phase.type) && phase.type != PhaseType::convert)
+    if (!phase.training() && phase.type() != PhaseType::convert)
       save(phase, i, 0, 0, true, /*light=*/true);
     record_phase_done(i);
   }
 
   // The final evaluation: the last eval phase's, unless weights changed after it.
-  bool last_is_eval = !cfg_.phases.empty() && cfg_.phases.back().type == PhaseType::eval;
+  bool last_is_eval = !cfg_.phases.empty() && cfg_.phases.back().type() == PhaseType::eval;
   if (!final_ || !last_is_eval) {
     bool winograd = !model_->config().winograd_layers.empty();
     InferenceKernel k = winograd ? InferenceKernel::sparse : InferenceKernel::dense;
