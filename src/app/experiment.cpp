@@ -67,8 +67,8 @@ ConvertPhase parse_convert(JsonReader& r) {
   if (c.layers.empty()) r.fail("layers", "expected at least one layer name");
   int m_all = 4;
   std::map<std::string, int> per_layer;
-  if (r.has("m")) {
-    const json& m = r.raw("m");
+  if (std::optional<json> given = r.optional_raw("m")) {
+    const json& m = *given;
     if (m.is_number_integer()) {
       m_all = m.get<int>();
       if (m_all < 1 || m_all > 6) r.fail("m", "expected an integer in [1, 6], got " + json_brief(m));
@@ -129,11 +129,9 @@ TrainingConfig parse_training(JsonReader& r, PhaseType type,
   JsonReader sched = r.object("lr_schedule");
   t.lr_schedule = parse_lr_schedule(sched, t.optimizer.lr, std::max(t.epochs, 1));
   // null switches distillation off (--set phases[2].distill=null on a config that has it).
-  if (r.has("distill") && r.raw("distill").is_null()) {
-    // nothing: no teacher
-  } else if (r.has("distill")) {
-    JsonReader d = r.object("distill");
-    t.distill = parse_distill(d, earlier);
+  if (std::optional<json> d = r.optional_raw("distill"); d && !d->is_null()) {
+    JsonReader dr = r.object("distill");
+    t.distill = parse_distill(dr, earlier);
   }
   return t;
 }

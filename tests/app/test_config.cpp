@@ -115,6 +115,28 @@ TEST_CASE("experiment config errors name the file and the JSON path", "[app]") {
   j["bogus"] = true;
   REQUIRE_THAT(error_of(j), Catch::Contains("bogus: unknown key"));
 
+  // An unknown key's message lists every key the phase accepts, the absent optional ones too.
+  j = minimal_config();
+  j["phases"][2]["bogus"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::StartsWith("x.json: phases[2].bogus: unknown key (expected one "
+                                              "of: distill, epochs, eval_every, init, "
+                                              "lr_schedule, name, on_sparsity_shortfall, "
+                                              "optimizer, policies, pruners, type)"));
+  j = minimal_config();
+  j["phases"][3]["bogus"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[3].bogus: unknown key (expected one of: "
+                                            "distill, epochs, eval_every, init, lr_schedule, "
+                                            "masked_products, name, optimizer, type)"));
+  j = minimal_config();
+  j["phases"][1].erase("m");
+  j["phases"][1]["bogus"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[1].bogus: unknown key (expected one of: "
+                                            "init, layers, m, name, type)"));
+  j = minimal_config();
+  j["phases"][4] = json{{"type", "sensitivity"}, {"layers", "winograd"}, {"bogus", 1}};
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[4].bogus: unknown key (expected one of: "
+                                            "init, kernel, layers, name, position_scale, range, "
+                                            "regex, type)"));
 }
 
 TEST_CASE("distill: the teacher names an earlier phase or a file, errors name the JSON path",
