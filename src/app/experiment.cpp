@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "winoprune/error.h"
 
@@ -19,6 +20,13 @@ const char* phase_type_name(PhaseType type) {
     case PhaseType::sensitivity: return "sensitivity";
   }
   return "?";
+}
+
+const TrainingConfig* PhaseConfig::training() const {
+  if (auto* t = as<TrainPhase>()) return &t->training;
+  if (auto* p = as<PrunePhase>()) return &p->training;
+  if (auto* f = as<FinetunePhase>()) return &f->training;
+  return nullptr;
 }
 
 json read_json_file(const std::string& path) {
@@ -53,13 +61,14 @@ InferenceKernel parse_kernel(JsonReader& r) {
                                                                       : InferenceKernel::dense;
 }
 
-void parse_convert(JsonReader& r, PhaseConfig& phase) {
-  phase.convert_layers = r.string_list("layers", {"conv2", "conv3", "conv4", "conv5"});
-  if (phase.convert_layers.empty()) r.fail("layers", "expected at least one layer name");
+ConvertPhase parse_convert(JsonReader& r) {
+  ConvertPhase c;
+  c.layers = r.string_list("layers", {"conv2", "conv3", "conv4", "conv5"});
+  if (c.layers.empty()) r.fail("layers", "expected at least one layer name");
   int m_all = 4;
   std::map<std::string, int> per_layer;
-  if (r.has("m")) {
-    const json& m = r.raw("m");
+  if (std::optional<json> given = r.optional_raw("m")) {
+    const json& m = *given;
     if (m.is_number_integer()) {
       m_all = m.get<int>();
       if (m_all < 1 || m_all > 6) r.fail("m", "expected an integer in [1, 6], got " + json_brief(m));
@@ -67,7 +76,7 @@ void parse_convert(JsonReader& r, PhaseConfig& phase) {
       for (auto it = m.begin(); it != m.end(); ++it) {
         std::string where = json_path_join(r.path("m"), it.key());
         bool listed = false;
-        for (const auto& l : phase.convert_layers) listed = listed || l == it.key();
+        for (const auto& l : c.layers) listed = listed || l == it.key();
         if (!listed) throw InputError(where + ": not one of this phase's layers");
         if (!it->is_number_integer() || it->get<int>() < 1 || it->get<int>() > 6)
           throw InputError(where + ": expected an integer in [1, 6], got " + json_brief(*it));
@@ -77,8 +86,8 @@ void parse_convert(JsonReader& r, PhaseConfig& phase) {
       r.fail("m", "expected an integer or an object {\"conv2\": 2, ...}, got " + json_brief(m));
     }
   }
-  for (const auto& l : phase.convert_layers)
-    phase.convert_m.push_back({l, per_layer.count(l) ? per_layer[l] : m_all});
+  for (const auto& l : c.layers) c.m.push_back({l, per_layer.count(l) ? per_layer[l] : m_all});
+  return c;
 }
 
 DistillConfig parse_distill(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
@@ -100,15 +109,78 @@ DistillConfig parse_distill(JsonReader& r, const std::vector<PhaseConfig>& earli
   return d;
 }
 
+// The keys train, prune and finetune phases share.
+TrainingConfig parse_training(JsonReader& r, PhaseType type,
+                              const std::vector<PhaseConfig>& earlier) {
+  TrainingConfig t;
+  t.epochs = static_cast<int>(r.integer("epochs", -1, 0, 100000));
+  if (t.epochs < 0) r.fail("epochs", std::string("is required for a ") + phase_type_name(type) + " phase");
+  t.eval_every = static_cast<int>(r.integer("eval_every", 1, 1, 100000));
+  JsonReader opt = r.object("optimizer");
+  t.optimizer = parse_optimizer_config(opt);
+  // The spatial preconditioner is exact only while W stays in the image of G (x) G; once
+  // entries are forced to zero its steps leave that subspace, where the loss is up to 100x
+  // more curved than the step assumes: pruning a small Fashion-MNIST net to 60% with it went
+  // from 0.74 to chance (10.6%), with the diagonal term alone to 0.768. So prune and finetune
+  // phases default to the diagonal term only.
+  if ((type == PhaseType::prune || type == PhaseType::finetune) &&
+      !opt.has("spatial_preconditioner"))
+    t.optimizer.spatial_preconditioner = 0.0;
+  JsonReader sched = r.object("lr_schedule");
+  t.lr_schedule = parse_lr_schedule(sched, t.optimizer.lr, std::max(t.epochs, 1));
+  // null switches distillation off (--set phases[2].distill=null on a config that has it).
+  if (std::optional<json> d = r.optional_raw("distill"); d && !d->is_null()) {
+    JsonReader dr = r.object("distill");
+    t.distill = parse_distill(dr, earlier);
+  }
+  return t;
+}
+
+PrunePhase parse_prune(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
+  PrunePhase p;
+  p.training = parse_training(r, PhaseType::prune, earlier);
+  p.pruning = parse_pruning_config(r);
+  p.shortfall_is_error = r.string("on_sparsity_shortfall", "error", {"error", "warn"}) == "error";
+  if (p.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
+  return p;
+}
+
+FinetunePhase parse_finetune(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
+  FinetunePhase f;
+  f.training = parse_training(r, PhaseType::finetune, earlier);
+  // The masks are frozen for the whole phase: the Winograd layers multiply unmasked weights
+  // only (winograd/masked_products.h). The same result up to float rounding; false runs
+  // the dense products (for comparison).
+  f.masked_products = r.boolean("masked_products", true);
+  return f;
+}
+
+PhaseSpec parse_phase_spec(JsonReader& r, PhaseType type, const std::vector<PhaseConfig>& earlier) {
+  switch (type) {
+    case PhaseType::train: return TrainPhase{parse_training(r, type, earlier)};
+    case PhaseType::prune: return parse_prune(r, earlier);
+    case PhaseType::finetune: return parse_finetune(r, earlier);
+    case PhaseType::convert: return parse_convert(r);
+    case PhaseType::eval: return EvalPhase{parse_kernel(r)};
+    case PhaseType::sensitivity: {
+      SensitivityPhase s;
+      s.kernel = parse_kernel(r);
+      s.sweep = parse_sensitivity_config(r);
+      return s;
+    }
+  }
+  throw std::logic_error("unknown phase type");
+}
+
 PhaseConfig parse_phase(const json& j, const std::string& path, const std::string& file,
                         std::map<std::string, int>& name_counts,
                         const std::vector<PhaseConfig>& earlier) {
   JsonReader r(j, path, file);
   PhaseConfig phase;
   phase.path = path;
-  phase.type = parse_phase_type(r);
+  const PhaseType type = parse_phase_type(r);
   phase.init = r.string("init", "");
-  std::string default_name = phase_type_name(phase.type);
+  std::string default_name = phase_type_name(type);
   phase.name = r.string("name", default_name);
   if (phase.name.empty() || phase.name.find_first_of("/\\ ") != std::string::npos)
     r.fail("name", "expected a non-empty name without '/', '\\' or spaces, got \"" + phase.name + "\"");
@@ -117,49 +189,7 @@ PhaseConfig parse_phase(const json& j, const std::string& path, const std::strin
     if (r.has("name")) r.fail("name", "\"" + phase.name + "\" is the name of an earlier phase");
     phase.name += std::to_string(seen + 1);   // "train", "train2", ...
   }
-
-  if (is_training_phase(phase.type)) {
-    phase.epochs = static_cast<int>(r.integer("epochs", -1, 0, 100000));
-    if (phase.epochs < 0) r.fail("epochs", "is required for a " + default_name + " phase");
-    phase.eval_every = static_cast<int>(r.integer("eval_every", 1, 1, 100000));
-    JsonReader opt = r.object("optimizer");
-    phase.optimizer = parse_optimizer_config(opt);
-    // The spatial preconditioner is exact only while W stays in the image of G (x) G; once
-    // entries are forced to zero its steps leave that subspace, where the loss is up to 100x
-    // more curved than the step assumes: pruning a small Fashion-MNIST net to 60% with it went
-    // from 0.74 to chance (10.6%), with the diagonal term alone to 0.768. So prune and finetune
-    // phases default to the diagonal term only.
-    if ((phase.type == PhaseType::prune || phase.type == PhaseType::finetune) &&
-        !opt.has("spatial_preconditioner"))
-      phase.optimizer.spatial_preconditioner = 0.0;
-    JsonReader sched = r.object("lr_schedule");
-    phase.lr_schedule = parse_lr_schedule(sched, phase.optimizer.lr, std::max(phase.epochs, 1));
-    // null switches distillation off (--set phases[2].distill=null on a config that has it).
-    if (r.has("distill") && r.raw("distill").is_null()) {
-      // nothing: no teacher
-    } else if (r.has("distill")) {
-      JsonReader d = r.object("distill");
-      phase.distill = parse_distill(d, earlier);
-    }
-    if (phase.type == PhaseType::prune) {
-      phase.pruning = parse_pruning_config(r);
-      phase.shortfall_is_error =
-          r.string("on_sparsity_shortfall", "error", {"error", "warn"}) == "error";
-      if (phase.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
-    }
-    // The masks are frozen for the whole phase: the Winograd layers multiply unmasked weights
-    // only (winograd/masked_products.h). The same result up to float rounding; false runs
-    // the dense products (for comparison).
-    if (phase.type == PhaseType::finetune)
-      phase.masked_products = r.boolean("masked_products", true);
-  } else if (phase.type == PhaseType::convert) {
-    parse_convert(r, phase);
-  } else if (phase.type == PhaseType::eval) {
-    phase.kernel = parse_kernel(r);
-  } else if (phase.type == PhaseType::sensitivity) {
-    phase.kernel = parse_kernel(r);
-    phase.sensitivity = parse_sensitivity_config(r);
-  }
+  phase.spec = parse_phase_spec(r, type, earlier);
   r.finish();
   return phase;
 }
@@ -199,6 +229,55 @@ ExperimentConfig parse_experiment(const json& config, const std::string& file) {
 }
 
 
+namespace {
+
+void training_to_json(const TrainingConfig& t, json& pj) {
+  pj["epochs"] = t.epochs;
+  pj["eval_every"] = t.eval_every;
+  pj["optimizer"] = optimizer_config_to_json(t.optimizer);
+  pj["lr_schedule"] = lr_schedule_to_json(t.lr_schedule);
+  if (t.distill)
+    pj["distill"] = json{{"teacher", t.distill->teacher},
+                         {"temperature", t.distill->temperature},
+                         {"weight", t.distill->weight}};
+}
+
+// Copies the keys of `from` (an object) into `to`.
+void merge(json& to, const json& from) {
+  for (auto it = from.begin(); it != from.end(); ++it) to[it.key()] = it.value();
+}
+
+const char* kernel_name(InferenceKernel k) {
+  return k == InferenceKernel::sparse ? "sparse" : "dense";
+}
+
+json phase_to_json(const PhaseConfig& p) {
+  json pj;
+  pj["type"] = phase_type_name(p.type());
+  pj["name"] = p.name;
+  if (!p.init.empty()) pj["init"] = p.init;
+  if (const TrainingConfig* t = p.training()) training_to_json(*t, pj);
+  if (auto* pr = p.as<PrunePhase>()) {
+    pj["on_sparsity_shortfall"] = pr->shortfall_is_error ? "error" : "warn";
+    merge(pj, pruning_config_to_json(pr->pruning));
+  } else if (auto* f = p.as<FinetunePhase>()) {
+    pj["masked_products"] = f->masked_products;
+  } else if (auto* c = p.as<ConvertPhase>()) {
+    pj["layers"] = c->layers;
+    json m = json::object();
+    for (const auto& [layer, mm] : c->m) m[layer] = mm;
+    pj["m"] = m;
+  } else if (auto* e = p.as<EvalPhase>()) {
+    pj["kernel"] = kernel_name(e->kernel);
+  } else if (auto* s = p.as<SensitivityPhase>()) {
+    pj["kernel"] = kernel_name(s->kernel);
+    merge(pj, sensitivity_config_to_json(s->sweep));
+  }
+  return pj;
+}
+
+}  // namespace
+
 json experiment_to_json(const ExperimentConfig& x) {
   json j;
   j["name"] = x.name;
@@ -210,41 +289,7 @@ json experiment_to_json(const ExperimentConfig& x) {
   j["data"] = data_config_to_json(x.data);
   j["model"] = model_config_to_json(x.model);
   j["phases"] = json::array();
-  for (const auto& p : x.phases) {
-    json pj;
-    pj["type"] = phase_type_name(p.type);
-    pj["name"] = p.name;
-    if (!p.init.empty()) pj["init"] = p.init;
-    if (is_training_phase(p.type)) {
-      pj["epochs"] = p.epochs;
-      pj["eval_every"] = p.eval_every;
-      pj["optimizer"] = optimizer_config_to_json(p.optimizer);
-      json sched = lr_schedule_to_json(p.lr_schedule);
-      pj["lr_schedule"] = sched;
-      if (p.distill)
-        pj["distill"] = json{{"teacher", p.distill->teacher},
-                             {"temperature", p.distill->temperature},
-                             {"weight", p.distill->weight}};
-      if (p.type == PhaseType::finetune) pj["masked_products"] = p.masked_products;
-      if (p.type == PhaseType::prune) {
-        pj["on_sparsity_shortfall"] = p.shortfall_is_error ? "error" : "warn";
-        json pr = pruning_config_to_json(p.pruning);
-        for (auto it = pr.begin(); it != pr.end(); ++it) pj[it.key()] = it.value();
-      }
-    } else if (p.type == PhaseType::convert) {
-      pj["layers"] = p.convert_layers;
-      json m = json::object();
-      for (const auto& [layer, mm] : p.convert_m) m[layer] = mm;
-      pj["m"] = m;
-    } else if (p.type == PhaseType::eval || p.type == PhaseType::sensitivity) {
-      pj["kernel"] = p.kernel == InferenceKernel::sparse ? "sparse" : "dense";
-      if (p.sensitivity) {
-        json s = sensitivity_config_to_json(*p.sensitivity);
-        for (auto it = s.begin(); it != s.end(); ++it) pj[it.key()] = it.value();
-      }
-    }
-    j["phases"].push_back(pj);
-  }
+  for (const auto& p : x.phases) j["phases"].push_back(phase_to_json(p));
   return j;
 }
 

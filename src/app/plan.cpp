@@ -62,7 +62,7 @@ std::vector<std::string> winograd_summary(Model& model) {
 
 bool experiment_trains(const ExperimentConfig& cfg) {
   for (const PhaseConfig& p : cfg.phases)
-    if (is_training_phase(p.type) && p.epochs > 0) return true;
+    if (p.epochs() > 0) return true;
   return false;
 }
 
@@ -99,35 +99,34 @@ ExperimentPlan plan_experiment(const ExperimentConfig& cfg, const Dataset* train
     pp.phase = &phase;
     auto here = [&](const std::string& what) { return cfg.file + ": " + phase.path + what; };
     if (!phase.init.empty()) check_init(cfg, phase, *model);
-    if (phase.distill && phase.distill->teacher_is_phase) {
-      const PhaseConfig* t = by_name.at(phase.distill->teacher);
-      if (t->type == PhaseType::eval || t->type == PhaseType::sensitivity)
+    const TrainingConfig* training = phase.training();
+    if (training && training->distill && training->distill->teacher_is_phase) {
+      const PhaseConfig* t = by_name.at(training->distill->teacher);
+      if (t->type() == PhaseType::eval || t->type() == PhaseType::sensitivity)
         throw InputError(here(".distill.teacher") + ": phase \"" + t->name + "\" is an " +
-                         phase_type_name(t->type) + " phase and records no weights; name the "
+                         phase_type_name(t->type()) + " phase and records no weights; name the "
                          "phase that made the model");
-      if (is_training_phase(t->type) && t->epochs == 0)
+      if (t->training() && t->epochs() == 0)
         throw InputError(here(".distill.teacher") + ": phase \"" + t->name +
                          "\" has 0 epochs and writes no checkpoint; name another phase");
     }
     try {
-      if (is_training_phase(phase.type)) {
-        pp.iters_per_epoch = iters;
-        if (phase.type == PhaseType::prune) {
-          if (phase.epochs == 0)
-            throw InputError(phase.path + ".epochs: a prune phase of 0 epochs prunes nothing");
-          PruningScheduler sched(phase.pruning, prunable_layers(*model), phase.epochs);
-          sched.check_windows(iters);
-          for (int64_t e = 0; e < phase.epochs; ++e)
-            pp.epoch_targets.push_back(sched.planned_targets(e, iters));
-        }
-      } else if (phase.type == PhaseType::convert) {
-        for (const auto& [layer, m] : phase.convert_m) {
+      if (training) pp.iters_per_epoch = iters;
+      if (auto* prune = phase.as<PrunePhase>()) {
+        if (prune->training.epochs == 0)
+          throw InputError(phase.path + ".epochs: a prune phase of 0 epochs prunes nothing");
+        PruningScheduler sched(prune->pruning, prunable_layers(*model), prune->training.epochs);
+        sched.check_windows(iters);
+        for (int64_t e = 0; e < prune->training.epochs; ++e)
+          pp.epoch_targets.push_back(sched.planned_targets(e, iters));
+      } else if (auto* convert = phase.as<ConvertPhase>()) {
+        for (const auto& [layer, m] : convert->m) {
           if (!model->find_layer(layer))
             throw InputError(phase.path + ".layers: the model has no layer " + layer);
           model->convert_to_winograd(layer, m);
         }
-      } else if (phase.type == PhaseType::sensitivity) {
-        select_layers(phase.sensitivity->layers, prunable_layers(*model));
+      } else if (auto* sensitivity = phase.as<SensitivityPhase>()) {
+        select_layers(sensitivity->sweep.layers, prunable_layers(*model));
       }
     } catch (const InputError& e) {
       const std::string msg = e.what();
@@ -155,16 +154,14 @@ void print_plan(std::ostream& out, const ExperimentConfig& cfg, const Experiment
   for (const PhasePlan& pp : plan.phases) {
     const PhaseConfig& p = *pp.phase;
     std::snprintf(buf, sizeof buf, "phase %d  %-10s %-11s", pp.index + 1, p.name.c_str(),
-                  phase_type_name(p.type));
+                  phase_type_name(p.type()));
     out << buf;
-    if (is_training_phase(p.type))
-      out << p.epochs << " epochs x " << pp.iters_per_epoch << " iterations"
-          << (p.distill ? ", distilled from " + p.distill->teacher : "");
-    else if (p.type == PhaseType::convert || p.type == PhaseType::eval)
-      out << (p.type == PhaseType::eval
-                  ? std::string(p.kernel == InferenceKernel::sparse ? "sparse" : "dense") + " kernel"
-                  : "");
-    if (p.type == PhaseType::convert) {
+    if (const TrainingConfig* t = p.training())
+      out << t->epochs << " epochs x " << pp.iters_per_epoch << " iterations"
+          << (t->distill ? ", distilled from " + t->distill->teacher : "");
+    else if (auto* e = p.as<EvalPhase>())
+      out << (e->kernel == InferenceKernel::sparse ? "sparse" : "dense") << " kernel";
+    if (p.type() == PhaseType::convert) {
       out << "winograd:";
       for (const std::string& w : pp.winograd_layers) out << " " << w << ";";
     }

@@ -73,17 +73,63 @@ class Runner {
   // written (eval and sensitivity phases; 0.5 GB less per such phase for AlexNet).
   void save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
             bool phase_done, bool light = false);
+  RunState run_state(int index, int64_t epochs_done, int64_t iter, bool phase_done,
+                     CheckpointContents& what);
   void init_from(const PhaseConfig& phase);
   std::unique_ptr<Model> load_teacher(const DistillConfig& d);
 
+  // Where a run starts: the newest checkpoint's position when it resumes, else the beginning.
+  struct ResumePoint {
+    int first_phase = 0;
+    int64_t epoch = 0, iter = 0;             // inside first_phase (0, 0: from its beginning)
+    ModelConfig model;                       // the checkpoint's (conversions applied), if any
+    std::string path;                        // the checkpoint ("": none)
+    std::optional<SafeTensorsFile> ckpt;
+    bool phase_done = false;                 // the checkpoint completed phase first_phase - 1
+  };
+  int choose_threads() const;
+  void plan_if_needed();
+  ResumePoint find_resume_point();
+  void restore_train_sums(const RunState& state, const std::string& path);
+  void restore_run_state(const RunState& state);
+  void build_model_at(ResumePoint& at);
+  void run_phases(const ResumePoint& at);
+  void run_phase(int i, bool fresh, int64_t start_epoch, int64_t start_iter);
+  void final_evaluation();
+  Report write_report();
+
+  // What the steps of one training phase share while it runs (run_training builds it).
+  struct TrainingLoop {
+    const PhaseConfig& phase;
+    const TrainingConfig& training;
+    int index;
+    int64_t iters;                           // per epoch
+    PruningScheduler* pruning;               // prune phases
+    Optimizer& optimizer;
+    Model* teacher;                          // distillation
+    ForwardContext& ctx;
+    ForwardContext& teacher_ctx;
+    GradientAllreduce& reducer;
+    ProgressReporter& progress;
+  };
   void run_training(const PhaseConfig& phase, int index, int64_t start_epoch, int64_t start_iter);
+  std::optional<PruningScheduler> make_pruning(const PhaseConfig& phase, bool resumed);
+  int64_t iterations_per_epoch(const Dataset& data) const;
+  void run_epoch(TrainingLoop& loop, const Dataset& data, int64_t epoch, int64_t first);
+  double train_step(TrainingLoop& loop, const Batch& batch, int64_t epoch, int64_t iter);
+  double forward_backward(TrainingLoop& loop, const Batch& batch, Var& logits);
+  void count_step(TrainingLoop& loop, const Batch& batch, const Var& logits, double local_loss,
+                  double global_images, int64_t epoch, int64_t iter);
+  void log_train(const TrainingLoop& loop, int64_t epoch, int64_t iter, double lr);
+  void end_epoch(TrainingLoop& loop, int64_t epoch);
+  std::string sparsity_summary();
   void run_convert(const PhaseConfig& phase, int index);
   void run_eval(const PhaseConfig& phase, int index);
   void run_sensitivity(const PhaseConfig& phase);
   Report make_report(double wall);
 
-  void check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
-                              int64_t iters);
+  void check_sparsity_targets(const PrunePhase& phase, const std::string& path,
+                              const PruningScheduler& pruning, int64_t iters);
   void check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done);
 
   const ExperimentConfig& cfg_;
@@ -117,8 +163,8 @@ class Runner {
     for (const json& p : phases_done_)
       if (p.value("index", -1) == i) return;
     const PhaseConfig& phase = cfg_.phases[size_t(i)];
-    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type)},
-                                {"epochs", phase.epochs}, {"seconds", elapsed() - phase_started_}});
+    phases_done_.push_back(json{{"index", i}, {"type", phase_type_name(phase.type())},
+                                {"epochs", phase.epochs()}, {"seconds", elapsed() - phase_started_}});
   }
   // The training loop's running sums (metrics window and epoch summary), checkpointed so a
   // run resumed inside an epoch logs what the uninterrupted run logs.
@@ -171,7 +217,7 @@ std::map<std::string, double> Runner::sparsity_by_layer() {
 void Runner::log_val(const PhaseConfig& phase, int index, int64_t epoch, int64_t iter,
                      const Evaluation& e) {
   MetricsRecord r;
-  r.phase = phase_type_name(phase.type);
+  r.phase = phase_type_name(phase.type());
   r.phase_index = index;
   r.split = "val";
   r.epoch = epoch;
@@ -185,9 +231,10 @@ void Runner::log_val(const PhaseConfig& phase, int index, int64_t epoch, int64_t
   if (metrics_) metrics_->append(r);
 }
 
-void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
-                  bool phase_done, bool light) {
-  if (!dist::is_root()) return;   // rank 0 alone writes the run directory
+// The run's position and what the report needs across resumes (RunState::extra); the running
+// pruning scheduler's tensors go to `what`.
+RunState Runner::run_state(int index, int64_t epochs_done, int64_t iter, bool phase_done,
+                           CheckpointContents& what) {
   RunState s;
   s.phase_index = index;
   s.phase_done = phase_done;
@@ -207,7 +254,6 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
   extra["phase_started"] = phase_started_;
   extra["targets"] = targets_;
   extra["started"] = provenance_.started;
-  CheckpointContents what;
   if (iter > 0)
     extra["train_sums"] = json{{"loss", sums_.loss}, {"top1", sums_.top1}, {"seen", sums_.seen},
                                {"epoch_loss", sums_.epoch_loss}, {"epoch_top1", sums_.epoch_top1},
@@ -219,6 +265,14 @@ void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int6
     what.extra_tensors = std::move(ps.tensors);
   }
   s.extra = extra;
+  return s;
+}
+
+void Runner::save(const PhaseConfig& phase, int index, int64_t epochs_done, int64_t iter,
+                  bool phase_done, bool light) {
+  if (!dist::is_root()) return;   // rank 0 alone writes the run directory
+  CheckpointContents what;
+  const RunState s = run_state(index, epochs_done, iter, phase_done, what);
 
   // A mid-epoch checkpoint only refreshes latest; an epoch end also keeps <phase>-<epoch>.
   std::string latest = dir_.latest_checkpoint();
@@ -265,7 +319,7 @@ std::unique_ptr<Model> Runner::load_teacher(const DistillConfig& d) {
   std::string path = d.teacher;
   if (d.teacher_is_phase) {
     for (const PhaseConfig& p : cfg_.phases)
-      if (p.name == d.teacher) path = dir_.checkpoint(p.name, is_training_phase(p.type) ? p.epochs : 0);
+      if (p.name == d.teacher) path = dir_.checkpoint(p.name, p.epochs());
     if (!fs::is_regular_file(path))
       throw InputError(path + ": the teacher checkpoint of phase \"" + d.teacher +
                        "\" is missing (a phase of 0 epochs writes none; name another phase)");
@@ -283,174 +337,216 @@ std::unique_ptr<Model> Runner::load_teacher(const DistillConfig& d) {
 void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epoch,
                           int64_t start_iter) {
   const Dataset& data = train_data();
+  const TrainingConfig& training = *phase.training();
   if (start_epoch == 0 && start_iter == 0)
     for (Parameter* p : model_->parameters()) p->momentum = p->second_moment = Tensor();
-  std::optional<PruningScheduler> pruning;
-  const bool resumed = start_epoch > 0 || start_iter > 0;   // inside this phase
-  if (phase.type == PhaseType::prune) {
-    pruning.emplace(phase.pruning, prunable_layers(*model_), phase.epochs);
-    if (resumed && resume_ckpt_) {
-      PruningState ps;
-      ps.scalars = resume_state_.extra.value("pruning", json::object());
-      ps.tensors = checkpoint_extra_tensors(*resume_ckpt_, kPruningTensorPrefix);
-      pruning->restore(ps, resume_ckpt_->path);
-    }
-  }
+  std::optional<PruningScheduler> pruning = make_pruning(phase, start_epoch > 0 || start_iter > 0);
   pruning_ = pruning ? &*pruning : nullptr;
   resume_ckpt_.reset();   // its tensors are no longer needed
   struct ClearOnExit {
     PruningScheduler*& p;
     ~ClearOnExit() { p = nullptr; }
   } clear_pruning{pruning_};
-  if (phase.type == PhaseType::finetune)
-    freeze_masks(prunable_layers(*model_));
-  Optimizer optimizer(model_->parameters(), phase.optimizer);
-  std::unique_ptr<Model> teacher = phase.distill ? load_teacher(*phase.distill) : nullptr;
+  const FinetunePhase* finetune = phase.as<FinetunePhase>();
+  if (finetune) freeze_masks(prunable_layers(*model_));
+  Optimizer optimizer(model_->parameters(), training.optimizer);
+  std::unique_ptr<Model> teacher = training.distill ? load_teacher(*training.distill) : nullptr;
   ForwardContext teacher_ctx;   // evaluation mode: no dropout, the dense Winograd path
-
-  // Iterations per epoch (the schedules need it); workers 0: no producer thread is started.
-  LoaderOptions probe = train_loader_options(cfg_.data, cfg_.seed, 0);
-  probe.workers = 0;
-  const int64_t iters = BatchLoader(data, probe).batches_per_epoch();
-  if (iters == 0) throw InputError(cfg_.file + ": data.batch: larger than the training split");
+  const int64_t iters = iterations_per_epoch(data);
   optimizer.set_step_count(start_epoch * iters + start_iter);   // Adam's bias correction on resume
   ForwardContext ctx;
   ctx.training = true;
   ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
-  ctx.masked_products = phase.type == PhaseType::finetune && phase.masked_products;
+  ctx.masked_products = finetune && finetune->masked_products;
   GradientAllreduce reducer(model_->parameters());
   ProgressOptions popt;
   popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();
   ProgressReporter progress(log_, popt);
+  TrainingLoop loop{phase, training, index, iters, pruning_, optimizer, teacher.get(),
+                    ctx, teacher_ctx, reducer, progress};
 
-  for (int64_t epoch = start_epoch; epoch < phase.epochs; ++epoch) {
-    int64_t first = epoch == start_epoch ? start_iter : 0;
-    // Inside an epoch the resumed sums continue; the epoch's begin events already fired.
-    if (first == 0) {
-      sums_ = TrainSums();
-      if (pruning) pruning->on_epoch_begin(epoch);
-    }
-    LoaderOptions lopt = train_loader_options(cfg_.data, cfg_.seed, epoch, first);
-    lopt.shard = dist::rank(), lopt.shards = dist::size();   // this rank's slice of each batch
-    BatchLoader loader(data, lopt);
-    Batch batch;
-    double& loss_sum = sums_.loss;
-    double& top1_sum = sums_.top1;
-    int64_t& seen = sums_.seen;
-    double& epoch_loss = sums_.epoch_loss;
-    double& epoch_top1 = sums_.epoch_top1;
-    int64_t& epoch_seen = sums_.epoch_seen;
-    int64_t& epoch_images = sums_.epoch_images;
-    progress.begin(phase.name, epoch + 1, phase.epochs, iters);
-    for (int64_t iter = first; loader.next(batch); ++iter) {
-      if (pruning) pruning->on_minibatch_begin(epoch, iter, iters);
-      optimizer.zero_grad();
-      // Data parallel: the global batch's size first (corrupt samples make slices uneven);
-      // each rank's gradient counts with its share (gradient_allreduce.h).
-      double counts[3] = {double(batch.size()), 0, 0};   // images, loss sum, correct
-      dist::allreduce_sum(counts, 1);
-      const double global_images = counts[0];
-      if (dist::size() > 1)   // dropout draws per (seed, step, rank): no state to checkpoint
-        step_rng_ = Rng(mix(cfg_.seed, uint64_t(step_), uint64_t(dist::rank())), 3);
-      reducer.begin_step(global_images > 0 ? double(batch.size()) / global_images : 0.0);
-      Var logits;
-      double local_loss = 0;
-      if (batch.size() > 0) {
-        Var x = leaf(batch.images);
-        logits = model_->forward(x, ctx);
-        Var loss;
-        if (teacher) {
-          Tensor teacher_logits;
-          {
-            NoGradGuard no_grad;
-            teacher_logits = teacher->forward(leaf(batch.images), teacher_ctx)->value;
-          }
-          loss = distillation_loss(logits, teacher_logits, batch.labels,
-                                   float(phase.distill->temperature), float(phase.distill->weight));
-        } else {
-          loss = softmax_cross_entropy(logits, batch.labels);
-        }
-        local_loss = loss->value[0];
-        backward(loss);
-      }
-      reducer.finish();
-      if (pruning) pruning->after_backward(epoch, iter, iters);
-      double lr = lr_at(phase.lr_schedule, static_cast<int>(epoch), iter, iters);
-      optimizer.step(static_cast<float>(lr));
-      weights_in_latest_ = false;
-      if (pruning) pruning->after_optimizer_step(epoch, iter, iters);
-      last_val_fresh_ = false;
-      ++step_;
-
-      counts[0] = 0;
-      counts[1] = local_loss * double(batch.size());
-      counts[2] = batch.size() > 0 ? double(count_topk_correct(logits->value, batch.labels, 1)) : 0;
-      dist::allreduce_sum(counts + 1, 2);
-      const double l = global_images > 0 ? counts[1] / global_images : 0.0;
-      if (!std::isfinite(l))
-        throw std::runtime_error(phase.path + ": the loss became " + std::to_string(l) +
-                                 " at epoch " + std::to_string(epoch + 1) + " iteration " +
-                                 std::to_string(iter + 1) + " (learning rate too high?)");
-      const double acc = global_images > 0 ? counts[2] / global_images : 0.0;
-      loss_sum += l, top1_sum += acc, ++seen;
-      epoch_loss += l, epoch_top1 += acc, ++epoch_seen, epoch_images += int64_t(global_images);
-      progress.update(iter + 1, epoch_loss / epoch_seen, epoch_top1 / epoch_seen, epoch_images);
-
-      if ((iter + 1) % cfg_.log_every == 0) {
-        MetricsRecord r;
-        r.phase = phase_type_name(phase.type);
-        r.phase_index = index;
-        r.epoch = epoch + 1;
-        r.iter = epoch * iters + iter + 1;
-        r.step = step_;
-        r.lr = lr;
-        r.loss = loss_sum / seen;
-        r.top1 = top1_sum / seen;
-        r.sparsity = sparsity_by_layer();
-        r.seconds = elapsed();
-        if (metrics_) metrics_->append(r);
-        loss_sum = top1_sum = 0;
-        seen = 0;
-      }
-      const bool periodic = cfg_.checkpoint_every > 0 && (iter + 1) % cfg_.checkpoint_every == 0;
-      if (iter + 1 < iters && (periodic || interrupt_signal())) {
-        save(phase, index, epoch, iter + 1, false);
-        if (int sig = interrupt_signal()) {
-          progress.clear();
-          throw Interrupted(sig, dir_.root);
-        }
-      }
-    }
-    if (pruning) pruning->on_epoch_end(epoch);
-    bool last = epoch + 1 == phase.epochs;
-    EpochSummary summary;
-    summary.images = epoch_images;
-    if (epoch_seen) summary.train_loss = epoch_loss / epoch_seen, summary.train_top1 = epoch_top1 / epoch_seen;
-    if (last || (epoch + 1) % phase.eval_every == 0) {
-      progress.clear();
-      Evaluation ev = evaluate(InferenceKernel::dense);
-      log_val(phase, index, epoch + 1, (epoch + 1) * iters, ev);
-      if (!std::isfinite(ev.loss))
-        throw std::runtime_error(phase.path + ": the validation loss became " +
-                                 std::to_string(ev.loss) + " after epoch " +
-                                 std::to_string(epoch + 1) + " (learning rate too high?)");
-      summary.val_loss = ev.loss, summary.val_top1 = ev.top1, summary.val_top5 = ev.top5;
-    }
-    if (phase.type != PhaseType::train) {
-      char buf[64];
-      for (const auto& [name, s] : sparsity_by_layer()) {
-        if (s <= 0) continue;
-        std::snprintf(buf, sizeof buf, "%s%s %.1f%%", summary.extra.empty() ? "sparsity " : ", ",
-                      name.c_str(), 100 * s);
-        summary.extra += buf;
-      }
-    }
-    progress.end_epoch(summary);
-    check_ranks_agree(phase, epoch + 1);
-    save(phase, index, epoch + 1, 0, last);
-    if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
+  for (int64_t epoch = start_epoch; epoch < training.epochs; ++epoch) {
+    run_epoch(loop, data, epoch, epoch == start_epoch ? start_iter : 0);
+    end_epoch(loop, epoch);
   }
-  if (pruning && phase.epochs > 0) check_sparsity_targets(phase, *pruning, iters);
+  if (pruning && training.epochs > 0)
+    check_sparsity_targets(*phase.as<PrunePhase>(), phase.path, *pruning, iters);
+}
+
+// A prune phase's scheduler, its running state restored when the phase resumes inside.
+std::optional<PruningScheduler> Runner::make_pruning(const PhaseConfig& phase, bool resumed) {
+  const PrunePhase* prune = phase.as<PrunePhase>();
+  if (!prune) return std::nullopt;
+  std::optional<PruningScheduler> pruning;
+  pruning.emplace(prune->pruning, prunable_layers(*model_), prune->training.epochs);
+  if (resumed && resume_ckpt_) {
+    PruningState ps;
+    ps.scalars = resume_state_.extra.value("pruning", json::object());
+    ps.tensors = checkpoint_extra_tensors(*resume_ckpt_, kPruningTensorPrefix);
+    pruning->restore(ps, resume_ckpt_->path);
+  }
+  return pruning;
+}
+
+// Iterations per epoch (the schedules need it); workers 0: no producer thread is started.
+int64_t Runner::iterations_per_epoch(const Dataset& data) const {
+  LoaderOptions probe = train_loader_options(cfg_.data, cfg_.seed, 0);
+  probe.workers = 0;
+  const int64_t iters = BatchLoader(data, probe).batches_per_epoch();
+  if (iters == 0) throw InputError(cfg_.file + ": data.batch: larger than the training split");
+  return iters;
+}
+
+// The iterations of one epoch from `first` (> 0: a resume inside it).
+void Runner::run_epoch(TrainingLoop& loop, const Dataset& data, int64_t epoch, int64_t first) {
+  // Inside an epoch the resumed sums continue; the epoch's begin events already fired.
+  if (first == 0) {
+    sums_ = TrainSums();
+    if (loop.pruning) loop.pruning->on_epoch_begin(epoch);
+  }
+  LoaderOptions lopt = train_loader_options(cfg_.data, cfg_.seed, epoch, first);
+  lopt.shard = dist::rank(), lopt.shards = dist::size();   // this rank's slice of each batch
+  BatchLoader loader(data, lopt);
+  Batch batch;
+  loop.progress.begin(loop.phase.name, epoch + 1, loop.training.epochs, loop.iters);
+  for (int64_t iter = first; loader.next(batch); ++iter) {
+    const double lr = train_step(loop, batch, epoch, iter);
+    if ((iter + 1) % cfg_.log_every == 0) log_train(loop, epoch, iter, lr);
+    const bool periodic = cfg_.checkpoint_every > 0 && (iter + 1) % cfg_.checkpoint_every == 0;
+    if (iter + 1 < loop.iters && (periodic || interrupt_signal())) {
+      save(loop.phase, loop.index, epoch, iter + 1, false);
+      if (int sig = interrupt_signal()) {
+        loop.progress.clear();
+        throw Interrupted(sig, dir_.root);
+      }
+    }
+  }
+}
+
+// One optimizer step with the pruning hooks around it; returns the learning rate it used.
+double Runner::train_step(TrainingLoop& loop, const Batch& batch, int64_t epoch, int64_t iter) {
+  if (loop.pruning) loop.pruning->on_minibatch_begin(epoch, iter, loop.iters);
+  loop.optimizer.zero_grad();
+  // Data parallel: the global batch's size first (corrupt samples make slices uneven);
+  // each rank's gradient counts with its share (gradient_allreduce.h).
+  double images = double(batch.size());
+  dist::allreduce_sum(&images, 1);
+  const double global_images = images;
+  if (dist::size() > 1)   // dropout draws per (seed, step, rank): no state to checkpoint
+    step_rng_ = Rng(mix(cfg_.seed, uint64_t(step_), uint64_t(dist::rank())), 3);
+  loop.reducer.begin_step(global_images > 0 ? double(batch.size()) / global_images : 0.0);
+  Var logits;
+  const double local_loss = batch.size() > 0 ? forward_backward(loop, batch, logits) : 0.0;
+  loop.reducer.finish();
+  if (loop.pruning) loop.pruning->after_backward(epoch, iter, loop.iters);
+  const double lr = lr_at(loop.training.lr_schedule, static_cast<int>(epoch), iter, loop.iters);
+  loop.optimizer.step(static_cast<float>(lr));
+  weights_in_latest_ = false;
+  if (loop.pruning) loop.pruning->after_optimizer_step(epoch, iter, loop.iters);
+  last_val_fresh_ = false;
+  ++step_;
+  count_step(loop, batch, logits, local_loss, global_images, epoch, iter);
+  return lr;
+}
+
+// Forward, loss (against the teacher's logits when distilling) and backward; the local loss.
+double Runner::forward_backward(TrainingLoop& loop, const Batch& batch, Var& logits) {
+  Var x = leaf(batch.images);
+  logits = model_->forward(x, loop.ctx);
+  Var loss;
+  if (loop.teacher) {
+    Tensor teacher_logits;
+    {
+      NoGradGuard no_grad;
+      teacher_logits = loop.teacher->forward(leaf(batch.images), loop.teacher_ctx)->value;
+    }
+    const DistillConfig& d = *loop.training.distill;
+    loss = distillation_loss(logits, teacher_logits, batch.labels, float(d.temperature),
+                             float(d.weight));
+  } else {
+    loss = softmax_cross_entropy(logits, batch.labels);
+  }
+  const double local_loss = loss->value[0];
+  backward(loss);
+  return local_loss;
+}
+
+// The step's loss and top-1 over all ranks into the running sums and the progress line.
+void Runner::count_step(TrainingLoop& loop, const Batch& batch, const Var& logits,
+                        double local_loss, double global_images, int64_t epoch, int64_t iter) {
+  double counts[2] = {local_loss * double(batch.size()),   // loss sum, correct
+                      batch.size() > 0 ? double(count_topk_correct(logits->value, batch.labels, 1))
+                                       : 0};
+  dist::allreduce_sum(counts, 2);
+  const double l = global_images > 0 ? counts[0] / global_images : 0.0;
+  if (!std::isfinite(l))
+    throw std::runtime_error(loop.phase.path + ": the loss became " + std::to_string(l) +
+                             " at epoch " + std::to_string(epoch + 1) + " iteration " +
+                             std::to_string(iter + 1) + " (learning rate too high?)");
+  const double acc = global_images > 0 ? counts[1] / global_images : 0.0;
+  TrainSums& s = sums_;
+  s.loss += l, s.top1 += acc, ++s.seen;
+  s.epoch_loss += l, s.epoch_top1 += acc, ++s.epoch_seen, s.epoch_images += int64_t(global_images);
+  loop.progress.update(iter + 1, s.epoch_loss / s.epoch_seen, s.epoch_top1 / s.epoch_seen,
+                       s.epoch_images);
+}
+
+// A metrics.jsonl train record of the steps since the last one.
+void Runner::log_train(const TrainingLoop& loop, int64_t epoch, int64_t iter, double lr) {
+  MetricsRecord r;
+  r.phase = phase_type_name(loop.phase.type());
+  r.phase_index = loop.index;
+  r.epoch = epoch + 1;
+  r.iter = epoch * loop.iters + iter + 1;
+  r.step = step_;
+  r.lr = lr;
+  r.loss = sums_.loss / sums_.seen;
+  r.top1 = sums_.top1 / sums_.seen;
+  r.sparsity = sparsity_by_layer();
+  r.seconds = elapsed();
+  if (metrics_) metrics_->append(r);
+  sums_.loss = sums_.top1 = 0;
+  sums_.seen = 0;
+}
+
+// Pruning's epoch end, validation, the epoch summary, and the epoch's checkpoint.
+void Runner::end_epoch(TrainingLoop& loop, int64_t epoch) {
+  if (loop.pruning) loop.pruning->on_epoch_end(epoch);
+  const bool last = epoch + 1 == loop.training.epochs;
+  EpochSummary summary;
+  summary.images = sums_.epoch_images;
+  if (sums_.epoch_seen) {
+    summary.train_loss = sums_.epoch_loss / sums_.epoch_seen;
+    summary.train_top1 = sums_.epoch_top1 / sums_.epoch_seen;
+  }
+  if (last || (epoch + 1) % loop.training.eval_every == 0) {
+    loop.progress.clear();
+    Evaluation ev = evaluate(InferenceKernel::dense);
+    log_val(loop.phase, loop.index, epoch + 1, (epoch + 1) * loop.iters, ev);
+    if (!std::isfinite(ev.loss))
+      throw std::runtime_error(loop.phase.path + ": the validation loss became " +
+                               std::to_string(ev.loss) + " after epoch " +
+                               std::to_string(epoch + 1) + " (learning rate too high?)");
+    summary.val_loss = ev.loss, summary.val_top1 = ev.top1, summary.val_top5 = ev.top5;
+  }
+  if (loop.phase.type() != PhaseType::train) summary.extra = sparsity_summary();
+  loop.progress.end_epoch(summary);
+  check_ranks_agree(loop.phase, epoch + 1);
+  save(loop.phase, loop.index, epoch + 1, 0, last);
+  if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
+}
+
+// "sparsity conv2 50.0%, conv3 61.2%": the layers with zeros ("" when none has).
+std::string Runner::sparsity_summary() {
+  std::string out;
+  char buf[64];
+  for (const auto& [name, s] : sparsity_by_layer()) {
+    if (s <= 0) continue;
+    std::snprintf(buf, sizeof buf, "%s%s %.1f%%", out.empty() ? "sparsity " : ", ", name.c_str(),
+                  100 * s);
+    out += buf;
+  }
+  return out;
 }
 
 void Runner::check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done) {
@@ -473,8 +569,8 @@ void Runner::check_ranks_agree(const PhaseConfig& phase, int64_t epochs_done) {
                              "); the data-parallel run cannot go on");
 }
 
-void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningScheduler& pruning,
-                                    int64_t iters) {
+void Runner::check_sparsity_targets(const PrunePhase& phase, const std::string& path,
+                                    const PruningScheduler& pruning, int64_t iters) {
   // A promise is kept when the layers reach the target within 0.5 points (a mask pruner's
   // count is llround(s * params), exact to one weight; the threshold pruner's target mode ends
   // its window exactly on s_f).
@@ -482,7 +578,7 @@ void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningSched
   std::map<std::string, LayerSparsity> reached;
   for (const LayerSparsity& s : pruning.stats()) reached[s.name] = s;
   std::string failures;
-  for (const PlannedTarget& t : pruning.planned_targets(phase.epochs - 1, iters)) {
+  for (const PlannedTarget& t : pruning.planned_targets(phase.training.epochs - 1, iters)) {
     if (!t.sparsity) continue;
     int64_t params = 0, nnz = 0;
     for (const std::string& l : t.layers) {
@@ -504,11 +600,12 @@ void Runner::check_sparsity_targets(const PhaseConfig& phase, const PruningSched
     return;
   }
   throw SparsityShortfall(cfg_.file + ": " + failures + " (more than 0.5 points short; set " +
-                          phase.path + ".on_sparsity_shortfall to \"warn\" to go on)");
+                          path + ".on_sparsity_shortfall to \"warn\" to go on)");
 }
 
 void Runner::run_convert(const PhaseConfig& phase, int index) {
-  for (const auto& [layer, m] : phase.convert_m) {
+  const ConvertPhase& convert = *phase.as<ConvertPhase>();
+  for (const auto& [layer, m] : convert.m) {
     if (!model_->find_layer(layer))
       throw InputError(phase.path + ".layers: the model has no layer " + layer);
     model_->convert_to_winograd(layer, m);
@@ -518,15 +615,16 @@ void Runner::run_convert(const PhaseConfig& phase, int index) {
   Evaluation e = evaluate(InferenceKernel::dense);
   log_val(phase, index, 0, 0, e);
   log_ << phase.name << ": converted";
-  for (const auto& [layer, m] : phase.convert_m) log_ << " " << layer << " (m=" << m << ")";
+  for (const auto& [layer, m] : convert.m) log_ << " " << layer << " (m=" << m << ")";
   log_ << "; val top-1 " << e.top1 << ", top-5 " << e.top5 << ", loss " << e.loss << "\n";
   save(phase, index, 0, 0, true);
 }
 
 void Runner::run_eval(const PhaseConfig& phase, int index) {
-  Evaluation e = evaluate(phase.kernel);
+  const InferenceKernel kernel = phase.as<EvalPhase>()->kernel;
+  Evaluation e = evaluate(kernel);
   final_ = e;
-  final_kernel_ = phase.kernel == InferenceKernel::sparse ? "sparse" : "dense";
+  final_kernel_ = kernel == InferenceKernel::sparse ? "sparse" : "dense";
   log_val(phase, index, 0, 0, e);
   log_ << phase.name << " (" << final_kernel_ << " kernel): val top-1 " << e.top1 << ", top-5 "
        << e.top5 << ", loss " << e.loss << ", " << e.images << " images in " << e.seconds
@@ -534,13 +632,14 @@ void Runner::run_eval(const PhaseConfig& phase, int index) {
 }
 
 void Runner::run_sensitivity(const PhaseConfig& phase) {
-  const SensitivityConfig& sc = *phase.sensitivity;
+  const SensitivityPhase& sp = *phase.as<SensitivityPhase>();
+  const SensitivityConfig& sc = sp.sweep;
   std::vector<PrunableLayer> layers = select_layers(sc.layers, prunable_layers(*model_));
   std::vector<double> levels = sc.levels();
   log_ << phase.name << ": " << layers.size() << " layers x " << levels.size() << " levels\n";
   size_t done = 0, total = layers.size() * levels.size();
   auto rows = sensitivity_analysis(layers, levels, [&]() {
-    Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, phase.kernel);
+    Evaluation e = evaluate_model(*model_, val_data(), cfg_.data, sp.kernel);
     // sensitivity_analysis runs layers (outer) x levels (inner), in order.
     const std::string& layer = layers[done / levels.size()].name;
     const double level = levels[done % levels.size()];
@@ -592,6 +691,22 @@ Report Runner::make_report(double wall) {
 }
 
 Report Runner::run(bool resume) {
+  threads_ = choose_threads();
+  omp_set_num_threads(threads_);
+  if (provenance_.started.empty()) provenance_.started = utc_timestamp();
+  plan_if_needed();
+  ResumePoint at = resume ? find_resume_point() : ResumePoint{};
+  if (!resume && dist::is_root()) {
+    write_text_file_atomic(dir_.config_json(), resolved_.dump(2) + "\n");
+  }
+  if (dist::is_root()) metrics_ = std::make_unique<MetricsLog>(dir_.metrics_jsonl());
+  build_model_at(at);
+  run_phases(at);
+  final_evaluation();
+  return write_report();
+}
+
+int Runner::choose_threads() const {
   int threads = cfg_.threads > 0 ? cfg_.threads : omp_get_max_threads();
   if (cfg_.threads == 0 && dist::size() > 1 && !std::getenv("OMP_NUM_THREADS")) {
     // N ranks on one node share its cores (Open MPI and Slurm say how many ranks a node has).
@@ -600,129 +715,150 @@ Report Runner::run(bool resume) {
     const int per_node = local ? std::max(1, std::atoi(local)) : 1;
     threads = std::max(1, omp_get_num_procs() / per_node);
   }
-  omp_set_num_threads(threads);
-  threads_ = threads;
-  if (provenance_.started.empty()) provenance_.started = utc_timestamp();
-  if (!plan_) {   // the CLI plans before it creates the run directory; in-process callers here
-    if (!train_ && experiment_trains(cfg_)) train_data();
-    own_plan_ = plan_experiment(cfg_, train_.get(), val_data());
-    plan_ = &own_plan_;
-  }
-  int first_phase = 0;
-  int64_t start_epoch = 0, start_iter = 0;
-  RunState state;
-  ModelConfig model_config = cfg_.model;
-  std::optional<SafeTensorsFile> ckpt;
-  std::string resume_from = resume ? newest_checkpoint(dir_.checkpoints()) : "";
-  if (resume && dist::is_root()) {
+  return threads;
+}
+
+void Runner::plan_if_needed() {
+  if (plan_) return;   // the CLI plans before it creates the run directory; in-process callers here
+  if (!train_ && experiment_trains(cfg_)) train_data();
+  own_plan_ = plan_experiment(cfg_, train_.get(), val_data());
+  plan_ = &own_plan_;
+}
+
+// The newest checkpoint of a run directory being resumed, its state restored into the runner;
+// the beginning when there is none yet.
+Runner::ResumePoint Runner::find_resume_point() {
+  ResumePoint at;
+  at.path = newest_checkpoint(dir_.checkpoints());
+  if (dist::is_root()) {
     int stale = remove_stale_temp_files(dir_.checkpoints()) + remove_stale_temp_files(dir_.root);
     if (stale > 0)
       log_ << "removed " << stale << " temporary file(s) of an interrupted write\n";
   }
-  if (resume && resume_from.empty()) {
+  if (at.path.empty()) {
     // Killed before its first checkpoint: nothing to keep, start over in the same directory.
     if (dist::is_root())
       truncate_metrics(dir_.metrics_jsonl(), [](const MetricsRecord&) { return false; });
     log_ << "resuming " << dir_.root << ": no checkpoint yet, starting from the beginning\n";
+    return at;
   }
-  if (!resume_from.empty()) {
-    const std::string& path = resume_from;
-    ckpt = read_safetensors(path);
-    state = checkpoint_run_state(*ckpt);
-    resume_state_ = state;
-    if (state.extra.contains("train_sums")) {
-      try {
-        const json& t = state.extra["train_sums"];
-        sums_.loss = t.at("loss"), sums_.top1 = t.at("top1"), sums_.seen = t.at("seen");
-        sums_.epoch_loss = t.at("epoch_loss"), sums_.epoch_top1 = t.at("epoch_top1");
-        sums_.epoch_seen = t.at("epoch_seen"), sums_.epoch_images = t.at("epoch_images");
-      } catch (const json::exception& e) {
-        throw InputError(path + ": __metadata__.state.extra.train_sums: " + e.what());
-      }
-    }
-    model_config = checkpoint_model_config(*ckpt);
-    first_phase = state.phase_done ? state.phase_index + 1 : state.phase_index;
-    if (!state.phase_done) start_epoch = state.epoch, start_iter = state.iteration;
-    step_ = state.step;
-    seconds_base_ = state.seconds;
-    rng_.set_state(state.rng_state, state.rng_inc);
-    const json& x = state.extra;
-    if (x.contains("baseline")) baseline_ = eval_from_json(x["baseline"]);
-    if (x.contains("final")) final_ = eval_from_json(x["final"]), final_kernel_ = x.value("final_kernel", "");
-    if (x.contains("last_val")) last_val_ = eval_from_json(x["last_val"]);
-    last_val_fresh_ = x.value("last_val_fresh", false);
-    phases_done_ = x.value("phases_done", json::array());
-    phase_started_ = x.value("phase_started", 0.0);
-    targets_ = x.value("targets", std::map<std::string, double>());
-    provenance_.started = x.value("started", provenance_.started);   // the first start
-    // Drop metrics logged after the checkpoint: the resumed run logs them again.
-    size_t dropped = !dist::is_root() ? 0 : truncate_metrics(dir_.metrics_jsonl(),
-                                      [&](const MetricsRecord& r) {
-                                        return r.phase_index <= state.phase_index && r.step <= step_;
-                                      });
-    log_ << "resuming " << dir_.root << " from " << path << " (phase " << first_phase + 1
-         << ", epoch " << start_epoch + 1 << ", iteration " << start_iter << "; " << dropped
-         << " later metrics records dropped)\n";
-  }
-  if (!resume && dist::is_root()) {
-    write_text_file_atomic(dir_.config_json(), resolved_.dump(2) + "\n");
-  }
-  if (dist::is_root()) metrics_ = std::make_unique<MetricsLog>(dir_.metrics_jsonl());
+  at.ckpt = read_safetensors(at.path);
+  const RunState state = checkpoint_run_state(*at.ckpt);
+  resume_state_ = state;
+  restore_train_sums(state, at.path);
+  at.model = checkpoint_model_config(*at.ckpt);
+  at.phase_done = state.phase_done;
+  at.first_phase = state.phase_done ? state.phase_index + 1 : state.phase_index;
+  if (!state.phase_done) at.epoch = state.epoch, at.iter = state.iteration;
+  restore_run_state(state);
+  // Drop metrics logged after the checkpoint: the resumed run logs them again.
+  size_t dropped = !dist::is_root() ? 0 : truncate_metrics(dir_.metrics_jsonl(),
+                                    [&](const MetricsRecord& r) {
+                                      return r.phase_index <= state.phase_index && r.step <= step_;
+                                    });
+  log_ << "resuming " << dir_.root << " from " << at.path << " (phase " << at.first_phase + 1
+       << ", epoch " << at.epoch + 1 << ", iteration " << at.iter << "; " << dropped
+       << " later metrics records dropped)\n";
+  return at;
+}
 
+// The training loop's running sums as the checkpoint at `path` recorded them (mid-epoch).
+void Runner::restore_train_sums(const RunState& state, const std::string& path) {
+  if (state.extra.contains("train_sums")) {
+    try {
+      const json& t = state.extra["train_sums"];
+      sums_.loss = t.at("loss"), sums_.top1 = t.at("top1"), sums_.seen = t.at("seen");
+      sums_.epoch_loss = t.at("epoch_loss"), sums_.epoch_top1 = t.at("epoch_top1");
+      sums_.epoch_seen = t.at("epoch_seen"), sums_.epoch_images = t.at("epoch_images");
+    } catch (const json::exception& e) {
+      throw InputError(path + ": __metadata__.state.extra.train_sums: " + e.what());
+    }
+  }
+}
+
+// The runner's counters, RNG and report state as the checkpoint recorded them.
+void Runner::restore_run_state(const RunState& state) {
+  step_ = state.step;
+  seconds_base_ = state.seconds;
+  rng_.set_state(state.rng_state, state.rng_inc);
+  const json& x = state.extra;
+  if (x.contains("baseline")) baseline_ = eval_from_json(x["baseline"]);
+  if (x.contains("final")) final_ = eval_from_json(x["final"]), final_kernel_ = x.value("final_kernel", "");
+  if (x.contains("last_val")) last_val_ = eval_from_json(x["last_val"]);
+  last_val_fresh_ = x.value("last_val_fresh", false);
+  phases_done_ = x.value("phases_done", json::array());
+  phase_started_ = x.value("phase_started", 0.0);
+  targets_ = x.value("targets", std::map<std::string, double>());
+  provenance_.started = x.value("started", provenance_.started);   // the first start
+}
+
+// The model the run continues with: built from the config, or from the checkpoint's config
+// with its weights.
+void Runner::build_model_at(ResumePoint& at) {
+  const ModelConfig& config = at.ckpt ? at.model : cfg_.model;
   Rng init_rng(mix(cfg_.seed, 0x1417), 2);
-  model_ = build_model(model_config, init_rng);
-  if (ckpt && !checkpoint_has_weights(*ckpt)) {
+  model_ = build_model(config, init_rng);
+  if (at.ckpt && !checkpoint_has_weights(*at.ckpt)) {
     // A position record of an eval or sensitivity phase: the weights are latest's.
     SafeTensorsFile weights = read_safetensors(dir_.latest_checkpoint());
     load_checkpoint_into(weights, *model_, /*with_momentum=*/true);
     weights_in_latest_ = true;
-  } else if (ckpt) {
-    load_checkpoint_into(*ckpt, *model_, /*with_momentum=*/true);
+  } else if (at.ckpt) {
+    load_checkpoint_into(*at.ckpt, *model_, /*with_momentum=*/true);
     std::error_code ec;
-    weights_in_latest_ = fs::equivalent(resume_from, dir_.latest_checkpoint(), ec);
+    weights_in_latest_ = fs::equivalent(at.path, dir_.latest_checkpoint(), ec);
   }
-  if (ckpt && !state.phase_done && (start_epoch > 0 || start_iter > 0)) resume_ckpt_ = std::move(ckpt);
-  log_ << "model: " << model_config.arch << ", " << model_->parameters().size()
-       << " parameter tensors; " << threads << " threads; run directory " << dir_.root << "\n";
+  if (at.ckpt && !at.phase_done && (at.epoch > 0 || at.iter > 0)) resume_ckpt_ = std::move(at.ckpt);
+  log_ << "model: " << config.arch << ", " << model_->parameters().size()
+       << " parameter tensors; " << threads_ << " threads; run directory " << dir_.root << "\n";
+}
 
-  for (int i = first_phase; i < static_cast<int>(cfg_.phases.size()); ++i) {
-    const PhaseConfig& phase = cfg_.phases[i];
+void Runner::run_phases(const ResumePoint& at) {
+  for (int i = at.first_phase; i < static_cast<int>(cfg_.phases.size()); ++i) {
     if (int sig = interrupt_signal()) throw Interrupted(sig, dir_.root);
-    bool fresh = i != first_phase || (start_epoch == 0 && start_iter == 0);
-    if (fresh) phase_started_ = elapsed();
-    log_ << "== phase " << i + 1 << "/" << cfg_.phases.size() << ": " << phase.name << " ("
-         << phase_type_name(phase.type) << ")\n";
-    if (fresh) init_from(phase);
-    if (phase.type == PhaseType::prune && !baseline_) {
-      baseline_ = last_val_fresh_ && last_val_ ? *last_val_ : evaluate(InferenceKernel::dense);
-      log_ << "baseline (before pruning): val top-1 " << baseline_->top1 << "\n";
-    }
-    switch (phase.type) {
-      case PhaseType::train:
-      case PhaseType::prune:
-      case PhaseType::finetune:
-        run_training(phase, i, fresh ? 0 : start_epoch, fresh ? 0 : start_iter);
-        break;
-      case PhaseType::convert: run_convert(phase, i); break;
-      case PhaseType::eval: run_eval(phase, i); break;
-      case PhaseType::sensitivity: run_sensitivity(phase); break;
-    }
-    if (!is_training_phase(phase.type) && phase.type != PhaseType::convert)
-      save(phase, i, 0, 0, true, /*light=*/true);
-    record_phase_done(i);
+    const bool fresh = i != at.first_phase || (at.epoch == 0 && at.iter == 0);
+    run_phase(i, fresh, fresh ? 0 : at.epoch, fresh ? 0 : at.iter);
   }
+}
 
-  // The final evaluation: the last eval phase's, unless weights changed after it.
-  bool last_is_eval = !cfg_.phases.empty() && cfg_.phases.back().type == PhaseType::eval;
-  if (!final_ || !last_is_eval) {
-    bool winograd = !model_->config().winograd_layers.empty();
-    InferenceKernel k = winograd ? InferenceKernel::sparse : InferenceKernel::dense;
-    final_ = evaluate(k);
-    final_kernel_ = winograd ? "sparse" : "dense";
-    log_ << "final (" << final_kernel_ << " kernel): val top-1 " << final_->top1 << ", top-5 "
-         << final_->top5 << ", loss " << final_->loss << "\n";
+// Phase i from (start_epoch, start_iter); fresh: from its beginning (init, its start time).
+void Runner::run_phase(int i, bool fresh, int64_t start_epoch, int64_t start_iter) {
+  const PhaseConfig& phase = cfg_.phases[size_t(i)];
+  if (fresh) phase_started_ = elapsed();
+  log_ << "== phase " << i + 1 << "/" << cfg_.phases.size() << ": " << phase.name << " ("
+       << phase_type_name(phase.type()) << ")\n";
+  if (fresh) init_from(phase);
+  if (phase.type() == PhaseType::prune && !baseline_) {
+    baseline_ = last_val_fresh_ && last_val_ ? *last_val_ : evaluate(InferenceKernel::dense);
+    log_ << "baseline (before pruning): val top-1 " << baseline_->top1 << "\n";
   }
+  switch (phase.type()) {
+    case PhaseType::train:
+    case PhaseType::prune:
+    case PhaseType::finetune: run_training(phase, i, start_epoch, start_iter); break;
+    case PhaseType::convert: run_convert(phase, i); break;
+    case PhaseType::eval: run_eval(phase, i); break;
+    case PhaseType::sensitivity: run_sensitivity(phase); break;
+  }
+  if (!phase.training() && phase.type() != PhaseType::convert)
+    save(phase, i, 0, 0, true, /*light=*/true);
+  record_phase_done(i);
+}
 
+// The final evaluation: the last eval phase's, unless weights changed after it.
+void Runner::final_evaluation() {
+  bool last_is_eval = !cfg_.phases.empty() && cfg_.phases.back().type() == PhaseType::eval;
+  if (final_ && last_is_eval) return;
+  bool winograd = !model_->config().winograd_layers.empty();
+  InferenceKernel k = winograd ? InferenceKernel::sparse : InferenceKernel::dense;
+  final_ = evaluate(k);
+  final_kernel_ = winograd ? "sparse" : "dense";
+  log_ << "final (" << final_kernel_ << " kernel): val top-1 " << final_->top1 << ", top-5 "
+       << final_->top5 << ", loss " << final_->loss << "\n";
+}
+
+// report.json, the rendered run report and the results table (rank 0).
+Report Runner::write_report() {
   Report rep = make_report(elapsed());
   if (!dist::is_root()) return rep;
   write_report_json(dir_.report_json(), rep);

@@ -115,17 +115,18 @@ ThresholdSpec parse_threshold(JsonReader& r) {
   if (spec.gradient_rms && !spec.adaptive)
     r.fail("gradient", "\"rms\" averages the gradient of the adaptive threshold; it needs "
                        "\"adaptive\": true");
-  if (r.has("rms_decay")) {
+  if (r.optional_raw("rms_decay")) {
     if (!spec.gradient_rms) r.fail("rms_decay", "needs \"gradient\": \"rms\"");
     spec.rms_decay = r.number("rms_decay", spec.rms_decay, 0, 1, true, true);
   }
-  if (r.has("final_sparsity")) {
+  const bool has_initial = r.optional_raw("initial_sparsity").has_value();
+  if (r.optional_raw("final_sparsity")) {
     spec.final_sparsity = r.number("final_sparsity", 0, 0, 1, false, true);
     spec.initial_sparsity = r.number("initial_sparsity", 0, 0, 1, false, true);
     if (spec.initial_sparsity > *spec.final_sparsity)
       r.fail("initial_sparsity", "must be at most final_sparsity (" +
                                      std::to_string(*spec.final_sparsity) + ")");
-  } else if (r.has("initial_sparsity")) {
+  } else if (has_initial) {
     r.fail("initial_sparsity", "needs final_sparsity (the target mode of the threshold pruner)");
   }
   return spec;
@@ -151,7 +152,7 @@ PolicyConfig parse_policy(JsonReader& r, const std::vector<PrunerConfig>& pruner
                          (known.empty() ? "none" : known) + ")");
   constexpr int64_t kMax = int64_t(1) << 40;
   p.start = r.integer("start", 0, 0, kMax);
-  if (r.has("end")) {
+  if (r.optional_raw("end")) {
     p.end = r.integer("end", -1, 0, kMax);
     if (p.end <= p.start)
       r.fail("end", "must be > start (" + std::to_string(p.start) + "), got " +
@@ -172,7 +173,9 @@ PolicyConfig parse_policy(JsonReader& r, const std::vector<PrunerConfig>& pruner
 LayerSelection parse_layer_selection(JsonReader& r) {
   LayerSelection sel;
   sel.path = r.path();
-  bool has_layers = r.has("layers"), has_regex = r.has("regex");
+  // optional_raw marks both keys known: an unknown key's message lists them.
+  const bool has_layers = r.optional_raw("layers").has_value();
+  const bool has_regex = r.optional_raw("regex").has_value();
   if (has_layers && has_regex) r.fail("regex", "give either \"layers\" or \"regex\", not both");
   if (has_layers) {
     const json& v = r.raw("layers");
@@ -238,8 +241,8 @@ PruningConfig parse_pruning_config(JsonReader& phase) {
     config.pruners.push_back(std::move(pc));
   }
 
-  if (phase.has("policies")) {
-    const json& list = phase.raw("policies");
+  if (std::optional<json> policies = phase.optional_raw("policies")) {
+    const json& list = *policies;
     std::string where = phase.path("policies");
     if (!list.is_array()) phase.fail("policies", "expected an array, got " + json_brief(list));
     for (size_t i = 0; i < list.size(); ++i) {

@@ -17,8 +17,8 @@ SensitivityConfig parse_sensitivity_config(JsonReader& r) {
   c.layers = parse_layer_selection(r);
   if (c.layers.names.empty() && !c.layers.all_winograd && c.layers.regex.empty())
     r.fail("layers", "is required: [names], \"winograd\", or \"regex\": \"...\" instead");
-  if (r.has("range")) {
-    const json& v = r.raw("range");
+  if (std::optional<json> range = r.optional_raw("range")) {
+    const json& v = *range;
     const std::string expect =
         "expected [start, stop, step] with 0 <= start <= stop <= 1 and step > 0, got ";
     bool ok = v.is_array() && v.size() == 3;

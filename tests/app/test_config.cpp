@@ -52,16 +52,25 @@ TEST_CASE("set overrides parse JSON values, fall back to strings, create keys", 
 TEST_CASE("experiment config: defaults, names and the resolved round trip", "[app]") {
   ExperimentConfig x = parse_experiment(minimal_config(), "x.json");
   REQUIRE(x.phases.size() == 5);
-  REQUIRE(x.phases[1].convert_m == std::vector<std::pair<std::string, int>>{{"conv2", 2}, {"conv3", 4}});
-  REQUIRE(x.phases[4].kernel == InferenceKernel::dense);
+  REQUIRE(x.phases[1].as<ConvertPhase>()->m ==
+          std::vector<std::pair<std::string, int>>{{"conv2", 2}, {"conv3", 4}});
+  REQUIRE(x.phases[4].as<EvalPhase>()->kernel == InferenceKernel::dense);
+  const PhaseType types[] = {PhaseType::train, PhaseType::convert, PhaseType::prune,
+                             PhaseType::finetune, PhaseType::eval};
+  for (size_t i = 0; i < 5; ++i) CHECK(x.phases[i].type() == types[i]);
+  CHECK(x.phases[3].as<FinetunePhase>()->masked_products);
+  CHECK(x.phases[2].as<PrunePhase>()->shortfall_is_error);
+  CHECK_FALSE(x.phases[1].training());
+  CHECK(x.phases[1].epochs() == 0);
+  CHECK(x.phases[3].epochs() == 1);
   REQUIRE(x.phases[2].name == "prune");
   // The spatial preconditioner: on in train phases, off by default once masks exist.
-  REQUIRE(x.phases[0].optimizer.spatial_preconditioner == 1.0);
-  REQUIRE(x.phases[2].optimizer.spatial_preconditioner == 0.0);
-  REQUIRE(x.phases[3].optimizer.spatial_preconditioner == 0.0);
+  REQUIRE(x.phases[0].training()->optimizer.spatial_preconditioner == 1.0);
+  REQUIRE(x.phases[2].training()->optimizer.spatial_preconditioner == 0.0);
+  REQUIRE(x.phases[3].training()->optimizer.spatial_preconditioner == 0.0);
   json explicit_on = minimal_config();
   explicit_on["phases"][3]["optimizer"] = {{"spatial_preconditioner", 0.5}};
-  REQUIRE(parse_experiment(explicit_on, "x.json").phases[3].optimizer.spatial_preconditioner ==
+  REQUIRE(parse_experiment(explicit_on, "x.json").phases[3].training()->optimizer.spatial_preconditioner ==
           0.5);
   json resolved = experiment_to_json(x);
   ExperimentConfig y = parse_experiment(resolved, "config.json");
@@ -105,6 +114,29 @@ TEST_CASE("experiment config errors name the file and the JSON path", "[app]") {
   j = minimal_config();
   j["bogus"] = true;
   REQUIRE_THAT(error_of(j), Catch::Contains("bogus: unknown key"));
+
+  // An unknown key's message lists every key the phase accepts, the absent optional ones too.
+  j = minimal_config();
+  j["phases"][2]["bogus"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::StartsWith("x.json: phases[2].bogus: unknown key (expected one "
+                                              "of: distill, epochs, eval_every, init, "
+                                              "lr_schedule, name, on_sparsity_shortfall, "
+                                              "optimizer, policies, pruners, type)"));
+  j = minimal_config();
+  j["phases"][3]["bogus"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[3].bogus: unknown key (expected one of: "
+                                            "distill, epochs, eval_every, init, lr_schedule, "
+                                            "masked_products, name, optimizer, type)"));
+  j = minimal_config();
+  j["phases"][1].erase("m");
+  j["phases"][1]["bogus"] = 1;
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[1].bogus: unknown key (expected one of: "
+                                            "init, layers, m, name, type)"));
+  j = minimal_config();
+  j["phases"][4] = json{{"type", "sensitivity"}, {"layers", "winograd"}, {"bogus", 1}};
+  REQUIRE_THAT(error_of(j), Catch::Contains("phases[4].bogus: unknown key (expected one of: "
+                                            "init, kernel, layers, name, position_scale, range, "
+                                            "regex, type)"));
 }
 
 TEST_CASE("distill: the teacher names an earlier phase or a file, errors name the JSON path",
@@ -112,20 +144,20 @@ TEST_CASE("distill: the teacher names an earlier phase or a file, errors name th
   json j = minimal_config();
   j["phases"][2]["distill"] = json{{"teacher", "convert"}, {"temperature", 3}, {"weight", 0.7}};
   ExperimentConfig x = parse_experiment(j, "x.json");
-  REQUIRE(x.phases[2].distill);
-  CHECK(x.phases[2].distill->teacher_is_phase);
-  CHECK(x.phases[2].distill->temperature == 3);
-  CHECK(x.phases[2].distill->weight == 0.7);
-  CHECK_FALSE(x.phases[3].distill);
+  REQUIRE(x.phases[2].training()->distill);
+  CHECK(x.phases[2].training()->distill->teacher_is_phase);
+  CHECK(x.phases[2].training()->distill->temperature == 3);
+  CHECK(x.phases[2].training()->distill->weight == 0.7);
+  CHECK_FALSE(x.phases[3].training()->distill);
   // The resolved config reads back to the same experiment.
   ExperimentConfig y = parse_experiment(experiment_to_json(x), "x.json");
-  REQUIRE(y.phases[2].distill);
-  CHECK(y.phases[2].distill->teacher == "convert");
-  CHECK(y.phases[2].distill->weight == 0.7);
+  REQUIRE(y.phases[2].training()->distill);
+  CHECK(y.phases[2].training()->distill->teacher == "convert");
+  CHECK(y.phases[2].training()->distill->weight == 0.7);
   // null switches it off (a --set on a config that distills).
   json off = j;
   off["phases"][2]["distill"] = nullptr;
-  CHECK_FALSE(parse_experiment(off, "x.json").phases[2].distill);
+  CHECK_FALSE(parse_experiment(off, "x.json").phases[2].training()->distill);
 
   j["phases"][2]["distill"] = json{{"teacher", "finetune"}};   // a later phase
   CHECK_THAT(error_of(j), Catch::Contains("x.json: phases[2].distill.teacher: expected the name of "

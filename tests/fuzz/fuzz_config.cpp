@@ -62,7 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     wp::ExperimentConfig cfg = wp::parse_experiment(raw, "fuzz.json");
     if (weight_count(cfg.model) > 2e7) return;
     for (const wp::PhaseConfig& p : cfg.phases)
-      if (!p.init.empty() || (p.distill && !p.distill->teacher_is_phase)) return;
+      if (!p.init.empty() ||
+          (p.training() && p.training()->distill && !p.training()->distill->teacher_is_phase))
+        return;
     const int classes = cfg.model.classes;
     if (classes < 1) return;
     PlanDataset train(cfg.data, wp::Split::train, 1000, classes);

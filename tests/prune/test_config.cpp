@@ -192,3 +192,22 @@ TEST_CASE("pruning config errors name the JSON path and the expectation", "[prun
   REQUIRE(error_of(R"({"pruners": [], "policies": []})") ==
           "phases[2].pruners: expected an object, got an array of 0");
 }
+
+TEST_CASE("an unknown key's message lists every key the object accepts, absent ones too",
+          "[prune][config]") {
+  CHECK_THAT(error_of(R"({"pruners": {"t": {"type": "threshold", "layers": ["conv2"],
+                                             "bogus": 1}}})"),
+             Catch::StartsWith("phases[2].pruners.t.bogus: unknown key (expected one of: "
+                               "adaptive, factor, final_sparsity, gradient, initial_sparsity, "
+                               "l1, layers, per_position, regex, rms_decay, thr0, type)"));
+  CHECK_THAT(error_of(R"({"pruners": {"g": {"type": "gradual", "regex": "conv.*",
+                                             "final_sparsity": 0.5, "bogus": 1}}})"),
+             Catch::StartsWith("phases[2].pruners.g.bogus: unknown key (expected one of: "
+                               "final_sparsity, global, initial_sparsity, layers, "
+                               "position_scale, regex, saliency, type)"));
+  CHECK_THAT(error_of(R"({"pruners": {"g": {"type": "gradual", "layers": ["conv2"],
+                                             "final_sparsity": 0.5}},
+                          "policies": [{"pruner": "g", "bogus": 1}]})"),
+             Catch::StartsWith("phases[2].policies[0].bogus: unknown key (expected one of: "
+                               "end, frequency, pruner, start, unit)"));
+}

@@ -26,8 +26,12 @@
 //   eval: "kernel": "sparse" | "dense" (default "sparse")
 //   sensitivity: "layers"/"regex", "range": [start, stop, step] (stop included), "kernel"
 // "init": a checkpoint whose parameters (and masks) are loaded into the model before the phase.
+// Parsed, each type's keys are one PhaseSpec alternative (TrainPhase, ..., below); the training
+// phases' common keys are their TrainingConfig.
 #include <optional>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "winoprune/data/dataset.h"
@@ -41,7 +45,7 @@
 
 namespace wp {
 
-enum class PhaseType { train, convert, prune, finetune, eval, sensitivity };
+enum class PhaseType { train, convert, prune, finetune, eval, sensitivity };   // PhaseSpec's order
 const char* phase_type_name(PhaseType type);
 inline bool is_training_phase(PhaseType t) {
   return t == PhaseType::train || t == PhaseType::prune || t == PhaseType::finetune;
@@ -54,27 +58,59 @@ struct DistillConfig {
   double weight = 0.5;               // of the soft (teacher) term; 1 - weight for the labels
 };
 
-struct PhaseConfig {
-  PhaseType type = PhaseType::train;
-  std::string name;                  // checkpoint names: checkpoints/<name>-<epoch>.safetensors
-  std::string path;                  // "phases[2]", for messages
-  std::string init;                  // checkpoint to load first ("" = none)
-  // train | prune | finetune
+// What train, prune and finetune phases have in common.
+struct TrainingConfig {
   int epochs = 0;
   int eval_every = 1;
   OptimizerConfig optimizer;
   LrSchedule lr_schedule;
-  PruningConfig pruning;             // prune only
   std::optional<DistillConfig> distill;
-  bool shortfall_is_error = true;    // prune: "on_sparsity_shortfall" "error" | "warn"
-  bool masked_products = true;       // finetune: products over unmasked weights only
-  // convert
-  std::vector<std::string> convert_layers;
-  std::vector<std::pair<std::string, int>> convert_m;   // m per converted layer
-  // eval | sensitivity
+};
+
+// One struct per phase type, holding that type's keys.
+struct TrainPhase {
+  TrainingConfig training;
+};
+struct PrunePhase {
+  TrainingConfig training;
+  PruningConfig pruning;
+  bool shortfall_is_error = true;    // "on_sparsity_shortfall" "error" | "warn"
+};
+struct FinetunePhase {
+  TrainingConfig training;
+  bool masked_products = true;       // products over unmasked weights only
+};
+struct ConvertPhase {
+  std::vector<std::string> layers;
+  std::vector<std::pair<std::string, int>> m;   // m per converted layer
+};
+struct EvalPhase {
   InferenceKernel kernel = InferenceKernel::sparse;
-  // sensitivity
-  std::optional<SensitivityConfig> sensitivity;
+};
+struct SensitivityPhase {
+  InferenceKernel kernel = InferenceKernel::sparse;
+  SensitivityConfig sweep;
+};
+// The alternatives in PhaseType's order: the index is the type.
+using PhaseSpec =
+    std::variant<TrainPhase, ConvertPhase, PrunePhase, FinetunePhase, EvalPhase, SensitivityPhase>;
+
+struct PhaseConfig {
+  std::string name;                  // checkpoint names: checkpoints/<name>-<epoch>.safetensors
+  std::string path;                  // "phases[2]", for messages
+  std::string init;                  // checkpoint to load first ("" = none)
+  PhaseSpec spec = TrainPhase{};
+
+  PhaseType type() const { return static_cast<PhaseType>(spec.index()); }
+  // The phase's keys of type T, or null when it is of another type.
+  template <class T>
+  const T* as() const {
+    return std::get_if<T>(&spec);
+  }
+  // train, prune and finetune: their common part; null for the other phases.
+  const TrainingConfig* training() const;
+  // A training phase's epochs, 0 for the others (their checkpoint is <name>-0).
+  int epochs() const { return training() ? training()->epochs : 0; }
 };
 
 struct ExperimentConfig {
