@@ -5,15 +5,15 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
+#include "winoprune/app/experiment.h"
 #include "winoprune/error.h"
 #include "winoprune/report/metrics.h"
 #include "winoprune/report/report.h"
 #include "winoprune/io/run_dir.h"
 #include "winoprune/report/svg_plot.h"
+#include "winoprune/report/table.h"
 
 namespace fs = std::filesystem;
 
@@ -33,14 +33,10 @@ void flatten(const json& j, const std::string& path, std::map<std::string, std::
   }
 }
 
+// A run directory's JSON file (read_json_file), with a hint when it is missing.
 json read_json_at(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path + ": cannot open (is this a finished winoprune run?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json j = json_parse_bounded(ss.str());
-  if (j.is_discarded()) throw InputError(path + ": not valid JSON");
-  return j;
+  if (!fs::exists(path)) throw InputError(path + ": cannot open (is this a finished winoprune run?)");
+  return read_json_file(path);
 }
 
 std::string pct(double v) {
@@ -157,26 +153,21 @@ Comparison compare_runs(const std::vector<std::string>& run_dirs) {
   return c;
 }
 
-std::string render_compare_table(const Comparison& c) {
+// The comparison as one TextTable: run and differing keys left-aligned, figures right-aligned.
+static TextTable compare_table(const Comparison& c, bool code_runs) {
   std::vector<std::vector<std::string>> t = cells(c, false);
-  std::vector<size_t> w(t[0].size(), 0);
-  for (const auto& row : t)
-    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], row[i].size());
-  std::string s;
-  for (size_t r = 0; r < t.size(); ++r) {
-    for (size_t i = 0; i < t[r].size(); ++i) {
-      const std::string& cell = t[r][i];
-      const std::string pad(w[i] - cell.size(), ' ');
-      s += (i == 0 ? "" : "  ") + (i < 2 ? cell + pad : pad + cell);
-    }
-    s += "\n";
-    if (r == 0) {
-      size_t total = 0;
-      for (size_t x : w) total += x + 2;
-      s += std::string(total - 2, '-') + "\n";
-    }
+  TextTable table;
+  table.header = t[0];
+  for (size_t i = 0; i < t[0].size(); ++i) table.right.push_back(i >= 2);
+  for (size_t r = 1; r < t.size(); ++r) {
+    if (code_runs) t[r][1] = "`" + t[r][1] + "`";
+    table.rows.push_back(t[r]);
   }
-  return s;
+  return table;
+}
+
+std::string render_compare_table(const Comparison& c) {
+  return render_aligned(compare_table(c, false));
 }
 
 std::string render_compare_csv(const Comparison& c) {
@@ -189,18 +180,7 @@ std::string render_compare_csv(const Comparison& c) {
 }
 
 std::string render_compare_md(const Comparison& c) {
-  std::vector<std::vector<std::string>> t = cells(c, false);
-  std::string s = "|";
-  for (const std::string& h : t[0]) s += " " + h + " |";
-  s += "\n|";
-  for (size_t i = 0; i < t[0].size(); ++i) s += i < 2 ? " --- |" : " ---: |";
-  s += "\n";
-  for (size_t r = 1; r < t.size(); ++r) {
-    s += "|";
-    for (size_t i = 0; i < t[r].size(); ++i) s += " " + (i == 1 ? "`" + t[r][i] + "`" : t[r][i]) + " |";
-    s += "\n";
-  }
-  return s;
+  return render_markdown(compare_table(c, true));
 }
 
 std::vector<std::string> write_compare_plots(const Comparison& c, const std::string& dir) {
