@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <optional>
 
 #include "winoprune/app/interrupt.h"
@@ -18,6 +19,7 @@
 #include "winoprune/dist/gradient_allreduce.h"
 #include "winoprune/error.h"
 #include "winoprune/io/atomic_file.h"
+#include "winoprune/io/json_reader.h"
 #include "winoprune/report/metrics.h"
 #include "winoprune/io/progress.h"
 #include "winoprune/report/run_report.h"
@@ -40,13 +42,23 @@ json eval_to_json(const Evaluation& e) {
   return json{{"top1", e.top1}, {"top5", e.top5}, {"loss", e.loss}, {"seconds", e.seconds}};
 }
 
-Evaluation eval_from_json(const json& j) {
+// An evaluation the checkpoint's run state recorded (a field it lacks, or null, reads as 0).
+Evaluation eval_from_json(JsonReader r) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   Evaluation e;
-  e.top1 = j.value("top1", 0.0);
-  e.top5 = j.value("top5", 0.0);
-  e.loss = j.value("loss", 0.0);
-  e.seconds = j.value("seconds", 0.0);
+  e.top1 = r.number("top1", 0.0, 0.0, 1.0);
+  e.top5 = r.number("top5", 0.0, 0.0, 1.0);
+  e.loss = r.number("loss", 0.0, -kInf, kInf);
+  e.seconds = r.number("seconds", 0.0, 0.0, kInf);
   return e;
+}
+
+// A number the record must have (absent or null is an error naming the path).
+double required_number(JsonReader& r, const char* key) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const std::optional<double> v = r.optional_number(key, -kInf, kInf);
+  if (!v) r.fail(key, "expected a number");
+  return *v;
 }
 
 class Runner {
@@ -764,16 +776,15 @@ Runner::ResumePoint Runner::find_resume_point() {
 
 // The training loop's running sums as the checkpoint at `path` recorded them (mid-epoch).
 void Runner::restore_train_sums(const RunState& state, const std::string& path) {
-  if (state.extra.contains("train_sums")) {
-    try {
-      const json& t = state.extra["train_sums"];
-      sums_.loss = t.at("loss"), sums_.top1 = t.at("top1"), sums_.seen = t.at("seen");
-      sums_.epoch_loss = t.at("epoch_loss"), sums_.epoch_top1 = t.at("epoch_top1");
-      sums_.epoch_seen = t.at("epoch_seen"), sums_.epoch_images = t.at("epoch_images");
-    } catch (const json::exception& e) {
-      throw InputError(path + ": __metadata__.state.extra.train_sums: " + e.what());
-    }
-  }
+  if (!state.extra.contains("train_sums")) return;
+  JsonReader x = JsonReader::lenient(state.extra, "__metadata__.state.extra", path);
+  JsonReader t = x.object("train_sums");
+  sums_.loss = required_number(t, "loss"), sums_.top1 = required_number(t, "top1");
+  sums_.seen = int64_t(required_number(t, "seen"));
+  sums_.epoch_loss = required_number(t, "epoch_loss");
+  sums_.epoch_top1 = required_number(t, "epoch_top1");
+  sums_.epoch_seen = int64_t(required_number(t, "epoch_seen"));
+  sums_.epoch_images = int64_t(required_number(t, "epoch_images"));
 }
 
 // The runner's counters, RNG and report state as the checkpoint recorded them.
@@ -781,15 +792,22 @@ void Runner::restore_run_state(const RunState& state) {
   step_ = state.step;
   seconds_base_ = state.seconds;
   rng_.set_state(state.rng_state, state.rng_inc);
-  const json& x = state.extra;
-  if (x.contains("baseline")) baseline_ = eval_from_json(x["baseline"]);
-  if (x.contains("final")) final_ = eval_from_json(x["final"]), final_kernel_ = x.value("final_kernel", "");
-  if (x.contains("last_val")) last_val_ = eval_from_json(x["last_val"]);
-  last_val_fresh_ = x.value("last_val_fresh", false);
-  phases_done_ = x.value("phases_done", json::array());
-  phase_started_ = x.value("phase_started", 0.0);
-  targets_ = x.value("targets", std::map<std::string, double>());
-  provenance_.started = x.value("started", provenance_.started);   // the first start
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  JsonReader x = JsonReader::lenient(state.extra, "__metadata__.state.extra");
+  if (x.has("baseline")) baseline_ = eval_from_json(x.object("baseline"));
+  if (x.has("final")) final_ = eval_from_json(x.object("final"));
+  final_kernel_ = x.string("final_kernel", "");
+  if (x.has("last_val")) last_val_ = eval_from_json(x.object("last_val"));
+  last_val_fresh_ = x.boolean("last_val_fresh", false);
+  phases_done_ = x.optional_raw("phases_done").value_or(json::array());
+  phase_started_ = x.number("phase_started", 0.0, 0.0, kInf);
+  targets_.clear();
+  if (std::optional<json> t = x.optional_raw("targets")) {
+    JsonReader tr = JsonReader::lenient(*t, "__metadata__.state.extra.targets");
+    for (auto it = t->begin(); it != t->end(); ++it)
+      targets_[it.key()] = tr.number(it.key().c_str(), 0.0, 0.0, 1.0);
+  }
+  provenance_.started = x.string("started", provenance_.started);   // the first start
 }
 
 // The model the run continues with: built from the config, or from the checkpoint's config
