@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-#include "onednn_conv.h"
+#include "onednn_baselines.h"
 #include "winoprune/autograd.h"
 #include "winoprune/error.h"
 #include "winoprune/bench/bench.h"

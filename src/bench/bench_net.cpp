@@ -7,12 +7,11 @@
 // After the whole-network rows, a per-layer breakdown on each kernel: every layer timed alone on
 // its own input (captured from one forward; a ReLU fused into the layer before it as the
 // network runs it), its share of the sum, the same oneDNN primitive run standalone where there
-// is one (onednn_layers.h), and the network's time over the sum (above 1: what running layer
+// is one (onednn_baselines.h), and the network's time over the sum (above 1: what running layer
 // after layer costs beyond the layers themselves, e.g. caches refilled between layers).
 #include <omp.h>
 
-#include "onednn_conv.h"
-#include "onednn_layers.h"
+#include "onednn_baselines.h"
 #include "winoprune/bench/suites.h"
 #include "winoprune/nn/layers.h"
 #include "winoprune/error.h"
@@ -35,7 +34,7 @@ void random_prune(Model& model, double sparsity, uint64_t seed) {
 
 // Each layer of model timed alone on its own input (the output of the layers before it), with
 // kernel, fused with the ReLU after it where the network's forward fuses them (Model::forward);
-// beside it, when the layer has one, its standalone oneDNN twin (onednn_layers.h). Medians.
+// beside it, when the layer has one, its standalone oneDNN twin (onednn_baselines.h). Medians.
 struct LayerTime {
   std::string name;     // "conv1+relu1" when fused
   double ms;

@@ -1,12 +1,15 @@
 #pragma once
-// Standalone oneDNN forward-inference primitives, the yardstick of the net suite's per-layer
-// breakdown: for each conv (not Winograd), LRN, max-pool, ReLU and fully connected layer, the
+// Standalone oneDNN forward-inference primitives, the baselines of the bench suites, each with
+// its memories prepared outside any timer; run() executes it.
+//   OnednnConv: the convolution baseline of the conv and net suites (direct or Winograd).
+//   make_onednn_twin: the yardstick of the net suite's per-layer breakdown: for each conv (not
+// Winograd), LRN, max-pool, ReLU and fully connected layer, the
 // oneDNN primitive of the same shape run alone, its memories prepared outside the timer:
 //   convolution (and a following ReLU as its post-op): src, weights and dst in the layouts the
 //     primitive chooses (format any), so no reorder is timed (the layer converts NCHW in and out);
 //   LRN, max pooling, ReLU: plain NCHW, the layout the network's tensors have;
 //   inner product: src [N, in] plain, weights in the primitive's layout, dst plain.
-// Internal to src/bench (bench_net.cpp).
+// Internal to src/bench (bench_conv.cpp, bench_net.cpp).
 #include <dnnl.hpp>
 
 #include <memory>
@@ -48,6 +51,33 @@ inline memory import(OnednnTwin& t, const memory::desc& want, const memory::desc
 }
 
 }  // namespace onednn_twin_detail
+
+// A oneDNN forward-inference convolution (stride 1, symmetric padding) with its memories
+// already in the primitive's layouts. Throws dnnl::error (status unimplemented) when oneDNN has
+// no implementation (e.g. Winograd for some shapes).
+struct OnednnConv : OnednnTwin {
+  OnednnConv(dnnl::algorithm alg, int N, int C, int H, int K, int r, int pad, int groups,
+             const float* x, const float* w, const float* b) {
+    using namespace onednn_twin_detail;
+    const auto f32 = memory::data_type::f32;
+    const int Ho = H + 2 * pad - r + 1;
+    memory::dims src_d{N, C, H, H}, dst_d{N, K, Ho, Ho}, bias_d{K};
+    memory::dims wei_d = groups == 1 ? memory::dims{K, C, r, r}
+                                     : memory::dims{groups, K / groups, C / groups, r, r};
+    dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, alg, memory::desc(src_d, f32, tag::any),
+        memory::desc(wei_d, f32, tag::any), memory::desc(bias_d, f32, tag::x),
+        memory::desc(dst_d, f32, tag::any), {1, 1}, {pad, pad}, {pad, pad});
+    dnnl::convolution_forward::primitive_desc pd(desc, eng);
+    args[DNNL_ARG_SRC] = import(*this, pd.src_desc(), memory::desc(src_d, f32, tag::nchw), x);
+    args[DNNL_ARG_WEIGHTS] = import(
+        *this, pd.weights_desc(),
+        memory::desc(wei_d, f32, groups == 1 ? tag::oihw : tag::goihw), w);
+    args[DNNL_ARG_BIAS] = import(*this, pd.bias_desc(), memory::desc(bias_d, f32, tag::x), b);
+    args[DNNL_ARG_DST] = memory(pd.dst_desc(), eng);
+    prim = dnnl::convolution_forward(pd);
+  }
+};
 
 // The twin of `layer` on `input` (its input in the network), with `relu` the following ReLU
 // fused (convolution only); null for layers without one (Winograd, flatten, dropout).
