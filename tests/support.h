@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,14 @@ double relative_error(const A* a, const B* b, size_t n, double limit = -1, const
     }
   }
   return err;
+}
+
+// A fresh, empty directory under the build tree: test-scratch/<area>/<name>.
+inline std::string scratch_dir(const std::string& area, const std::string& name) {
+  const std::string dir = std::string(WINOPRUNE_BINARY_DIR) + "/test-scratch/" + area + "/" + name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 // A 0/1 float mask of shape: each entry 0 with probability sparsity.

@@ -51,8 +51,7 @@ std::vector<LayerTime> time_each_layer(Model& model, const Var& input, Inference
   Var x = input;
   for (size_t i = 0; i < layers.size(); ++i) {
     Layer* layer = layers[i];
-    const bool fused = i + 1 < layers.size() && dynamic_cast<ReLULayer*>(layers[i + 1]) &&
-                       layer->fuses_relu(ctx);
+    const bool fused = model.fuses_next_relu(i, ctx);
     Var in = x;
     Timing t = time_median(
         [&] { x = fused ? layer->forward_relu(in, ctx) : layer->forward(in, ctx); }, warmup,

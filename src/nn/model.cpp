@@ -16,17 +16,19 @@ void Model::add(std::unique_ptr<Layer> layer) {
   layers_.push_back(std::move(layer));
 }
 
+bool Model::fuses_next_relu(size_t i, const ForwardContext& ctx) const {
+  return i + 1 < layers_.size() && dynamic_cast<const ReLULayer*>(layers_[i + 1].get()) &&
+         layers_[i]->fuses_relu(ctx);
+}
+
 Var Model::forward(const Var& x, ForwardContext& ctx) {
   Var h = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
-    Layer& layer = *layers_[i];
-    const bool relu_next =
-        i + 1 < layers_.size() && dynamic_cast<const ReLULayer*>(layers_[i + 1].get());
-    if (relu_next && layer.fuses_relu(ctx)) {   // the ReLU layer is applied in this one
-      h = layer.forward_relu(h, ctx);
+    if (fuses_next_relu(i, ctx)) {   // the ReLU layer is applied in this one
+      h = layers_[i]->forward_relu(h, ctx);
       ++i;
     } else {
-      h = layer.forward(h, ctx);
+      h = layers_[i]->forward(h, ctx);
     }
   }
   return h;

@@ -101,11 +101,14 @@ void WinogradConv2dLayer::set_from_spatial(const Tensor& g) {
   packed_.reset();
 }
 
+// The packed sparse kernel (packed on first use), optionally applying a ReLU as it stores.
+Var WinogradConv2dLayer::sparse_forward(const Var& x, bool relu) {
+  if (!packed_) prepare_inference(InferenceKernel::sparse);
+  return leaf(packed_->conv.forward(x->value, bias_.value().data(), relu));
+}
+
 Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
-  if (ctx.kernel == InferenceKernel::sparse && !grad_enabled()) {
-    if (!packed_) prepare_inference(InferenceKernel::sparse);
-    return leaf(packed_->conv.forward(x->value, bias_.value().data(), false));
-  }
+  if (fuses_relu(ctx)) return sparse_forward(x, false);   // sparse kernel, no gradients
   if (ctx.masked_products && grad_enabled() && weight_.mask.defined()) {
     if (!pattern_ || !pattern_->matches(weight_.mask))
       pattern_ = build_masked_product_pattern(weight_.mask, params_.groups);
@@ -121,8 +124,7 @@ bool WinogradConv2dLayer::fuses_relu(const ForwardContext& ctx) const {
 Var WinogradConv2dLayer::forward_relu(const Var& x, ForwardContext& ctx) {
   if (!fuses_relu(ctx)) throw std::logic_error(name() + ": forward_relu needs the sparse kernel "
                                                "without gradients");
-  if (!packed_) prepare_inference(InferenceKernel::sparse);
-  return leaf(packed_->conv.forward(x->value, bias_.value().data(), true));
+  return sparse_forward(x, true);
 }
 
 void WinogradConv2dLayer::prepare_inference(InferenceKernel kernel) {

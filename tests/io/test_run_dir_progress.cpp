@@ -13,12 +13,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string scratch_dir(const std::string& name) {
-  std::string dir = std::string(WINOPRUNE_BINARY_DIR) + "/test-scratch/io/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+std::string scratch_dir(const std::string& name) { return test::scratch_dir("io", name); }
 
 size_t count(const std::string& s, const std::string& what) {
   size_t n = 0;

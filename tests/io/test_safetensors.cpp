@@ -14,13 +14,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under the build tree per test case.
-std::string scratch_dir(const std::string& name) {
-  std::string dir = std::string(WINOPRUNE_BINARY_DIR) + "/test-scratch/io/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+std::string scratch_dir(const std::string& name) { return test::scratch_dir("io", name); }
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

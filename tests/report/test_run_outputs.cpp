@@ -17,12 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string scratch_dir(const std::string& name) {
-  std::string dir = std::string(WINOPRUNE_BINARY_DIR) + "/test-scratch/report/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+std::string scratch_dir(const std::string& name) { return test::scratch_dir("report", name); }
 
 void append_raw(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::app | std::ios::binary);

@@ -100,6 +100,7 @@ class WinogradConv2dLayer : public Layer {
   bool has_packed_sparse() const { return packed_ != nullptr; }
 
  private:
+  Var sparse_forward(const Var& x, bool relu);
   struct Packed;   // the sparse engineer's packed weights (src/nn/winograd_conv2d_layer.cpp)
   int in_channels_, out_channels_;
   WinogradConvParams params_;

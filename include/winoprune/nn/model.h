@@ -44,6 +44,9 @@ class Model {
   const ModelConfig& config() const { return config_; }
   void add(std::unique_ptr<Layer> layer);
   Var forward(const Var& x, ForwardContext& ctx);
+  // True when forward() runs layer i with the ReLU layer after it fused in (Layer::fuses_relu):
+  // forward_relu(layer i), then layer i + 2.
+  bool fuses_next_relu(size_t i, const ForwardContext& ctx) const;
   std::vector<Parameter*> parameters();
   Parameter* find_parameter(const std::string& name);      // null if absent
   Layer* find_layer(const std::string& name);               // null if absent
