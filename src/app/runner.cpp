@@ -103,7 +103,7 @@ class Runner {
   void plan_if_needed();
   ResumePoint find_resume_point();
   void restore_train_sums(const RunState& state, const std::string& path);
-  void restore_run_state(const RunState& state);
+  void restore_run_state(const RunState& state, const std::string& path);
   void build_model_at(ResumePoint& at);
   void run_phases(const ResumePoint& at);
   void run_phase(int i, bool fresh, int64_t start_epoch, int64_t start_iter);
@@ -762,7 +762,7 @@ Runner::ResumePoint Runner::find_resume_point() {
   at.phase_done = state.phase_done;
   at.first_phase = state.phase_done ? state.phase_index + 1 : state.phase_index;
   if (!state.phase_done) at.epoch = state.epoch, at.iter = state.iteration;
-  restore_run_state(state);
+  restore_run_state(state, at.path);
   // Drop metrics logged after the checkpoint: the resumed run logs them again.
   size_t dropped = !dist::is_root() ? 0 : truncate_metrics(dir_.metrics_jsonl(),
                                     [&](const MetricsRecord& r) {
@@ -788,12 +788,12 @@ void Runner::restore_train_sums(const RunState& state, const std::string& path) 
 }
 
 // The runner's counters, RNG and report state as the checkpoint recorded them.
-void Runner::restore_run_state(const RunState& state) {
+void Runner::restore_run_state(const RunState& state, const std::string& path) {
   step_ = state.step;
   seconds_base_ = state.seconds;
   rng_.set_state(state.rng_state, state.rng_inc);
   constexpr double kInf = std::numeric_limits<double>::infinity();
-  JsonReader x = JsonReader::lenient(state.extra, "__metadata__.state.extra");
+  JsonReader x = JsonReader::lenient(state.extra, "__metadata__.state.extra", path);
   if (x.has("baseline")) baseline_ = eval_from_json(x.object("baseline"));
   if (x.has("final")) final_ = eval_from_json(x.object("final"));
   final_kernel_ = x.string("final_kernel", "");
@@ -803,7 +803,7 @@ void Runner::restore_run_state(const RunState& state) {
   phase_started_ = x.number("phase_started", 0.0, 0.0, kInf);
   targets_.clear();
   if (std::optional<json> t = x.optional_raw("targets")) {
-    JsonReader tr = JsonReader::lenient(*t, "__metadata__.state.extra.targets");
+    JsonReader tr = JsonReader::lenient(*t, "__metadata__.state.extra.targets", path);
     for (auto it = t->begin(); it != t->end(); ++it)
       targets_[it.key()] = tr.number(it.key().c_str(), 0.0, 0.0, 1.0);
   }
