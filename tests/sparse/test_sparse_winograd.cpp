@@ -191,6 +191,11 @@ TEST_CASE("sparse winograd matches dense double Winograd on named edge cases", "
       {"3 k-blocks, batch 1",       1, 12, 13, 13, 150, 4, 3, 1, 1, 0.9},
       {"k-blocks, groups 2",        16, 16, 11, 9, 140, 4, 3, 1, 2, 0.8, true},
       {"k-blocks, F(4x4,5x5)",      9, 6, 15, 15, 70, 4, 5, 2, 1, 0.9},
+      // m = 2: the AVX-512 pair-run stores (neighbouring tiles' outputs in one masked store)
+      {"F(2x2) Wo 1: runs down",    3, 4, 7, 1, 5, 2, 3, 1, 1, 0.5, true},
+      {"F(2x2) odd Wo, no pad",     2, 6, 12, 9, 7, 2, 3, 0, 1, 0.6},
+      {"F(2x2) 3 k-blocks, batch 1", 1, 12, 13, 13, 300, 2, 3, 1, 1, 0.9},
+      {"F(2x2,5x5) k-blocks",       9, 6, 13, 13, 70, 2, 5, 2, 1, 0.9, true},
   };
   uint64_t seed = 100;
   for (const Case& cs : cases) check_case(cs, seed += 10);

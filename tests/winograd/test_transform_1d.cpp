@@ -1,8 +1,9 @@
 // The 1-D transform microkernels every kernel body shares (src/kernels/common/winograd_1d.inc),
 // compiled here on a scalar double "vector", against the F64 matrices that the transform rule
-// builds (winograd_transform): the structured F(4x4,3x3) and F(4x4,5x5) kernels exactly as
-// derived, the dense transform_1d for every supported tile, and the matrix checks that guard
-// the structured path (true for the rule's float matrices, false for any other).
+// builds (winograd_transform): the structured F(4x4,3x3), F(4x4,5x5), F(2x2,3x3) and
+// F(2x2,5x5) kernels exactly as derived, the dense transform_1d for every supported tile, and
+// the matrix checks that guard the structured path (true for the rule's float matrices, false
+// for any other).
 #include <cmath>
 #include <vector>
 
@@ -57,6 +58,23 @@ TEST_CASE("structured F(4x4) 1-D transforms equal the rule's matrices", "[winogr
   }
 }
 
+TEST_CASE("structured F(2x2) 1-D transforms equal the rule's matrices", "[winograd][1d]") {
+  const WinogradTransform& f23 = winograd_transform(2, 3);
+  const WinogradTransform& f25 = winograd_transform(2, 5);
+  for (uint64_t seed = 41; seed <= 60; ++seed) {
+    const auto x = test::random_vector<double>(8, seed);
+    double v[8], y[8];
+    k1d::f2x3_input_1d(x.data(), v);
+    CHECK(worst_error(f23.BT, 4, 4, x.data(), v) < 1e-14);
+    k1d::f2x3_output_1d(x.data(), y);
+    CHECK(worst_error(f23.AT, 2, 4, x.data(), y) < 1e-14);
+    k1d::f4x3_input_1d(x.data(), v);   // F(2x2,5x5) shares F(4x4,3x3)'s B^T
+    CHECK(worst_error(f25.BT, 6, 6, x.data(), v) < 1e-14);
+    k1d::f2x5_output_1d(x.data(), y);
+    CHECK(worst_error(f25.AT, 2, 6, x.data(), y) < 1e-14);
+  }
+}
+
 TEST_CASE("the dense 1-D transform equals B^T and A^T of every supported tile", "[winograd][1d]") {
   const int tiles[][2] = {{2, 3}, {4, 3}, {6, 3}, {2, 5}, {4, 5}, {3, 3}, {2, 2}, {3, 5}};
   uint64_t seed = 100;
@@ -91,6 +109,15 @@ TEST_CASE("the structured path is taken for the rule's matrices and only for the
   const WinogradTransform& f45 = winograd_transform(4, 5);
   CHECK(k1d::is_f4x3_matrices(f43.BTf.data(), f43.ATf.data()));
   CHECK(k1d::is_f4x5_matrices(f45.BTf.data(), f45.ATf.data()));
+  const WinogradTransform& f23 = winograd_transform(2, 3);
+  const WinogradTransform& f25 = winograd_transform(2, 5);
+  CHECK(k1d::is_f2x3_matrices(f23.BTf.data(), f23.ATf.data()));
+  CHECK(k1d::is_f2x5_matrices(f25.BTf.data(), f25.ATf.data()));
+  CHECK_FALSE(k1d::is_f2x3_matrices(f43.BTf.data(), f43.ATf.data()));
+  CHECK_FALSE(k1d::is_f2x5_matrices(f43.BTf.data(), f43.ATf.data()));
+  std::vector<float> at23 = f23.ATf;
+  at23[7] = 2.0f;
+  CHECK_FALSE(k1d::is_f2x3_matrices(f23.BTf.data(), at23.data()));
   std::vector<float> bt = f43.BTf;
   bt[7] += 1e-6f;
   CHECK_FALSE(k1d::is_f4x3_matrices(bt.data(), f43.ATf.data()));
