@@ -6,7 +6,7 @@
 //   db += sum_n dy[n, :]
 // Reference twin: include/winoprune/ops/linear_reference.h.
 // Fast path: three wp::sgemm calls (oneDNN's dnnl_sgemm), accumulating with beta = 1 (the
-// forward of wide layers as y^T = w x^T, kTransposedForwardRatio below). Measured
+// forward of wide layers as y^T = w x^T, transposed_forward below). Measured
 // against oneDNN's inner_product primitives (/tmp throwaway program, 1 thread, CPU time, min of
 // 7; ms forward / backward-data / backward-weights):
 //   alexnet-small fc6 128x1152 -> 512:  sgemm  0.71 / 0.57 / 0.58   inner_product  0.69 / 0.57 / 0.58
@@ -44,7 +44,24 @@ namespace {
 //   64 x 4096 -> 4096:        18.8            7.2              8 x 9216 -> 4096:  7.8 / 5.2
 //   64 x 4096 -> 1000:         4.6            1.6            128 x  512 ->  512: 0.25 / 0.28
 // (one thread: 36.8 / 34.2 ms, the same kernels). Where O <= 4 N the plain form stays.
+// Except at 2 to 4 rows, where oneDNN's sgemm handles x w^T well and w x^T badly (medians of 9,
+// 2 threads, dnnl_sgemm alone, ms x w^T / w x^T):
+//   rows          9216 -> 4096   4096 -> 4096   4096 -> 1000
+//   1             2.37 / 1.97    0.96 / 1.01    0.14 / 0.13
+//   2             2.82 / 5.20    1.14 / 2.34    0.21 / 0.62
+//   3             3.15 / 5.04    1.42 / 2.36    0.15 / 0.44
+//   4             4.61 / 5.08    1.87 / 2.06    0.26 / 0.46
+//   5             4.89 / 5.04    2.44 / 1.95    0.25 / 0.41
+//   8             7.86 / 5.08    3.15 / 1.97    0.61 / 0.46
+//   16           34.5  / 5.49   15.1  / 2.21    3.85 / 0.49
+// (AlexNet inference at batch 2: fc6 6.3 ms against 4.0 for oneDNN's inner product alone.)
 constexpr int64_t kTransposedForwardRatio = 4;
+constexpr int64_t kPlainForwardMinRows = 2, kPlainForwardMaxRows = 4;
+
+bool transposed_forward(int64_t N, int64_t O) {
+  if (N >= kPlainForwardMinRows && N <= kPlainForwardMaxRows) return false;
+  return O > kTransposedForwardRatio * N;
+}
 
 void check_linear(const Tensor& x, const Tensor& w, const Tensor* b) {
   const bool ok = x.ndim() == 2 && w.ndim() == 2 && x.dim(1) == w.dim(1) &&
@@ -62,7 +79,7 @@ Var linear(const Var& x, const Var& w, const Var& b) {
   const int64_t N = x->value.dim(0), I = x->value.dim(1), O = w->value.dim(0);
   Tensor y = Tensor::empty({N, O});
   const float* bp = b ? b->value.data() : nullptr;
-  if (O > kTransposedForwardRatio * N) {
+  if (transposed_forward(N, O)) {
     // y^T = w x^T, then transposed with the bias added (see kTransposedForwardRatio).
     Tensor yt = Tensor::empty({O, N});
     sgemm(false, true, O, N, I, 1.0f, w->value.data(), I, x->value.data(), I, 0.0f, yt.data(), N);

@@ -32,12 +32,14 @@ TEST_CASE("linear reference gradients match central differences", "[ops][linear]
 
 TEST_CASE("linear fast path matches the reference", "[ops][linear]") {
   struct Dims { int N, I, O; };
-  // Outputs > 4 x rows take the transposed forward (y^T = w x^T): {2, 9216, 40}, {1, 9, 5},
-  // {3, 70, 131} (not a multiple of its 64-output blocks), {8, 300, 1000}, and {4, 20, 17} just
-  // past the boundary that {4, 20, 16} stays at.
+  // Outputs > 4 x rows take the transposed forward (y^T = w x^T) unless there are 2 to 4 rows:
+  // transposed {1, 9216, 40}, {1, 9, 5}, {5, 70, 131} (not a multiple of its 64-output blocks),
+  // {8, 300, 1000}, and {5, 20, 21} just past the boundary that {5, 20, 20} stays at; plain
+  // although wide {2, 9216, 40}, {3, 70, 131}, {4, 20, 17}.
   for (Dims d : {Dims{1, 7, 3}, Dims{3, 5, 9}, Dims{17, 33, 65}, Dims{128, 1152, 512},
-                 Dims{2, 9216, 40}, Dims{5, 512, 10}, Dims{1, 9, 5}, Dims{3, 70, 131},
-                 Dims{8, 300, 1000}, Dims{4, 20, 16}, Dims{4, 20, 17}}) {
+                 Dims{1, 9216, 40}, Dims{5, 512, 10}, Dims{1, 9, 5}, Dims{5, 70, 131},
+                 Dims{8, 300, 1000}, Dims{5, 20, 20}, Dims{5, 20, 21}, Dims{2, 9216, 40},
+                 Dims{3, 70, 131}, Dims{4, 20, 17}}) {
     for (bool with_bias : {true, false}) {
       INFO("N " << d.N << " in " << d.I << " out " << d.O << (with_bias ? " bias" : ""));
       const Tensor x = random_tensor({d.N, d.I}, 4);
