@@ -124,12 +124,22 @@ WP_SPARSE_INLINE void load_patch_row(const float* xc, const BlockLanes& L, int i
   for (int b = 4; b < t; ++b) d[b].v = _mm512_permutex2var_ps(s[b - 4], hi_cols, s[b]);
 }
 
-// Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y. m = 4: a 4x4 transpose
-// per 128-bit lane (4 unpacks, 4 shuffles) leaves tile 4L+q's row in lane L of q[q]; one masked
-// store per tile writes its vc columns (yoff4 shifts the base so lane L lands at the tile).
-// m = 2: see below. Other m: through the scratch S, one scalar per output.
-WP_SPARSE_INLINE void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L, float* yk,
-                             int Wo, float* S) {
+// Row i of every lane's m x m outputs (yrow[i2], lanes = tiles) to y, for m = 2 and 4: the
+// outputs are interleaved so that vector v holds the rows of G = 16 / m consecutive lanes
+// (lane l's m floats at element m (l % G)), then written with one masked store per output run
+// (BlockLanes::orun_*): a run's tiles are neighbours in a tile row, so their rows are
+// contiguous in y. Other m: through the scratch S, one scalar per output.
+//   m = 4: a 4x4 transpose per 128-bit lane (4 unpacks, 4 shuffles) leaves tile 4L + q's row
+//          in 128-bit lane L of q[q]; a 4x4 transpose of 128-bit lanes (8 shuffles) makes o[Q]
+//          = the rows of tiles 4Q..4Q+3. 4-6 stores per row instead of 16 (one per tile):
+//          measured on conv2 (27x27, 7 tiles per row) at batch 64, 90%: output phase
+//          8.4 -> 6.9 ms (bench --suite conv). 13x13 maps are one run per quad, as before.
+//   m = 2: two permutes interleave the two columns of lanes 0-7 and 8-15; 3-5 stores per row
+//          instead of 32 scalar ones: on conv3 with the structured F(2x2,3x3) output transform,
+//          output phase 7.2 -> 1.4 ms (bench --suite conv --tile 2).
+WP_SPARSE_INLINE void store_output_row(const Lanes16* yrow, int m, int i, const BlockLanes& L,
+                                       float* yk, int Wo, float* S) {
+  float* row = yk + int64_t(i) * Wo;
   if (m == 4) {
     const __m512 t0 = _mm512_unpacklo_ps(yrow[0].v, yrow[1].v);
     const __m512 t1 = _mm512_unpackhi_ps(yrow[0].v, yrow[1].v);
@@ -137,37 +147,24 @@ WP_SPARSE_INLINE void store_output_row(const Lanes16* yrow, int m, int i, const 
     const __m512 t3 = _mm512_unpackhi_ps(yrow[2].v, yrow[3].v);
     const __m512 q[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
                          _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
-    float* row = yk + int64_t(i) * Wo;
-    if (L.quads) {
-      // Quad Q's output row is [q[0] | q[1] | q[2] | q[3]] at 128-bit lane Q: a 4x4 transpose of
-      // 128-bit lanes (4 + 4 shuffles), then one store of 16 contiguous floats per quad.
-      const __m512 u0 = _mm512_shuffle_f32x4(q[0], q[1], 0x44);
-      const __m512 u1 = _mm512_shuffle_f32x4(q[0], q[1], 0xEE);
-      const __m512 u2 = _mm512_shuffle_f32x4(q[2], q[3], 0x44);
-      const __m512 u3 = _mm512_shuffle_f32x4(q[2], q[3], 0xEE);
-      const __m512 o[4] = {_mm512_shuffle_f32x4(u0, u2, 0x88), _mm512_shuffle_f32x4(u0, u2, 0xDD),
-                           _mm512_shuffle_f32x4(u1, u3, 0x88), _mm512_shuffle_f32x4(u1, u3, 0xDD)};
-      for (int qq = 0; qq < 4; ++qq)
-        _mm512_mask_storeu_ps(addr_at(row, L.qout[qq]), L.qoutmask[i][qq], o[qq]);
-      return;
-    }
-    for (int l = 0; l < 16; ++l)   // dead lanes and rows past vr have an empty mask
-      _mm512_mask_storeu_ps(addr_at(row, L.yoff4[l]), L.outmask[i][l], q[l & 3]);
+    const __m512 u0 = _mm512_shuffle_f32x4(q[0], q[1], 0x44);
+    const __m512 u1 = _mm512_shuffle_f32x4(q[0], q[1], 0xEE);
+    const __m512 u2 = _mm512_shuffle_f32x4(q[2], q[3], 0x44);
+    const __m512 u3 = _mm512_shuffle_f32x4(q[2], q[3], 0xEE);
+    const __m512 o[4] = {_mm512_shuffle_f32x4(u0, u2, 0x88), _mm512_shuffle_f32x4(u0, u2, 0xDD),
+                         _mm512_shuffle_f32x4(u1, u3, 0x88), _mm512_shuffle_f32x4(u1, u3, 0xDD)};
+    for (int r = 0; r < L.noruns; ++r)
+      _mm512_mask_storeu_ps(addr_at(row, L.orun_off[r]), L.orun_mask[i][r], o[L.orun_vec[r]]);
     return;
   }
   if (m == 2) {
-    // Interleave the two columns: lanes 0-7 into h[0], 8-15 into h[1] (2 permutes), then one
-    // masked store per pair run (BlockLanes::prun_*): 3-5 stores per row instead of 32 scalar
-    // ones. Measured on conv3 at batch 64, 90%, with the structured F(2x2,3x3) output
-    // transform: output phase 7.2 -> 1.4 ms (bench --suite conv --tile 2).
     const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
     const __m512i hi = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30,
                                          15, 31);
     const __m512 h[2] = {_mm512_permutex2var_ps(yrow[0].v, lo, yrow[1].v),
                          _mm512_permutex2var_ps(yrow[0].v, hi, yrow[1].v)};
-    float* row = yk + int64_t(i) * Wo;
-    for (int r = 0; r < L.npair_runs; ++r)
-      _mm512_mask_storeu_ps(addr_at(row, L.prun_off[r]), L.prun_mask[i][r], h[L.prun_half[r]]);
+    for (int r = 0; r < L.noruns; ++r)
+      _mm512_mask_storeu_ps(addr_at(row, L.orun_off[r]), L.orun_mask[i][r], h[L.orun_vec[r]]);
     return;
   }
   store_output_row_scalar(yrow, m, i, L, yk, Wo, S);
