@@ -196,6 +196,12 @@ TEST_CASE("sparse winograd matches dense double Winograd on named edge cases", "
       {"F(2x2) odd Wo, no pad",     2, 6, 12, 9, 7, 2, 3, 0, 1, 0.6},
       {"F(2x2) 3 k-blocks, batch 1", 1, 12, 13, 13, 300, 2, 3, 1, 1, 0.9},
       {"F(2x2,5x5) k-blocks",       9, 6, 13, 13, 70, 2, 5, 2, 1, 0.9, true},
+      // AVX-512, Cg <= 256 and >= 16 sub-blocks of 16 tiles: blocks of two sub-blocks (an odd
+      // count leaves the last block's second sub-block dead)
+      {"two sub-blocks, odd count", 17, 12, 13, 13, 20, 4, 3, 1, 1, 0.8},
+      {"two sub-blocks, g2 k-blocks", 20, 16, 13, 13, 140, 4, 3, 1, 2, 0.9, true},
+      {"two sub-blocks, F(2x2)",    6, 8, 13, 13, 10, 2, 3, 1, 1, 0.7},
+      {"two sub-blocks, F(4x4,5x5)", 6, 6, 27, 27, 9, 4, 5, 2, 1, 0.6, true},
   };
   uint64_t seed = 100;
   for (const Case& cs : cases) check_case(cs, seed += 10);

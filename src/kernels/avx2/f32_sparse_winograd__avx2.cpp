@@ -50,6 +50,8 @@ inline Lanes16 vmax0(Lanes16 a) {
 
 // 4 lanes of a slice per pass: 8 ymm accumulators of the 16 registers.
 constexpr int kSlicePass = 4;
+// One sub-block per block: a second would need 16 accumulators of the 16 ymm registers.
+constexpr int kMaxSubBlocks = 1;
 
 #include "../common/f32_sparse_winograd.inc"
 

@@ -42,8 +42,10 @@ struct W8 { __m512 v; };
 inline W8 wload8(const float* p) { return {_mm512_castps256_ps512(_mm256_loadu_ps(p))}; }
 inline Lanes16 wlane(W8 w, int r) { return {_mm512_permutexvar_ps(_mm512_set1_epi32(r), w.v)}; }
 
-// 8 lanes of a slice per pass: 8 zmm accumulators.
+// 8 lanes of a slice per pass: 8 zmm accumulators per sub-block, 16 with two sub-blocks (of 32
+// registers; the 8 permute indices and the weights take 9 more).
 constexpr int kSlicePass = 8;
+constexpr int kMaxSubBlocks = 2;
 
 #include "../common/f32_sparse_winograd.inc"
 
