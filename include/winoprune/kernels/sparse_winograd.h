@@ -13,7 +13,9 @@
 
 namespace wp {
 
-// Tiles per block: one zmm (two ymm) of tiles. V_j and M_j rows hold 16 tiles contiguously.
+// Tiles per sub-block: one zmm (two ymm) of tiles. The packed offsets (voff) are c * 16, the
+// row of V_j for one sub-block; a block of nsub sub-blocks holds them side by side, so the
+// kernel reads row c at nsub * voff (f32_sparse_winograd.inc).
 constexpr int kSparseTileBlock = 16;
 // Rows per slice of the sliced-ELL weight format: 8 independent FMA chains per slice.
 constexpr int kSparseSliceRows = 8;

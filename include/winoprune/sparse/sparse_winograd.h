@@ -5,20 +5,21 @@
 // with bias and ReLU fused into the output transform.
 //
 // Execution (the optimized variants; ref is the plain per-tile specification):
-//   for each block of 16 tiles (across images) and each group, OpenMP-parallel over blocks
-//   (batch 1: over the k-blocks of the one block instead):
-//     input transform of the block       -> V [P][Cg][16]            (L2: P*Cg*64 bytes)
+//   for each block of 16 or 32 tiles (across images) and each group, OpenMP-parallel over
+//   blocks handed out one at a time (batch 1: over the k-blocks of the one block instead):
+//     input transform of the block       -> V [P][Cg][16 nsub]       (L2: P*Cg*64*nsub bytes)
 //     for each position j, each k-block (kblock output channels), each slice of 8 rows:
-//                                           M[j][k][0:16] = sum_e val[e] * V_j[c_e][0:16]
-//                                           (V_j = Cg*64 bytes: into L1 once per j)
+//                                           M[j][k][:] = sum_e val[e] * V_j[c_e][:]
+//                                           (V_j = Cg*64*nsub bytes: into L1 once per j)
 //     output transform of each k-block    -> y (+ bias, ReLU)
 //   so the transformed data never goes to memory: per conv3 (C 256, K 384, batch 64) that is
-//   ~190 MB of traffic (~5.5 ms) saved (docs/method.md section 5). V for conv4 (Cg 384, t 6)
-//   is 887 KB, under the 1 MB L2; M (885 KB) lives in L2 and L3.
-// Measured on this machine (one core, CPU time, conv3 batch 64 at 90%): input transform
-// 0.9 ms, products 5.5 ms (4.3 G FMA/s of 16 lanes, half the FMA peak: each FMA also needs a
-// V-row load and a weight permute), output transform 1.4 ms; oneDNN direct 63 ms on the same
-// core. Two threads: 3.9-4.2 ms against 31-33 ms (bench --suite conv).
+//   ~190 MB of traffic (~5.5 ms) saved (docs/method.md section 5). nsub = 2 sub-blocks of 16
+//   tiles (AVX-512, Cg <= 384, enough blocks) make each nonzero feed two FMAs.
+// Measured on this machine (bench --suite conv --batch 64 --sparsity 0.9, two threads, CPU
+// time per thread, F(4x4,3x3) conv4 groups 1): input transform 1.0 ms, products 5.0 ms (3.4 G
+// FMA/s of 16 lanes per core, 46% of the FMA peak: each FMA also needs a V-row load and a
+// weight permute), output transform 1.0 ms; the call 6.8-7.6 ms against 58-63 ms for oneDNN
+// direct.
 //
 // Packed format (the invariants every variant relies on; checked by the tests): sliced ELL.
 // Notation: P = t*t positions j = p*t + q; Kg = K/groups, Cg = C/groups; kb = kblock;
