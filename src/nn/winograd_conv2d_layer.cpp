@@ -110,8 +110,26 @@ Var WinogradConv2dLayer::sparse_forward(const Var& x, bool relu) {
 Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
   if (fuses_relu(ctx)) return sparse_forward(x, false);   // sparse kernel, no gradients
   if (ctx.masked_products && grad_enabled() && weight_.mask.defined()) {
-    if (!pattern_ || !pattern_->matches(weight_.mask))
+    if (!pattern_ || !pattern_->matches(weight_.mask)) {
       pattern_ = build_masked_product_pattern(weight_.mask, params_.groups);
+      frozen_.reset();
+    }
+    // The forward value on the sparse kernel, packed once from the mask and refreshed with the
+    // current weights (its fused transforms and products; backward keeps the masked products).
+    // Measured (bench --suite train, 90% masks): fine-tune step against the dense Winograd step
+    // 0.86x -> 0.78x for alexnet-small at batch 128, 0.96x -> 0.77x for AlexNet-227 at 64.
+    if (SparseWinogradConv::supports(x->value, params_.groups)) {
+      if (!frozen_)
+        frozen_ = std::make_unique<Packed>(Packed{SparseWinogradConv::pack(
+            weight_.mask, params_.m, params_.r, params_.pad, params_.groups)});
+      frozen_->conv.refresh_values(weight_.value());
+      const SparseWinogradConv& conv = frozen_->conv;
+      const float* bias = bias_.value().data();
+      return winograd_conv2d(x, weight_.var, bias_.var, params_, pattern_,
+                             [&conv, bias](const Tensor& in, Tensor& y) {
+                               conv.forward(in, bias, false, y);
+                             });
+    }
     return winograd_conv2d(x, weight_.var, bias_.var, params_, pattern_);
   }
   return winograd_conv2d(x, weight_.var, bias_.var, params_);

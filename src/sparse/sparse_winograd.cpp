@@ -80,6 +80,7 @@ SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int p
           const size_t e0 = s.val_.size();
           s.val_.resize(e0 + size_t(len) * R, 0.0f);
           s.voff_.resize(e0 + size_t(len) * R, 0);
+          s.src_.resize(e0 + size_t(len) * R, -1);
           for (int r = 0; r < R; ++r) {
             const int kk = order[size_t(sl * R + r)];
             if (kk >= nr) continue;
@@ -89,6 +90,7 @@ SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int p
               if (wr[c] != 0.0f) {
                 s.val_[e] = wr[c];
                 s.voff_[e] = uint16_t(c * kSparseTileBlock);
+                s.src_[e] = int32_t(wr + c - w);
                 e += size_t(R);
               }
           }
@@ -101,6 +103,23 @@ SparseWinogradConv SparseWinogradConv::pack(const Tensor& W, int m, int r, int p
       }
     }
   return s;
+}
+
+bool SparseWinogradConv::supports(const Tensor& x, int groups) {
+  if (x.ndim() != 4 || groups < 1 || x.dim(1) % groups != 0) return false;
+  return x.dim(1) / groups * kSparseTileBlock <= UINT16_MAX + 1 &&
+         16 * x.dim(1) * x.dim(2) * x.dim(3) < INT32_MAX;
+}
+
+void SparseWinogradConv::refresh_values(const Tensor& W) {
+  if (W.ndim() != 3 || W.dim(0) != int64_t(t()) * t() || W.dim(1) != K_ || W.dim(2) != Cg_)
+    throw InputError("sparse winograd refresh: weight " + shape_str(W.shape()) +
+                     ": expected the packed shape [" + std::to_string(t() * t()) + ", " +
+                     std::to_string(K_) + ", " + std::to_string(Cg_) + "]");
+  const float* w = W.data();
+  const int64_t n = int64_t(val_.size());
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t e = 0; e < n; ++e) val_[size_t(e)] = src_[size_t(e)] >= 0 ? w[src_[size_t(e)]] : 0.0f;
 }
 
 double SparseWinogradConv::density() const {

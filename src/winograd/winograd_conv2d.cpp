@@ -18,7 +18,9 @@
 // on 13x13 maps (36 positions per 16 outputs, 16 tiles per 169 pixels) and costs a few percent
 // of the layer's time to rebuild.
 // Under a frozen mask (fine-tuning) the three GEMM phases are replaced by the masked products
-// of masked_products.h, over the unmasked weights only; the transforms are the same.
+// of masked_products.h, over the unmasked weights only; the transforms are the same. The caller
+// may also supply the forward value (the nn layer runs its sparse kernel, packed from the mask:
+// the fused transforms and products of src/sparse), leaving backward as it is.
 // Every phase writes disjoint outputs per work item in a fixed order: results do not depend on
 // the thread count (given a deterministic sgemm); dW sums the chunks in order.
 #include <omp.h>
@@ -26,6 +28,7 @@
 #include <algorithm>
 #include <exception>
 #include <string>
+#include <utility>
 
 #include "scratch.h"
 #include "winoprune/error.h"
@@ -309,6 +312,12 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias,
 
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
                     std::shared_ptr<const MaskedProductPattern> pattern) {
+  return winograd_conv2d(x, weight, bias, p, std::move(pattern), WinogradForward());
+}
+
+Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
+                    std::shared_ptr<const MaskedProductPattern> pattern,
+                    const WinogradForward& forward) {
   const Layer L = make_layer(x->value, weight->value, bias ? bias->value : Tensor(), p);
   const TileGrid& g = L.grid;
   if (pattern && (pattern->positions != L.tt || pattern->K != g.K || pattern->C != g.C ||
@@ -319,7 +328,9 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
                      std::to_string(pattern->groups) + ", not for weight " +
                      shape_str(weight->value.shape()));
   Tensor y = Tensor::empty({g.N, g.K, g.Ho, g.Wo});
-  if (g.N > 0) {
+  if (g.N > 0 && forward) {
+    forward(x->value, y);
+  } else if (g.N > 0) {
     const Chunk first = make_chunk(L, 0);  // the largest chunk
     ScratchLease V(size_t(L.tt) * first.ldv), M(size_t(L.tt) * first.ldm);
     for (int n0 = 0; n0 < g.N; n0 += L.images_per_chunk) {

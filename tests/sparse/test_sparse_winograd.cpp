@@ -383,6 +383,12 @@ TEST_CASE("sparse winograd rejects bad shapes with InputError", "[sparse]") {
   CHECK_THROWS_AS(conv.forward(Tensor::zeros({8, 5, 5}), nullptr, false, y), InputError);
   SparseWinogradConv nopad = SparseWinogradConv::pack(W, 4, 3, 0, 2);
   CHECK_THROWS_AS(nopad.forward(Tensor::zeros({1, 8, 2, 5}), nullptr, false, y), InputError);
+  CHECK_THROWS_AS(conv.refresh_values(Tensor::zeros({36, 8, 5})), InputError);
+  CHECK_NOTHROW(conv.refresh_values(W));
+  CHECK(SparseWinogradConv::supports(Tensor::zeros({1, 8, 5, 5}), 2));
+  CHECK_FALSE(SparseWinogradConv::supports(Tensor::zeros({1, 8, 5, 5}), 3));
+  CHECK_FALSE(SparseWinogradConv::supports(Tensor::zeros({8, 5, 5}), 1));
+  CHECK_FALSE(SparseWinogradConv::supports(Tensor::zeros({1, 8194, 1, 1}), 2));   // Cg 4097
   CHECK_THROWS_AS(SparseWinogradConv().forward(Tensor::zeros({1, 8, 5, 5}), nullptr, false, y),
                   InputError);
 }

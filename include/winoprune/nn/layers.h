@@ -107,6 +107,7 @@ class WinogradConv2dLayer : public Layer {
   Parameter weight_, bias_;
   std::unique_ptr<Packed> packed_;
   std::shared_ptr<const MaskedProductPattern> pattern_;   // of weight_.mask, for masked_products
+  std::unique_ptr<Packed> frozen_;   // the sparse kernel packed from pattern_'s mask
 };
 
 // Fully connected (wp::linear). Input [N, in]. weight [out, in], bias [out].

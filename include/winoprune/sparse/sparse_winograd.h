@@ -76,6 +76,16 @@ class SparseWinogradConv {
   void forward_with(const SparseWinogradVariant& variant, const Tensor& x, const float* bias,
                     bool relu, Tensor& y, double* phase_ms = nullptr) const;
 
+  // True when the kernels can take input x with `groups` groups: C/groups <= 4096 (16-bit V
+  // offsets, checked by pack) and C*H*W < 2^31 / 16 (int32 offsets, checked by forward).
+  static bool supports(const Tensor& x, int groups);
+
+  // Frozen masks (fine-tuning): pack once from the mask (nonzero = kept: the pattern), then
+  // refresh_values(W) copies the current weights into the packed entries before each forward.
+  // Entries of the pattern whose weight is 0 stay entries. InputError if W's shape is not the
+  // packed one.
+  void refresh_values(const Tensor& W);
+
   // The argument block for x (geometry, transforms, packed weights; data pointers null).
   SparseWinogradArgs args_for(const Tensor& x) const;
 
@@ -106,6 +116,7 @@ class SparseWinogradConv {
   std::vector<int32_t> chunk_slice_, slice_start_, slice_rows_;
   std::vector<uint16_t> voff_;
   std::vector<float> val_;
+  std::vector<int32_t> src_;   // per entry: its index in the packed W, -1 for slice padding
 };
 
 }  // namespace wp

@@ -5,6 +5,7 @@
 //   dW_{k,c} = sum over tiles of (A dY_k A^T) (.) (B^T d_c B)
 //   dX_c     = B [ sum_k W_{k,c} (.) (A dY_k A^T) ] B^T, scatter-added over overlapping tiles
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "winoprune/autograd.h"
@@ -36,6 +37,15 @@ struct MaskedProductPattern;   // winograd/masked_products.h
 // pattern null = the dense path above. InputError if the pattern is for another shape.
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
                     std::shared_ptr<const MaskedProductPattern> pattern);
+
+// The same with the forward value computed by `forward(x, y)` instead of the transforms and
+// masked products (the layer's sparse kernel packed from the same mask, bias included; y comes
+// in shaped [N, K, Ho, Wo]); backward is unchanged. It must compute the same function as the
+// path it replaces, up to float rounding.
+using WinogradForward = std::function<void(const Tensor& x, Tensor& y)>;
+Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
+                    std::shared_ptr<const MaskedProductPattern> pattern,
+                    const WinogradForward& forward);
 
 // W = G g G^T for every (k, c): g [K, C/groups, r, r] -> W [t*t, K, C/groups].
 Tensor spatial_to_winograd(const Tensor& g, int m);
