@@ -141,6 +141,7 @@ PrunePhase parse_prune(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
   p.training = parse_training(r, PhaseType::prune, earlier);
   p.pruning = parse_pruning_config(r);
   p.shortfall_is_error = r.string("on_sparsity_shortfall", "error", {"error", "warn"}) == "error";
+  p.sparse_forward = r.boolean("sparse_forward", true);
   if (p.pruning.empty()) r.fail("pruners", "a prune phase needs at least one pruner");
   return p;
 }
@@ -259,6 +260,7 @@ json phase_to_json(const PhaseConfig& p) {
   if (const TrainingConfig* t = p.training()) training_to_json(*t, pj);
   if (auto* pr = p.as<PrunePhase>()) {
     pj["on_sparsity_shortfall"] = pr->shortfall_is_error ? "error" : "warn";
+    pj["sparse_forward"] = pr->sparse_forward;
     merge(pj, pruning_config_to_json(pr->pruning));
   } else if (auto* f = p.as<FinetunePhase>()) {
     pj["masked_products"] = f->masked_products;

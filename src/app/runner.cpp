@@ -370,6 +370,8 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   ctx.training = true;
   ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
   ctx.masked_products = finetune && finetune->masked_products;
+  const PrunePhase* prune = phase.as<PrunePhase>();
+  ctx.sparse_forward = prune && prune->sparse_forward;
   GradientAllreduce reducer(model_->parameters());
   ProgressOptions popt;
   popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();

@@ -2,8 +2,9 @@
 // beside the spatial conv2d (wp::conv2d, oneDNN) of the same shape, in the same process.
 // Rows (docs/contracts.md bench contract): {layer, model, batch, impl: spatial|winograd|masked,
 // pass: forward|forward+backward, ms} plus "tile" (F(4x4,3x3) etc., null for spatial).
-//   masked: the Winograd layer under a frozen uniform random mask with the masked products
-//           (winograd/masked_products.h), as fine-tune phases run it; one per --sparsity
+//   masked: the Winograd layer under a frozen uniform random mask as fine-tune phases run it:
+//           forward on the sparse kernel packed from the mask (values refreshed each call),
+//           backward on the masked products (winograd/masked_products.h); one per --sparsity
 //           (default 0.9); rows add sparsity and vs_winograd (its time over the dense Winograd
 //           row's).
 //   forward:          y = layer(x) with grad mode on (what a training step runs)
@@ -26,6 +27,7 @@
 #include "winoprune/bench/suites.h"
 #include "winoprune/ops/ops.h"
 #include "winoprune/rng.h"
+#include "winoprune/sparse/sparse_winograd.h"
 #include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/transform.h"
 #include "winoprune/winograd/winograd_conv2d.h"
@@ -98,6 +100,7 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
       if (sparsities.empty()) sparsities = {0.9};
       std::vector<Var> w_masked;
       std::vector<std::shared_ptr<const MaskedProductPattern>> patterns;
+      std::vector<SparseWinogradConv> packs;   // the forward, as the layer runs it
       for (double s : sparsities) {
         Tensor mask = Tensor::empty(w_wino->value.shape());
         Var wm = leaf(w_wino->value.clone(), true);
@@ -107,6 +110,7 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
         }
         w_masked.push_back(wm);
         patterns.push_back(build_masked_product_pattern(mask, 1));
+        packs.push_back(SparseWinogradConv::pack(mask, L.m, L.r, L.pad, 1));
       }
       std::vector<std::string> impls = {"spatial", "winograd"};
       for (size_t i = 0; i < sparsities.size(); ++i) impls.push_back("masked");
@@ -116,7 +120,17 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
         const bool wino = impl != "spatial";
         const size_t si = v >= 2 ? v - 2 : 0;   // the masked variant's sparsity
         std::function<Var()> forward = [&, impl, si]() {
-          if (impl == "masked") return winograd_conv2d(x, w_masked[si], bias, wp_, patterns[si]);
+          if (impl == "masked") {
+            // What WinogradConv2dLayer does under a frozen mask: refresh the pack's values,
+            // forward on the sparse kernel, backward on the masked products.
+            SparseWinogradConv& pack = packs[si];
+            pack.refresh_values(w_masked[si]->value);
+            const float* b = bias->value.data();
+            return winograd_conv2d(x, w_masked[si], bias, wp_, patterns[si],
+                                   [&pack, b](const Tensor& in, Tensor& y) {
+                                     pack.forward(in, b, false, y);
+                                   });
+          }
           return impl == "winograd" ? winograd_conv2d(x, w_wino, bias, wp_)
                                     : conv2d(x, w_spatial, bias, sp);
         };

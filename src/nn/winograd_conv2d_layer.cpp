@@ -6,6 +6,7 @@
 // Inference with InferenceKernel::sparse (grad mode off) runs the packed sparse kernel of
 // src/sparse; the pack is built by prepare_inference(sparse) (or on first use) and is NOT
 // refreshed when the weights change: call prepare_inference again after training or pruning.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -18,6 +19,15 @@
 #include "winoprune/winograd/transform.h"
 
 namespace wp {
+
+namespace {
+
+// Prune phases take the sparse forward at or below this density. Measured, AlexNet-227 conv4
+// at batch 64 (bench --suite layer, forward): dense Winograd 37 ms, sparse kernel 29 ms at 50%
+// sparsity and 8 ms at 90%.
+constexpr double kSparseForwardMaxDensity = 0.5;
+
+}  // namespace
 
 struct WinogradConv2dLayer::Packed {
   SparseWinogradConv conv;
@@ -109,28 +119,34 @@ Var WinogradConv2dLayer::sparse_forward(const Var& x, bool relu) {
 
 Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
   if (fuses_relu(ctx)) return sparse_forward(x, false);   // sparse kernel, no gradients
-  if (ctx.masked_products && grad_enabled() && weight_.mask.defined()) {
+  if ((ctx.masked_products || ctx.sparse_forward) && grad_enabled() && weight_.mask.defined()) {
     if (!pattern_ || !pattern_->matches(weight_.mask)) {
       pattern_ = build_masked_product_pattern(weight_.mask, params_.groups);
       frozen_.reset();
     }
+    // Backward on the masked products in fine-tune phases, dense in prune phases (where the
+    // masked products lose below ~80% sparsity).
+    std::shared_ptr<const MaskedProductPattern> masked = ctx.masked_products ? pattern_ : nullptr;
     // The forward value on the sparse kernel, packed once from the mask and refreshed with the
-    // current weights (its fused transforms and products; backward keeps the masked products).
-    // Measured (bench --suite train, 90% masks): fine-tune step against the dense Winograd step
-    // 0.86x -> 0.78x for alexnet-small at batch 128, 0.96x -> 0.77x for AlexNet-227 at 64.
-    if (SparseWinogradConv::supports(x->value, params_.groups)) {
+    // current weights (its fused transforms and products). Measured (bench --suite train, 90%
+    // masks): fine-tune step against the dense Winograd step 0.86x -> 0.78x for alexnet-small
+    // at batch 128, 0.96x -> 0.77x for AlexNet-227 at 64.
+    const double density =
+        double(pattern_->nnz()) / double(std::max<int64_t>(1, weight_.mask.numel()));
+    if (SparseWinogradConv::supports(x->value, params_.groups) &&
+        (ctx.masked_products || density <= kSparseForwardMaxDensity)) {
       if (!frozen_)
         frozen_ = std::make_unique<Packed>(Packed{SparseWinogradConv::pack(
             weight_.mask, params_.m, params_.r, params_.pad, params_.groups)});
       frozen_->conv.refresh_values(weight_.value());
       const SparseWinogradConv& conv = frozen_->conv;
       const float* bias = bias_.value().data();
-      return winograd_conv2d(x, weight_.var, bias_.var, params_, pattern_,
+      return winograd_conv2d(x, weight_.var, bias_.var, params_, masked,
                              [&conv, bias](const Tensor& in, Tensor& y) {
                                conv.forward(in, bias, false, y);
                              });
     }
-    return winograd_conv2d(x, weight_.var, bias_.var, params_, pattern_);
+    return winograd_conv2d(x, weight_.var, bias_.var, params_, masked);
   }
   return winograd_conv2d(x, weight_.var, bias_.var, params_);
 }

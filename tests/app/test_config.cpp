@@ -121,7 +121,8 @@ TEST_CASE("experiment config errors name the file and the JSON path", "[app]") {
   REQUIRE_THAT(error_of(j), Catch::StartsWith("x.json: phases[2].bogus: unknown key (expected one "
                                               "of: distill, epochs, eval_every, init, "
                                               "lr_schedule, name, on_sparsity_shortfall, "
-                                              "optimizer, policies, pruners, type)"));
+                                              "optimizer, policies, pruners, sparse_forward, "
+                                              "type)"));
   j = minimal_config();
   j["phases"][3]["bogus"] = 1;
   REQUIRE_THAT(error_of(j), Catch::Contains("phases[3].bogus: unknown key (expected one of: "

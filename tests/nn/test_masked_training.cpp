@@ -69,3 +69,37 @@ TEST_CASE("Winograd layer with masked_products follows its mask", "[winograd][ma
   }
   }
 }
+
+TEST_CASE("Winograd layer with sparse_forward matches the dense path", "[winograd][masked]") {
+  // Prune phases: the forward value on the sparse kernel when the mask keeps at most half of
+  // the weights, the dense backward (the full weight gradient, masked entries included).
+  WinogradConvParams p;
+  p.m = 2;
+  p.r = 3;
+  WinogradConv2dLayer layer("conv", 10, 14, p);
+  Rng rng(8, 9);
+  Parameter& w = layer.weight();
+  Tensor x = Tensor::empty({3, 10, 11, 11});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float(rng.normal());
+  auto run = [&](bool sparse) {
+    ForwardContext ctx;
+    ctx.training = true;
+    ctx.sparse_forward = sparse;
+    w.var->grad = Tensor();
+    Var xv = leaf(x, true);
+    Var y = layer.forward(xv, ctx);
+    backward(sum_loss(y));
+    return std::make_tuple(y->value.clone(), w.var->grad.clone(), xv->grad.clone());
+  };
+  for (double sparsity : {0.9, 0.6, 0.3}) {   // 0.3 keeps 70%: the dense forward
+    INFO("sparsity " << sparsity);
+    for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+    w.mask = test::random_mask(w.value().shape(), sparsity, uint64_t(sparsity * 100) + 7);
+    apply_mask(w);
+    auto [yd, gd, xd] = run(false);
+    auto [ys, gs, xs] = run(true);
+    CHECK(test::relative_error(ys.data(), yd.data(), size_t(yd.numel()), 1e-5, "y") < 1e-5);
+    CHECK(test::relative_error(gs.data(), gd.data(), size_t(gd.numel()), 1e-5, "dW") < 1e-5);
+    CHECK(test::relative_error(xs.data(), xd.data(), size_t(xd.numel()), 1e-5, "dx") < 1e-5);
+  }
+}

@@ -14,6 +14,9 @@
 //       "on_sparsity_shortfall": "error" (default) | "warn": at the end of the phase each
 //       pruner's promised sparsity (its final target) is compared with what its layers reached;
 //       more than 0.5 points short fails the run (exit 1) or, with "warn", is logged
+//       "sparse_forward": true (default): between pruning events, Winograd layers at least 50%
+//       sparse run their forward on the sparse kernel packed from the mask (same values up to
+//       rounding; false: the dense forward)
 //     finetune: masks are frozen from the current zeros at its start (pruned entries stay 0)
 //     "eval_every": evaluate the validation split every N epochs (1; the last epoch always)
 //     "distill": {"teacher", "temperature" (4), "weight" (0.5)}: knowledge distillation, the
@@ -75,6 +78,7 @@ struct PrunePhase {
   TrainingConfig training;
   PruningConfig pruning;
   bool shortfall_is_error = true;    // "on_sparsity_shortfall" "error" | "warn"
+  bool sparse_forward = true;        // "sparse_forward": ForwardContext::sparse_forward
 };
 struct FinetunePhase {
   TrainingConfig training;

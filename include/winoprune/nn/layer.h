@@ -26,6 +26,11 @@ struct ForwardContext {
   // untouched (Winograd layers: winograd/masked_products.h). Forward and data gradient are
   // the dense path's up to rounding; the optimizer multiplies the weight gradient by the mask.
   bool masked_products = false;
+  // Training with masks that hold between pruning events (prune phases): masked Winograd
+  // layers keeping at most kSparseForwardMaxDensity of their weights compute the forward value
+  // on the sparse kernel packed from the mask (masked weights are exactly zero: the optimizer
+  // multiplies its updates by the mask); backward stays dense. The dense value up to rounding.
+  bool sparse_forward = false;
 };
 
 // A Winograd layer's tile F(m x m, r x r): m x m outputs per tile from an r x r kernel.
