@@ -1,6 +1,7 @@
 // LinearLayer: y = x weight^T + bias.   x [N, in], weight [out, in], bias [out], y [N, out]
 #include "winoprune/error.h"
 #include "winoprune/nn/layers.h"
+#include "winoprune/ops/packed_linear.h"
 
 namespace wp {
 
@@ -13,8 +14,22 @@ LinearLayer::LinearLayer(std::string name, int in_features, int out_features)
   bias_ = make_parameter(this->name(), "bias", {out_features}, false);
 }
 
-Var LinearLayer::forward(const Var& x, ForwardContext&) {
+LinearLayer::~LinearLayer() = default;
+
+Var LinearLayer::forward(const Var& x, ForwardContext& ctx) {
+  if (packed_ && ctx.kernel == InferenceKernel::sparse && !grad_enabled())
+    return leaf(packed_->forward(x->value));
   return linear(x, weight_.var, bias_.var);
+}
+
+// The packed inner product goes with the sparse kernel (the optimized inference path that
+// evaluation, eval phases and the net bench prepare); dense keeps the training path's sgemm.
+void LinearLayer::prepare_inference(InferenceKernel kernel) {
+  if (kernel == InferenceKernel::dense) {
+    packed_.reset();
+    return;
+  }
+  packed_ = std::make_unique<PackedLinear>(weight_.value(), bias_.value());
 }
 
 Shape LinearLayer::output_shape(const Shape& in) const {

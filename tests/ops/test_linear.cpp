@@ -1,6 +1,7 @@
 #include "op_check.h"
 #include "winoprune/ops/linear_reference.h"
 #include "winoprune/ops/ops.h"
+#include "winoprune/ops/packed_linear.h"
 
 using namespace wp;
 using namespace wp::test;
@@ -72,4 +73,30 @@ TEST_CASE("linear rejects mismatched shapes with an InputError naming them", "[o
   REQUIRE_THROWS_AS(linear(x, leaf(Tensor::zeros({3, 6})), leaf(Tensor::zeros({4}))), InputError);
   REQUIRE_THROWS_AS(linear(leaf(Tensor::zeros({4, 2, 3})), leaf(Tensor::zeros({3, 6})), Var()),
                     InputError);
+}
+
+TEST_CASE("packed linear (inference) matches the reference at every batch size", "[ops][linear]") {
+  struct Dims { int I, O; };
+  for (Dims d : {Dims{33, 17}, Dims{1152, 512}, Dims{300, 1000}, Dims{7, 1}}) {
+    for (bool with_bias : {true, false}) {
+      const Tensor w = random_tensor({d.O, d.I}, 15, -0.1f, 0.1f);
+      const Tensor b = with_bias ? random_tensor({d.O}, 16) : Tensor();
+      PackedLinear packed(w, b);
+      for (int N : {1, 2, 3, 5, 64, 2}) {   // 2 again: a cached primitive
+        INFO("N " << N << " in " << d.I << " out " << d.O << (with_bias ? " bias" : ""));
+        const Tensor x = random_tensor({N, d.I}, 17 + N);
+        std::vector<float> y(size_t(N) * d.O);
+        linear_forward_reference(y.data(), x.data(), w.data(), with_bias ? b.data() : nullptr, N,
+                                 d.I, d.O);
+        const Tensor got = packed.forward(x);
+        REQUIRE(got.shape() == Shape{N, d.O});
+        CHECK(relative_error(got.data(), y.data(), y.size(), 1e-5, "y") < 1e-5);
+      }
+    }
+  }
+  const Tensor w = random_tensor({4, 6}, 1);
+  CHECK_THROWS_AS(PackedLinear(w, random_tensor({5}, 2)), InputError);
+  CHECK_THROWS_AS(PackedLinear(random_tensor({4, 6, 1}, 3), Tensor()), InputError);
+  PackedLinear packed(w, Tensor());
+  CHECK_THROWS_AS(packed.forward(random_tensor({2, 5}, 4)), InputError);
 }

@@ -111,10 +111,16 @@ class WinogradConv2dLayer : public Layer {
 };
 
 // Fully connected (wp::linear). Input [N, in]. weight [out, in], bias [out].
+class PackedLinear;   // ops/packed_linear.h
+
 class LinearLayer : public Layer {
  public:
   LinearLayer(std::string name, int in_features, int out_features);
+  ~LinearLayer() override;
+  // Without gradients, after prepare_inference(sparse): oneDNN's inner product on a packed copy
+  // of the weights (ops/packed_linear.h), which is not refreshed when they change.
   Var forward(const Var& x, ForwardContext& ctx) override;
+  void prepare_inference(InferenceKernel kernel) override;
   std::vector<Parameter*> parameters() override { return {&weight_, &bias_}; }
   Shape output_shape(const Shape& input) const override;
   std::optional<WeightLayerInfo> weight_info() const override;
@@ -128,6 +134,7 @@ class LinearLayer : public Layer {
  private:
   int in_features_, out_features_;
   Parameter weight_, bias_;
+  std::unique_ptr<PackedLinear> packed_;
 };
 
 class ReLULayer : public Layer {
