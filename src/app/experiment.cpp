@@ -149,9 +149,10 @@ PrunePhase parse_prune(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
 FinetunePhase parse_finetune(JsonReader& r, const std::vector<PhaseConfig>& earlier) {
   FinetunePhase f;
   f.training = parse_training(r, PhaseType::finetune, earlier);
-  // The masks are frozen for the whole phase: the Winograd layers multiply unmasked weights
-  // only (winograd/masked_products.h). The same result up to float rounding; false runs
-  // the dense products (for comparison).
+  // The masks are frozen for the whole phase: the Winograd layers run their forward on the
+  // sparse kernel packed from the mask and their backward over the unmasked weights only
+  // (winograd/masked_products.h). The same result up to float rounding; false runs the dense
+  // path (for comparison).
   f.masked_products = r.boolean("masked_products", true);
   return f;
 }

@@ -23,8 +23,9 @@ struct ForwardContext {
   InferenceKernel kernel = InferenceKernel::dense;
   // Training under frozen masks (fine-tune phases): masked weight layers may run their products
   // over the unmasked entries only and leave the masked entries of the weight gradient
-  // untouched (Winograd layers: winograd/masked_products.h). Forward and data gradient are
-  // the dense path's up to rounding; the optimizer multiplies the weight gradient by the mask.
+  // untouched (Winograd layers: forward on the sparse kernel packed from the mask, backward on
+  // winograd/masked_products.h). Forward and data gradient are the dense path's up to rounding;
+  // the optimizer multiplies the weight gradient by the mask.
   bool masked_products = false;
   // Training with masks that hold between pruning events (prune phases): masked Winograd
   // layers keeping at most kSparseForwardMaxDensity of their weights compute the forward value
