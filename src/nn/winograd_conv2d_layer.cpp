@@ -27,6 +27,9 @@ namespace {
 // sparsity and 8 ms at 90%.
 constexpr double kSparseForwardMaxDensity = 0.5;
 
+std::vector<uint8_t> mask_bytes(const Tensor& m);
+bool same_mask(const std::vector<uint8_t>& bytes, const Tensor& m);
+
 }  // namespace
 
 struct WinogradConv2dLayer::Packed {
@@ -117,38 +120,74 @@ Var WinogradConv2dLayer::sparse_forward(const Var& x, bool relu) {
   return leaf(packed_->conv.forward(x->value, bias_.value().data(), relu));
 }
 
+namespace {
+
+// The mask as bytes (nonzero = kept), and whether `bytes` is that of `m`.
+std::vector<uint8_t> mask_bytes(const Tensor& m) {
+  std::vector<uint8_t> b(size_t(m.numel()));
+  for (int64_t i = 0; i < m.numel(); ++i) b[size_t(i)] = m[i] != 0.0f;
+  return b;
+}
+
+bool same_mask(const std::vector<uint8_t>& bytes, const Tensor& m) {
+  if (bytes.size() != size_t(m.numel())) return false;
+  const float* p = m.data();
+  bool same = true;
+  for (int64_t i = 0; i < m.numel(); ++i) same &= (p[i] != 0.0f) == (bytes[size_t(i)] != 0);
+  return same;
+}
+
+}  // namespace
+
+bool WinogradConv2dLayer::frozen_pack_ready(bool now, double max_density) {
+  const Tensor& m = weight_.mask;
+  if (frozen_ && same_mask(frozen_mask_, m)) return true;
+  frozen_.reset();
+  if (!now && !same_mask(seen_mask_, m)) {   // a new mask: wait for a second sighting
+    seen_mask_ = mask_bytes(m);
+    return false;
+  }
+  std::vector<uint8_t> bytes = mask_bytes(m);
+  int64_t kept = 0;
+  for (uint8_t b : bytes) kept += b;
+  if (double(kept) > max_density * double(bytes.size())) return false;
+  frozen_mask_ = std::move(bytes);
+  frozen_ = std::make_unique<Packed>(Packed{SparseWinogradConv::pack(
+      m, params_.m, params_.r, params_.pad, params_.groups)});
+  return true;
+}
+
 Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
   if (fuses_relu(ctx)) return sparse_forward(x, false);   // sparse kernel, no gradients
-  if ((ctx.masked_products || ctx.sparse_forward) && grad_enabled() && weight_.mask.defined()) {
-    if (!pattern_ || !pattern_->matches(weight_.mask)) {
+  if (!grad_enabled() || !weight_.mask.defined() || !(ctx.masked_products || ctx.sparse_forward))
+    return winograd_conv2d(x, weight_.var, bias_.var, params_);
+  // Backward on the masked products in fine-tune phases, dense in prune phases (where the
+  // masked products lose below ~80% sparsity).
+  std::shared_ptr<const MaskedProductPattern> masked;
+  if (ctx.masked_products) {
+    if (!pattern_ || !pattern_->matches(weight_.mask))
       pattern_ = build_masked_product_pattern(weight_.mask, params_.groups);
-      frozen_.reset();
-    }
-    // Backward on the masked products in fine-tune phases, dense in prune phases (where the
-    // masked products lose below ~80% sparsity).
-    std::shared_ptr<const MaskedProductPattern> masked = ctx.masked_products ? pattern_ : nullptr;
-    // The forward value on the sparse kernel, packed once from the mask and refreshed with the
-    // current weights (its fused transforms and products). Measured (bench --suite train, 90%
-    // masks): fine-tune step against the dense Winograd step 0.86x -> 0.78x for alexnet-small
-    // at batch 128, 0.96x -> 0.77x for AlexNet-227 at 64.
-    const double density =
-        double(pattern_->nnz()) / double(std::max<int64_t>(1, weight_.mask.numel()));
-    if (SparseWinogradConv::supports(x->value, params_.groups) &&
-        (ctx.masked_products || density <= kSparseForwardMaxDensity)) {
-      if (!frozen_)
-        frozen_ = std::make_unique<Packed>(Packed{SparseWinogradConv::pack(
-            weight_.mask, params_.m, params_.r, params_.pad, params_.groups)});
-      frozen_->conv.refresh_values(weight_.value());
-      const SparseWinogradConv& conv = frozen_->conv;
-      const float* bias = bias_.value().data();
-      return winograd_conv2d(x, weight_.var, bias_.var, params_, masked,
-                             [&conv, bias](const Tensor& in, Tensor& y) {
-                               conv.forward(in, bias, false, y);
-                             });
-    }
-    return winograd_conv2d(x, weight_.var, bias_.var, params_, masked);
+    masked = pattern_;
   }
-  return winograd_conv2d(x, weight_.var, bias_.var, params_);
+  // The forward value on the sparse kernel, packed from the mask and refreshed with the current
+  // weights (its fused transforms and products). Fine-tune phases pack at once (their mask is
+  // frozen); prune phases once the mask has held for two forwards (pruners active at every
+  // step, e.g. threshold, change it every step and a pack per step costs more than it saves)
+  // and only at or below kSparseForwardMaxDensity. Measured (bench --suite train, 90% masks):
+  // fine-tune step against the dense Winograd step 0.86x -> 0.78x for alexnet-small at batch
+  // 128, 0.96x -> 0.77x for AlexNet-227 at 64.
+  if (SparseWinogradConv::supports(x->value, params_.groups) &&
+      frozen_pack_ready(ctx.masked_products,
+                        ctx.masked_products ? 1.0 : kSparseForwardMaxDensity)) {
+    frozen_->conv.refresh_values(weight_.value());
+    const SparseWinogradConv& conv = frozen_->conv;
+    const float* bias = bias_.value().data();
+    return winograd_conv2d(x, weight_.var, bias_.var, params_, masked,
+                           [&conv, bias](const Tensor& in, Tensor& y) {
+                             conv.forward(in, bias, false, y);
+                           });
+  }
+  return winograd_conv2d(x, weight_.var, bias_.var, params_, masked);
 }
 
 bool WinogradConv2dLayer::fuses_relu(const ForwardContext& ctx) const {

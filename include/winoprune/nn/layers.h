@@ -5,8 +5,10 @@
 // layer holds zeros.
 //
 // Shapes: N batch, C in channels, K out channels, r kernel size, t = m + r - 1 Winograd tile.
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "winoprune/nn/layer.h"
 #include "winoprune/ops/ops.h"
@@ -98,6 +100,8 @@ class WinogradConv2dLayer : public Layer {
   const WinogradConvParams& params() const { return params_; }
   int tile() const { return params_.m + params_.r - 1; }   // t
   bool has_packed_sparse() const { return packed_ != nullptr; }
+  // Whether a training forward has the sparse kernel packed for the current mask (tests).
+  bool has_training_pack() const { return frozen_ != nullptr; }
 
  private:
   Var sparse_forward(const Var& x, bool relu);
@@ -107,7 +111,13 @@ class WinogradConv2dLayer : public Layer {
   Parameter weight_, bias_;
   std::unique_ptr<Packed> packed_;
   std::shared_ptr<const MaskedProductPattern> pattern_;   // of weight_.mask, for masked_products
-  std::unique_ptr<Packed> frozen_;   // the sparse kernel packed from pattern_'s mask
+  // The sparse kernel packed from a mask for training forwards (fine-tune, prune phases), the
+  // mask it was packed from, and the mask seen at the last forward that had no pack: a mask is
+  // packed at once when `now` (fine-tune), else once it holds for two forwards (prune), and
+  // only if it keeps at most max_density of the weights.
+  bool frozen_pack_ready(bool now, double max_density);
+  std::unique_ptr<Packed> frozen_;
+  std::vector<uint8_t> frozen_mask_, seen_mask_;
 };
 
 // Fully connected (wp::linear). Input [N, in]. weight [out, in], bias [out].
