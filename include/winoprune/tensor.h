@@ -51,4 +51,10 @@ class Tensor {
   Shape shape_;
 };
 
+// Masks (0/1 floats) kept as one byte per entry: 1 where t is nonzero. Layers and patterns
+// built from a mask keep these bytes and check, every step, that the mask is still the same.
+std::vector<uint8_t> nonzero_bytes(const Tensor& t);
+// True if t has bytes.size() entries and is nonzero exactly where bytes is.
+bool same_nonzeros(const Tensor& t, const std::vector<uint8_t>& bytes);
+
 }  // namespace wp

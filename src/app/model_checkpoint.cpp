@@ -52,13 +52,6 @@ namespace {
 // Names of run-state tensors that are not model parameters (the pruning scheduler's).
 constexpr const char* kRunStateTensorPrefix = "pruning.";
 
-std::vector<uint8_t> mask_bytes(const Tensor& mask) {
-  std::vector<uint8_t> out(static_cast<size_t>(mask.numel()));
-  const float* m = mask.data();
-  for (size_t i = 0; i < out.size(); ++i) out[i] = m[i] != 0.0f;
-  return out;
-}
-
 struct TransformRecord {
   std::string suffix;
   Shape shape;
@@ -83,7 +76,7 @@ void save_checkpoint(const std::string& path, Model& model, const RunState& stat
     refs.push_back(f32_ref(p->name, p->value()));
     if (p->mask.defined())
       owned.push_back(make_safetensor<uint8_t>(p->name + ".mask", p->value().shape(),
-                                               mask_bytes(p->mask)));
+                                               nonzero_bytes(p->mask)));
     if (what.momentum && p->momentum.defined())
       refs.push_back(f32_ref(p->name + ".momentum", p->momentum));
     if (what.momentum && p->second_moment.defined())

@@ -14,11 +14,7 @@ namespace wp {
 bool MaskedProductPattern::matches(const Tensor& m) const {
   if (m.ndim() != 3 || m.dim(0) != positions || m.dim(1) != K || m.dim(2) * groups != C)
     return false;
-  const float* p = m.data();
-  const int64_t n = m.numel();
-  bool same = true;
-  for (int64_t i = 0; i < n; ++i) same &= (p[i] != 0.0f) == (mask[size_t(i)] != 0);
-  return same;
+  return same_nonzeros(m, mask);
 }
 
 std::shared_ptr<const MaskedProductPattern> build_masked_product_pattern(const Tensor& m,
@@ -36,9 +32,7 @@ std::shared_ptr<const MaskedProductPattern> build_masked_product_pattern(const T
   p->K = K;
   p->C = C;
   p->groups = groups;
-  const float* mk = m.data();
-  p->mask.resize(size_t(m.numel()));
-  for (int64_t i = 0; i < m.numel(); ++i) p->mask[size_t(i)] = mk[i] != 0.0f;
+  p->mask = nonzero_bytes(m);
 
   p->by_k_start.reserve(size_t(P) * K + 1);
   p->by_k_start.push_back(0);

@@ -41,6 +41,37 @@ Var add(const Var& p, const Var& q) {
 
 }  // namespace
 
+TEST_CASE("fill, nonzero_bytes and same_nonzeros, below and above the parallel size", "[core]") {
+  // 1 MB (2^18 floats) and up runs on all threads: sizes on both sides and a ragged one.
+  for (int64_t n : {int64_t(0), int64_t(1), int64_t(1000), (int64_t(1) << 18) - 1,
+                    (int64_t(1) << 18) + 7, int64_t(3) << 19}) {
+    INFO("n " << n);
+    Tensor t = Tensor::full({n}, 2.5f);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; ++i) wrong += t[i] != 2.5f;
+    CHECK(wrong == 0);
+    t.zero();
+    for (int64_t i = 0; i < n; ++i) wrong += t[i] != 0.0f;
+    CHECK(wrong == 0);
+    for (int64_t i = 0; i < n; i += 3) t[i] = i % 2 ? -1.0f : 0.5f;
+    std::vector<uint8_t> bytes = nonzero_bytes(t);
+    REQUIRE(int64_t(bytes.size()) == n);
+    int64_t mismatched = 0;
+    for (int64_t i = 0; i < n; ++i) mismatched += bytes[size_t(i)] != (i % 3 == 0 ? 1 : 0);
+    CHECK(mismatched == 0);
+    CHECK(same_nonzeros(t, bytes));
+    if (n == 0) continue;
+    // One entry changed anywhere, the last included, is seen; so is a length mismatch.
+    for (int64_t at : {int64_t(0), n / 2, n - 1}) {
+      Tensor u = t.clone();
+      u[at] = u[at] != 0.0f ? 0.0f : 3.0f;
+      CHECK_FALSE(same_nonzeros(u, bytes));
+    }
+    std::vector<uint8_t> shorter(bytes.begin(), bytes.end() - 1);
+    CHECK_FALSE(same_nonzeros(t, shorter));
+  }
+}
+
 TEST_CASE("autograd accumulates through a diamond and respects no-grad", "[core]") {
   // y = a*x + a*x with a shared input: dy/dx = 2a.
   Var x = leaf(Tensor::full({1}, 3.0f), true);

@@ -30,7 +30,10 @@ TEST_CASE("masked product and dot kernels match plain double loops", "[winograd]
   // blocks plus vectors plus a tail (130, 257); sparsity 0 (dense), 1 (empty rows).
   const Dims dims[] = {{5, 3, 1, 0.5},     {7, 9, 3, 0.0},     {16, 16, 16, 0.9},
                        {33, 17, 17, 0.7},  {64, 48, 64, 0.9},  {128, 192, 128, 0.9},
-                       {19, 23, 130, 0.95}, {40, 31, 257, 0.6}, {12, 10, 40, 1.0}};
+                       {19, 23, 130, 0.95}, {40, 31, 257, 0.6}, {12, 10, 40, 1.0},
+                       // Hundreds of rows (pairs of rows and an odd last one at every block),
+                       // T = 150: a 128-tile block, a vector and a tail.
+                       {200, 150, 150, 0.9}, {129, 65, 64, 0.5}};
   uint64_t seed = 900;
   for (const Dims& d : dims) {
     INFO("C " << d.C << " K " << d.K << " T " << d.T << " sparsity " << d.sparsity);

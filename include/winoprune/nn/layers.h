@@ -114,10 +114,14 @@ class WinogradConv2dLayer : public Layer {
   // The sparse kernel packed from a mask for training forwards (fine-tune, prune phases), the
   // mask it was packed from, and the mask seen at the last forward that had no pack: a mask is
   // packed at once when `now` (fine-tune), else once it holds for two forwards (prune), and
-  // only if it keeps at most max_density of the weights.
-  bool frozen_pack_ready(bool now, double max_density);
+  // only if it keeps at most max_density of the weights. `checked`: the masked-product
+  // pattern this forward has just matched against the mask (fine-tune), or null; while the
+  // pack was built beside that same pattern, the mask is not compared again.
+  bool frozen_pack_ready(const std::shared_ptr<const MaskedProductPattern>& checked, bool now,
+                         double max_density);
   std::unique_ptr<Packed> frozen_;
   std::vector<uint8_t> frozen_mask_, seen_mask_;
+  std::shared_ptr<const MaskedProductPattern> frozen_pattern_;
 };
 
 // Fully connected (wp::linear). Input [N, in]. weight [out, in], bias [out].
