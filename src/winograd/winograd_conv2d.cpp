@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -225,15 +226,30 @@ void parallel_rows(int positions, int rows, const Rows& fn) {
 }
 
 // out_j = W_j . in_j (forward: rows k, in V, out M) or W_j^T . in_j (data gradient: rows c, in
-// dM, out dV) over the unmasked entries, listed per output row by (start, src, widx).
+// dM, out dV) over the unmasked entries, listed per output row by (start, src, widx). widx
+// null: W holds every entry's value in entry order (gather_in_entry_order), all positions.
 void masked_product_phase(const Layer& L, int rows, const int64_t* start, const int32_t* src,
                           const int32_t* widx, const float* W, const float* in, int64_t ld_in,
                           float* out, int64_t ld_out, int64_t T) {
   parallel_rows(L.tt, rows, [&](int j, int r0, int r1) {
     masked_rows_product(start + int64_t(j) * rows, src, widx,
-                        W + int64_t(j) * L.grid.K * L.Cg, in + j * ld_in, T, T,
+                        widx ? W + int64_t(j) * L.grid.K * L.Cg : W, in + j * ld_in, T, T,
                         out + j * ld_out, T, r0, r1);
   });
+}
+
+// values[e] = W_j[widx[e]] for the entries of every position j, listed per row by start (rows
+// per position). The data gradient lists entries by input channel, which strides W_j by C/groups
+// floats from one entry to the next: gathered once per backward instead of once per entry and
+// chunk, its products ran 1.6x faster (include/winoprune/kernels/masked_products.h).
+void gather_in_entry_order(const Layer& L, int rows, const int64_t* start, const int32_t* widx,
+                           const float* W, float* values) {
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < L.tt; ++j) {
+    const float* Wj = W + int64_t(j) * L.grid.K * L.Cg;
+    for (int64_t e = start[int64_t(j) * rows]; e < start[int64_t(j + 1) * rows]; ++e)
+      values[e] = Wj[widx[e]];
+  }
 }
 
 // dW_j += dM_j . V_j^T at the unmasked entries only.
@@ -357,6 +373,13 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
     if (!need_dw && !need_dx) return;
     const Chunk first = make_chunk(L, 0);
     ScratchLease dM(size_t(L.tt) * first.ldm), V(size_t(L.tt) * first.ldv);  // V, then dV
+    // The data gradient's weights in its entry order (by input channel), for all chunks.
+    std::optional<ScratchLease> Wc;
+    if (pattern && need_dx) {
+      Wc.emplace(size_t(std::max<int64_t>(pattern->nnz(), 1)));
+      gather_in_entry_order(L, g.C, pattern->by_c_start.data(), pattern->by_c_w.data(),
+                            w->value.data(), Wc->data());
+    }
     for (int n0 = 0; n0 < g.N; n0 += L.images_per_chunk) {
       const Chunk ch = make_chunk(L, n0);
       output_transposed_phase(L, ch, dy, dM.data());
@@ -370,8 +393,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       if (need_dx) {
         if (pattern)
           masked_product_phase(L, g.C, pattern->by_c_start.data(), pattern->by_c_src.data(),
-                               pattern->by_c_w.data(), w->value.data(), dM.data(), ch.ldm,
-                               V.data(), ch.ldv, ch.T);
+                               nullptr, Wc->data(), dM.data(), ch.ldm, V.data(), ch.ldv, ch.T);
         else
           data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
         input_transposed_phase(L, ch, V.data(), x->grad.data());

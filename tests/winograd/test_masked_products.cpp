@@ -86,6 +86,31 @@ TEST_CASE("masked product and dot kernels match plain double loops", "[winograd]
       }
       CHECK(changed_masked == 0);
       CHECK(test::relative_error(dw.data(), dw_ref.data(), dw.size(), 1e-6, "dw") < 1e-6);
+
+      // widx null: values and dot results in entry order (w[e], dw[e]). The by-input-row
+      // listing with its weights gathered gives the same dV; the by-output-row dots land at
+      // their entries.
+      const int64_t nnz = pat->nnz();
+      std::vector<float> in_order(static_cast<size_t>(nnz));
+      for (int64_t e = 0; e < nnz; ++e) in_order[size_t(e)] = Wj[pat->by_c_w[size_t(e)]];
+      std::vector<float> dV2(dV.size(), 7.0f);
+      masked_rows_product(pat->by_c_start.data() + int64_t(j) * d.C, pat->by_c_src.data(),
+                          nullptr, in_order.data(), dM.data(), ld, d.T, dV2.data(), ld, 0, d.C);
+      size_t differ = 0;
+      for (int c = 0; c < d.C; ++c)
+        for (int64_t t = 0; t < d.T; ++t) differ += dV2[size_t(c * ld + t)] != dV[size_t(c * ld + t)];
+      CHECK(differ == 0);
+      std::vector<float> dots(static_cast<size_t>(nnz), 0.5f);
+      masked_rows_dot(pat->by_k_start.data() + int64_t(j) * d.K, pat->by_k_src.data(), nullptr,
+                      dM.data(), ld, V.data(), ld, d.T, dots.data(), 0, d.K);
+      size_t wrong = 0;
+      for (int64_t e = pat->by_k_start[size_t(j) * d.K]; e < pat->by_k_start[size_t(j + 1) * d.K];
+           ++e) {
+        const size_t at = size_t(j) * d.K * Cg + size_t(pat->by_k_w[size_t(e)]);
+        const double want = 0.5 + (dw_ref[at] - double(dw_before[at]));
+        wrong += std::abs(dots[size_t(e)] - want) > 1e-5 * (1.0 + std::abs(want));
+      }
+      CHECK(wrong == 0);
     }
   }
 }

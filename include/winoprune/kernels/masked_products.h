@@ -16,6 +16,11 @@ namespace wp {
 
 // out[r][0:T] = sum_{e in [start[r], start[r+1])} w[widx[e]] * in[src[e]][0:T] for r in
 // [r_begin, r_end); rows of in and out are ld_in / ld_out floats apart.
+// widx null: w (and dw below) are indexed by the entry itself, w[e] (dw[e]): the caller has
+// gathered the weights into entry order. Measured on AlexNet conv4's data-gradient shape (384 x
+// 384, 10% kept, 128 tiles, one thread): the gather through widx reads a new cache line of W for
+// nearly every entry (the by-input-row order strides W by C floats) and the product ran at 33
+// GFLOP/s; in entry order 49 GFLOP/s.
 void masked_rows_product(const int64_t* start, const int32_t* src, const int32_t* widx,
                          const float* w, const float* in, int64_t ld_in, int64_t T, float* out,
                          int64_t ld_out, int r_begin, int r_end);

@@ -12,7 +12,7 @@ void f32_masked_rows_product__ref(const int64_t* start, const int32_t* src, cons
     for (int64_t u = 0; u < T; ++u) {
       float s = 0.0f;
       for (int64_t e = start[r]; e < start[r + 1]; ++e)
-        s += w[widx[e]] * in[int64_t(src[e]) * ld_in + u];
+        s += w[widx ? widx[e] : e] * in[int64_t(src[e]) * ld_in + u];
       out[int64_t(r) * ld_out + u] = s;
     }
 }
@@ -26,7 +26,7 @@ void f32_masked_rows_dot__ref(const int64_t* start, const int32_t* src, const in
       const float* a = in + int64_t(src[e]) * ld_in;
       float s = 0.0f;
       for (int64_t u = 0; u < T; ++u) s += d[u] * a[u];
-      dw[widx[e]] += s;
+      dw[widx ? widx[e] : e] += s;
     }
 }
 
