@@ -46,6 +46,12 @@ using winograd_detail::ScratchLease;
 
 // Work items of the transform phases: 128 tiles x 4 channels. 128 tiles keep one channel's
 // 36 position rows of V (36 x 512 B = 18 KB) in L1; 4 channels amortize the tile geometry.
+// The phases hand items out dynamically (items own disjoint outputs, so the result does not
+// depend on which thread runs which): on this machine's two vCPUs the same memory-bound items
+// ran up to 1.5x slower on one than on the other, and with static halves the faster thread
+// waited at every phase's end (perf, AlexNet-227 fine-tune step at batch 64: the main thread
+// spun in libgomp for 6% of all samples while the other ran the same transforms 1.2-1.5x
+// longer). AlexNet's phases have 100-400 items.
 constexpr int64_t kTileBlock = 128;
 constexpr int kChannelBlock = 4;
 
@@ -84,7 +90,7 @@ void input_transform_phase(const Layer& L, const Chunk& ch, const float* x, floa
   const TileGrid& g = L.grid;
   const int64_t T = ch.T, nt = (T + kTileBlock - 1) / kTileBlock;
   const int64_t nc = (g.C + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t item = 0; item < nc * nt; ++item) {
     const int c0 = int(item / nt) * kChannelBlock, c1 = std::min(c0 + kChannelBlock, g.C);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
@@ -99,7 +105,7 @@ void output_transform_phase(const Layer& L, const Chunk& ch, const float* M, con
   const TileGrid& g = L.grid;
   const int64_t T = ch.T, nt = (T + kTileBlock - 1) / kTileBlock;
   const int64_t nk = (g.K + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t item = 0; item < nk * nt; ++item) {
     const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
@@ -113,7 +119,7 @@ void output_transposed_phase(const Layer& L, const Chunk& ch, const float* dy, f
   const TileGrid& g = L.grid;
   const int64_t T = ch.T, nt = (T + kTileBlock - 1) / kTileBlock;
   const int64_t nk = (g.K + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t item = 0; item < nk * nt; ++item) {
     const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
@@ -136,7 +142,7 @@ void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, fl
   const int per_item = int(std::max<int64_t>(1, kTileBlock / tpi));
   const int nblocks = (images + per_item - 1) / per_item;
   const int64_t nc = (g.C + kChannelBlock - 1) / kChannelBlock;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 1)
   for (int64_t item = 0; item < nc * nblocks; ++item) {
     const int c0 = int(item / nblocks) * kChannelBlock, c1 = std::min(c0 + kChannelBlock, g.C);
     const int n0 = int(item % nblocks) * per_item, n1 = std::min(n0 + per_item, images);
