@@ -119,11 +119,13 @@ void Tensor::copy_from(const Tensor& src) {
 // reaches them (autograd.cpp), up to 74 MB at once for AlexNet's conv1 output at batch 64, and
 // one thread writes ~10 GB/s here. Measured in an AlexNet fine-tune step at batch 64 (perf):
 // the serial fill was 1.4% of the samples of both threads, with the other thread idle.
+// Dynamic in 256 KB pieces: one of this machine's vCPUs is up to 1.5x slower at memory-bound
+// work (winograd_conv2d.cpp's transform phases have the measurement).
 void Tensor::fill(float value) {
   float* p = data();
   const int64_t n = numel_;
   constexpr int64_t kParallelMin = int64_t(1) << 18;   // 1 MB: below, threads cost more
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for schedule(dynamic, kParallelMin / 4) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; ++i) p[i] = value;
 }
 
