@@ -10,11 +10,14 @@
 //                          oneDNN plain NCHW   oneDNN nChw16c+reorders   oneDNN nhwc+reorders   OpenMP loop (fwd)
 //   lrn1 64x96x55x55        10.1 / 409          16.4 / 16.3              16.8 / 18.0            32.8
 //   lrn2 64x256x27x27        6.1 / 264          10.0 / 10.2              11.4 / 16.2            22.1
-// oneDNN's backward on plain NCHW falls back to a 25-40x slower implementation, so training runs
-// both passes on the blocked layout (nChw16c; nChw8c where oneDNN lacks AVX-512), converting with
-// reorders (included in the times above). Inference (no gradient wanted) runs the plain NCHW
-// forward on the tensors themselves: no reorders, 1.6x faster by the first column. The plain OpenMP loop, compiled without ISA flags
-// (SSE2), is 2x slower forward.
+// oneDNN's backward on plain NCHW falls back to a 25-40x slower implementation, so backward runs
+// on the blocked layout (nChw16c; nChw8c where oneDNN lacks AVX-512), converting with reorders
+// (included in the times above). The forward, training or not, runs the plain NCHW forward on
+// the tensors themselves: no reorders, 1.6x faster by the first column (training forwards ran
+// the blocked one until 2026-12-03, although backward rebuilds everything it needs from x:
+// forward alone 13.5 -> 10.5 ms for lrn1, 8.6 -> 6.9 ms for lrn2, medians of 9 in a /tmp
+// driver of the op). The plain OpenMP loop, compiled without ISA flags (SSE2), is 2x slower
+// forward.
 // Memory: nothing is saved for backward but the input (the graph holds it anyway). The
 // workspace (2x the input in every layout oneDNN 2.6 offers: 142 MB for lrn1 at batch 64) and
 // the blocked input (71 MB) are rebuilt in backward by a forward_training pass, instead of being
@@ -54,12 +57,11 @@ using ops_detail::Reorder;
 struct LrnPlan {
   memory::desc x_md, blocked_md;
   bool training = false;
-  dnnl::lrn_forward fwd;                    // forward_inference: writes no workspace
-  dnnl::lrn_forward fwd_plain;              // inference plans: the same on plain NCHW
+  dnnl::lrn_forward fwd_plain;              // forward_inference on plain NCHW: no workspace
   dnnl::lrn_forward::primitive_desc train_pd;   // training only:
   dnnl::lrn_forward fwd_train;              //   rebuilds the workspace in backward
   dnnl::lrn_backward bwd;
-  Reorder to_blocked, from_blocked, add_into_dx;
+  Reorder to_blocked, add_into_dx;
 };
 
 LrnPlan& lrn_plan(const Shape& xs, int size, float alpha, float beta, float k, bool training) {
@@ -84,15 +86,11 @@ LrnPlan& lrn_plan(const Shape& xs, int size, float alpha, float beta, float k, b
     auto forward_desc = [&](dnnl::prop_kind prop) {
       return dnnl::lrn_forward::desc(prop, alg, P.blocked_md, size, alpha, beta, k);
     };
-    P.fwd = dnnl::lrn_forward(dnnl::lrn_forward::primitive_desc(
-        forward_desc(dnnl::prop_kind::forward_inference), ops_detail::cpu_engine()));
-    if (!training)
-      P.fwd_plain = dnnl::lrn_forward(dnnl::lrn_forward::primitive_desc(
-          dnnl::lrn_forward::desc(dnnl::prop_kind::forward_inference, alg, P.x_md, size, alpha,
-                                  beta, k),
-          ops_detail::cpu_engine()));
+    P.fwd_plain = dnnl::lrn_forward(dnnl::lrn_forward::primitive_desc(
+        dnnl::lrn_forward::desc(dnnl::prop_kind::forward_inference, alg, P.x_md, size, alpha,
+                                beta, k),
+        ops_detail::cpu_engine()));
     P.to_blocked = ops_detail::make_reorder(P.x_md, P.blocked_md);
-    P.from_blocked = ops_detail::make_reorder(P.blocked_md, P.x_md);
     if (training) {
       P.train_pd = dnnl::lrn_forward::primitive_desc(
           forward_desc(dnnl::prop_kind::forward_training), ops_detail::cpu_engine());
@@ -117,19 +115,10 @@ Var lrn(const Var& x, int size, float alpha, float beta, float k) {
   LrnPlan& P = lrn_plan(xv.shape(), size, alpha, beta, k, training);
   using namespace ops_detail;
   Tensor y = Tensor::empty(xv.shape());
-  if (!training) {
-    P.fwd_plain.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(P.x_md, xv.data()).mem},
-                                       {DNNL_ARG_DST, wrap(P.x_md, y.data()).mem}});
-    cpu_stream().wait();
-    return make_result(std::move(y), {x}, nullptr);
-  }
-  {
-    const Buffer xb = to_layout(P.to_blocked, wrap(P.x_md, xv.data()), P.blocked_md);
-    const Buffer yb = scratch(P.blocked_md);
-    P.fwd.execute(cpu_stream(), {{DNNL_ARG_SRC, xb.mem}, {DNNL_ARG_DST, yb.mem}});
-    from_layout(P.from_blocked, yb, wrap(P.x_md, y.data()));
-    cpu_stream().wait();
-  }
+  P.fwd_plain.execute(cpu_stream(), {{DNNL_ARG_SRC, wrap(P.x_md, xv.data()).mem},
+                                     {DNNL_ARG_DST, wrap(P.x_md, y.data()).mem}});
+  cpu_stream().wait();
+  if (!training) return make_result(std::move(y), {x}, nullptr);
   LrnPlan* plan = &P;
   return make_result(std::move(y), {x}, [plan](Node& self) {
     Node& x = *self.inputs[0];
