@@ -115,6 +115,10 @@ void Tensor::copy_from(const Tensor& src) {
   std::memcpy(data(), src.data(), static_cast<size_t>(numel_) * sizeof(float));
 }
 
+// Tensors of at least this many floats (1 MB) are filled and scanned by all threads; below,
+// starting the threads costs more than they save.
+constexpr int64_t kParallelMinFloats = int64_t(1) << 18;
+
 // Large tensors are filled by all threads: gradient buffers are zeroed as backward first
 // reaches them (autograd.cpp), up to 74 MB at once for AlexNet's conv1 output at batch 64, and
 // one thread writes ~10 GB/s here. Measured in an AlexNet fine-tune step at batch 64 (perf):
@@ -124,8 +128,7 @@ void Tensor::copy_from(const Tensor& src) {
 void Tensor::fill(float value) {
   float* p = data();
   const int64_t n = numel_;
-  constexpr int64_t kParallelMin = int64_t(1) << 18;   // 1 MB: below, threads cost more
-#pragma omp parallel for schedule(dynamic, kParallelMin / 4) if (n >= kParallelMin)
+#pragma omp parallel for schedule(dynamic, kParallelMinFloats / 4) if (n >= kParallelMinFloats)
   for (int64_t i = 0; i < n; ++i) p[i] = value;
 }
 
@@ -134,7 +137,7 @@ std::vector<uint8_t> nonzero_bytes(const Tensor& t) {
   const float* p = t.data();
   const int64_t n = t.numel();
   uint8_t* o = out.data();
-#pragma omp parallel for schedule(static) if (n >= (int64_t(1) << 18))
+#pragma omp parallel for schedule(static) if (n >= kParallelMinFloats)
   for (int64_t i = 0; i < n; ++i) o[i] = p[i] != 0.0f;
   return out;
 }
@@ -147,7 +150,7 @@ bool same_nonzeros(const Tensor& t, const std::vector<uint8_t>& bytes) {
   const uint8_t* b = bytes.data();
   const int64_t n = t.numel();
   int64_t differ = 0;
-#pragma omp parallel for schedule(static) reduction(+ : differ) if (n >= (int64_t(1) << 18))
+#pragma omp parallel for schedule(static) reduction(+ : differ) if (n >= kParallelMinFloats)
   for (int64_t i = 0; i < n; ++i) differ += (p[i] != 0.0f) != (b[i] != 0);
   return differ == 0;
 }
