@@ -4,6 +4,7 @@
 #include <cstddef>
 
 #include "winoprune/kernels/fma_peak.h"
+#include "winoprune/kernels/lrn.h"
 #include "winoprune/kernels/masked_products.h"
 #include "winoprune/kernels/sparse_winograd.h"
 #include "winoprune/kernels/winograd_tiles.h"
@@ -50,6 +51,9 @@ constexpr int fma_lanes(Isa isa) { return isa == Isa::avx512 ? 16 : isa == Isa::
 #define WP_FMA_LOOP_ROW(isa) {#isa, Isa::isa, fma_lanes(Isa::isa), WP_KERNEL_NAME(f32_fma_loop, isa)},
 const FmaLoopVariant kFmaLoop[] = {WP_KERNEL_ISAS(WP_FMA_LOOP_ROW)};
 
+#define WP_LRN_ROW(isa) {#isa, Isa::isa, WP_KERNEL_NAME(f32_lrn_backward, isa)},
+const LrnVariant kLrn[] = {WP_KERNEL_ISAS(WP_LRN_ROW)};
+
 }  // namespace
 
 const WinogradTilesVariant& winograd_tiles_variant() {
@@ -84,7 +88,14 @@ const FmaLoopVariant& fma_loop_variant() {
 }
 const FmaLoopVariant* fma_loop_variant_for(Isa isa) { return variant_of_level(kFmaLoop, isa); }
 
-// The calls through the active variant (contracts in winograd_tiles.h and masked_products.h).
+const LrnVariant& lrn_variant() {
+  static const LrnVariant& chosen = best_variant(kLrn);
+  return chosen;
+}
+const LrnVariant* lrn_variant_for(Isa isa) { return variant_of_level(kLrn, isa); }
+
+// The calls through the active variant (contracts in winograd_tiles.h, masked_products.h and
+// lrn.h).
 
 void input_transform_tiles(const TileGrid& g, const float* x, int c_begin, int c_end,
                            int64_t tile_begin, int64_t tile_end, float* V, int64_t ldv_position,
@@ -126,6 +137,11 @@ void masked_rows_dot(const int64_t* start, const int32_t* src, const int32_t* wi
                      int64_t T, float* dw, int r_begin, int r_end) {
   masked_products_variant().dot(start, src, widx, dout, ld_out, in, ld_in, T, dw, r_begin,
                                 r_end);
+}
+
+void lrn_backward_pixels(const LrnShape& s, const float* x, const float* dy, float* dx,
+                         int64_t j_begin, int64_t j_end, float* work) {
+  lrn_variant().backward(&s, x, dy, dx, j_begin, j_end, work);
 }
 
 }  // namespace wp

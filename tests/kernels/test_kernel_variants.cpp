@@ -12,8 +12,10 @@
 
 #include "support.h"
 #include "winoprune/kernels/fma_peak.h"
+#include "winoprune/kernels/lrn.h"
 #include "winoprune/kernels/masked_products.h"
 #include "winoprune/kernels/winograd_tiles.h"
+#include "winoprune/ops/lrn_reference.h"
 
 using namespace wp;
 
@@ -171,5 +173,82 @@ TEST_CASE("every FMA loop variant runs the same recurrence", "[kernels][fma]") {
     INFO("variant " << v->name);
     CHECK(std::string(v->name) == isa_name(isa));
     CHECK(v->loop(1000) / v->lanes == Approx(per_lane_ref).epsilon(1e-4));
+  }
+}
+
+namespace {
+
+struct LrnCase {
+  int C;
+  int64_t HW;
+  int size;
+  float alpha, beta, k;
+};
+
+// Channels below, at and above the window, pixel planes below one vector, between vectors and
+// blocks (256 pixels), AlexNet's lrn2 plane (729); beta 0.75 (the fast power) and others; a
+// large alpha so that the cross-channel term is as large as the direct one.
+const LrnCase kLrnCases[] = {
+    {1, 5, 5, 0.5f, 0.75f, 1.0f},   {3, 17, 5, 0.5f, 0.75f, 1.0f},  {7, 1, 3, 2.0f, 0.75f, 2.0f},
+    {20, 255, 5, 1e-4f, 0.75f, 1.0f}, {9, 256, 7, 0.8f, 0.75f, 1.0f}, {16, 300, 5, 0.5f, 0.6f, 1.0f},
+    {96, 37, 5, 1e-4f, 0.75f, 1.0f},  {11, 729, 15, 0.3f, 0.75f, 1.5f}, {6, 23, 1, 0.5f, 1.1f, 1.0f},
+    {40, 529, 9, 1.0f, 0.75f, 1.0f},
+};
+
+}  // namespace
+
+TEST_CASE("the ref LRN backward matches the double-precision definition", "[kernels][lrn]") {
+  const LrnVariant* ref = lrn_variant_for(Isa::ref);
+  REQUIRE(ref != nullptr);
+  uint64_t seed = 300;
+  for (const LrnCase& c : kLrnCases) {
+    INFO("C " << c.C << " HW " << c.HW << " size " << c.size << " beta " << c.beta);
+    const LrnShape s{c.C, c.HW, c.size, c.alpha, c.beta, c.k};
+    const size_t n = size_t(c.C) * size_t(c.HW);
+    // Values like AlexNet's conv1 output when alpha is Caffe's 1e-4, so the normalization bites.
+    const float range = c.alpha < 0.01f ? 30.0f : 1.5f;
+    const auto x = test::random_vector<float>(n, ++seed, -range, range);
+    const auto dy = test::random_vector<float>(n, ++seed);
+    const auto dx0 = test::random_vector<float>(n, ++seed);   // backward adds into dx
+    std::vector<float> dx(dx0), work(size_t(lrn_backward_work_floats(c.size)));
+    ref->backward(&s, x.data(), dy.data(), dx.data(), 0, c.HW, work.data());
+    std::vector<double> want(dx0.begin(), dx0.end());
+    const std::vector<double> xd(x.begin(), x.end()), dyd(dy.begin(), dy.end());
+    lrn_backward_reference(want.data(), dyd.data(), xd.data(), 1, c.C, 1, int(c.HW), c.size,
+                           c.alpha, c.beta, c.k);
+    CHECK(test::relative_error(dx.data(), want.data(), n, 1e-5, "dx") < 1e-5);
+  }
+}
+
+TEST_CASE("every LRN backward variant matches the plain ref loops", "[kernels][lrn]") {
+  const LrnVariant* ref = lrn_variant_for(Isa::ref);
+  REQUIRE(ref != nullptr);
+  uint64_t seed = 400;
+  for (Isa isa : runnable_levels()) {
+    const LrnVariant* v = lrn_variant_for(isa);
+    REQUIRE(v != nullptr);
+    CHECK(std::string(v->name) == isa_name(isa));
+    for (const LrnCase& c : kLrnCases) {
+      const LrnShape s{c.C, c.HW, c.size, c.alpha, c.beta, c.k};
+      const size_t n = size_t(c.C) * size_t(c.HW);
+      const float range = c.alpha < 0.01f ? 30.0f : 1.5f;
+      const auto x = test::random_vector<float>(n, ++seed, -range, range);
+      const auto dy = test::random_vector<float>(n, ++seed);
+      const auto dx0 = test::random_vector<float>(n, ++seed);
+      // The whole plane, and a sub-range starting and ending inside vectors (pixels outside it
+      // must stay untouched).
+      const int64_t j0 = c.HW > 8 ? 3 : 0, j1 = c.HW > 8 ? c.HW - 2 : c.HW;
+      for (auto [b, e] : {std::pair<int64_t, int64_t>{0, c.HW}, {j0, j1}}) {
+        INFO("variant " << v->name << " C " << c.C << " HW " << c.HW << " size " << c.size
+                        << " beta " << c.beta << " pixels " << b << ".." << e);
+        std::vector<float> dx_ref(dx0), dx(dx0), work(size_t(lrn_backward_work_floats(c.size)));
+        ref->backward(&s, x.data(), dy.data(), dx_ref.data(), b, e, work.data());
+        v->backward(&s, x.data(), dy.data(), dx.data(), b, e, work.data());
+        CHECK(test::relative_error(dx.data(), dx_ref.data(), n, 1e-5, "dx") < 1e-5);
+        for (int ch = 0; ch < c.C; ++ch)
+          for (int64_t j = 0; j < c.HW; ++j)
+            if (j < b || j >= e) REQUIRE(dx[size_t(ch * c.HW + j)] == dx0[size_t(ch * c.HW + j)]);
+      }
+    }
   }
 }

@@ -2,7 +2,7 @@
 include/winoprune/<area>. Each rule names an area and the areas it must not include; a
 violation prints the file, the line and the rule, and fails the test.
 
-The layering: core <- ops <- kernels, winograd <- sparse <- nn <- optim, prune <- dist <- bench
+The layering: core <- kernels <- ops, winograd <- sparse <- nn <- optim, prune <- dist <- bench
 <- app, with io <- report and data beside them (io holds file formats: JSON reading,
 safetensors, atomic files, the run directory, progress output; report holds what a run reports:
 report.json/md, layers.csv, metrics.jsonl, SVG plots, text tables; report builds on io, never the
@@ -22,7 +22,7 @@ RULES = {
     # area: areas it must not include
     "prune": {"optim", "dist", "bench", "app"},
     "optim": {"prune", "dist", "bench", "app"},
-    "kernels": {"winograd", "sparse", "nn", "prune", "optim", "data", "io", "report", "dist",
+    "kernels": {"ops", "winograd", "sparse", "nn", "prune", "optim", "data", "io", "report", "dist",
                 "bench", "app"},
     "io": {"report", "ops", "kernels", "winograd", "sparse", "data", "nn", "optim", "prune", "dist"},
     "report": {"ops", "kernels", "winograd", "sparse", "data", "nn", "optim", "prune", "dist"},

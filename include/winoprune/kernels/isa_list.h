@@ -1,8 +1,9 @@
 #pragma once
 // The one list of the ISA levels that have kernel variants, lowest first. It generates, for
-// every kernel family (winograd_tiles.h, masked_products.h, sparse_winograd.h, fma_peak.h):
-// the declarations of the per-level entry points, the variant tables that dispatch chooses
-// from (src/kernels/dispatch.cpp), and the per-variant sweep of the tests (tests/kernels).
+// every kernel family (winograd_tiles.h, masked_products.h, sparse_winograd.h, fma_peak.h,
+// lrn.h): the declarations of the per-level entry points, the variant tables that dispatch
+// chooses from (src/kernels/dispatch.cpp), and the per-variant sweep of the tests
+// (tests/kernels).
 // Adding a level means: a row here, a folder src/kernels/<isa>/ with its flags in
 // src/kernels/CMakeLists.txt, and an Isa enumerator of the same name (winoprune/cpu.h).
 //
