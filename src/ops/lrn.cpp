@@ -21,9 +21,8 @@
 // machine, 2026-12-03): lrn1 27.3 -> 11.1-14.1 ms, lrn2 14.0 -> 8.1-10.7 ms against the
 // blocked oneDNN path (copies of x and dy, a training forward for the workspace, the backward,
 // the result added back into dx: five input-sized scratch buffers, 372 MB for lrn1 at batch
-// 64; now none). AlexNet
-// fine-tune step at batch 64 and 90% (bench --suite train): 594 -> 541 ms, peak RSS 1600 ->
-// 1537 MB.
+// 64; now none). AlexNet fine-tune step at batch 64 and 90% (bench --suite train): 594 ->
+// 541 ms, peak RSS 1600 -> 1537 MB.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
