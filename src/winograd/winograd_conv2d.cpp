@@ -258,15 +258,30 @@ void gather_in_entry_order(const Layer& L, int rows, const int64_t* start, const
   }
 }
 
-// dW_j += dM_j . V_j^T at the unmasked entries only.
+// The twin of gather_in_entry_order: W_j[widx[e]] += values[e] (each entry names its own
+// weight, so the positions' loops write disjoint elements).
+void scatter_add_from_entry_order(const Layer& L, int rows, const int64_t* start,
+                                  const int32_t* widx, const float* values, float* W) {
+#pragma omp parallel for schedule(static)
+  for (int j = 0; j < L.tt; ++j) {
+    float* Wj = W + int64_t(j) * L.grid.K * L.Cg;
+    for (int64_t e = start[int64_t(j) * rows]; e < start[int64_t(j + 1) * rows]; ++e)
+      Wj[widx[e]] += values[e];
+  }
+}
+
+// dW_e += (dM_j . V_j^T)_e at the unmasked entries only, into dWe: the weight gradient in the
+// pattern's by-k entry order (all positions), scattered into W's layout once per backward
+// (scatter_add_from_entry_order). Summed in place through widx, every dot read and wrote its
+// own element of a 384 KB dW_j; in entry order kLanes dots land in one vector (the kernel's
+// blocks of kLanes entries).
 void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
-                                  const Chunk& ch, const float* dM, const float* V, float* dW) {
+                                  const Chunk& ch, const float* dM, const float* V, float* dWe) {
   const TileGrid& g = L.grid;
   const int64_t T = ch.T;
   parallel_rows(L.tt, g.K, [&](int j, int r0, int r1) {
-    masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(),
-                    pat.by_k_w.data(), dM + j * ch.ldm, T, V + j * ch.ldv, T, T,
-                    dW + int64_t(j) * g.K * L.Cg, r0, r1);
+    masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
+                    dM + j * ch.ldm, T, V + j * ch.ldv, T, T, dWe, r0, r1);
   });
 }
 
@@ -386,13 +401,19 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       gather_in_entry_order(L, g.C, pattern->by_c_start.data(), pattern->by_c_w.data(),
                             w->value.data(), Wc->data());
     }
+    // The weight gradient in the by-k entry order, summed over all chunks.
+    std::optional<ScratchLease> dWe;
+    if (pattern && need_dw) {
+      dWe.emplace(size_t(std::max<int64_t>(pattern->nnz(), 1)));
+      std::fill_n(dWe->data(), pattern->nnz(), 0.0f);
+    }
     for (int n0 = 0; n0 < g.N; n0 += L.images_per_chunk) {
       const Chunk ch = make_chunk(L, n0);
       output_transposed_phase(L, ch, dy, dM.data());
       if (need_dw) {
         input_transform_phase(L, ch, x->value.data(), V.data());
         if (pattern)
-          masked_weight_gradient_phase(L, *pattern, ch, dM.data(), V.data(), w->grad.data());
+          masked_weight_gradient_phase(L, *pattern, ch, dM.data(), V.data(), dWe->data());
         else
           weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), w->grad.data());
       }
@@ -405,6 +426,9 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
         input_transposed_phase(L, ch, V.data(), x->grad.data());
       }
     }
+    if (dWe)
+      scatter_add_from_entry_order(L, g.K, pattern->by_k_start.data(), pattern->by_k_w.data(),
+                                   dWe->data(), w->grad.data());
   });
 }
 

@@ -122,15 +122,18 @@ TEST_CASE("every masked-product variant matches the plain ref loops", "[kernels]
     // T: below one vector, between vector and block sizes, AlexNet's 256, odd sizes.
     for (int64_t T : {1, 7, 16, 37, 64, 129, 256, 300}) {
       for (int rows : {1, 2, 5, 33}) {
-        const int in_rows = 19, nw = rows * in_rows;
+        const int in_rows = 53, nw = rows * in_rows;
         INFO("variant " << v->name << " T " << T << " rows " << rows);
-        // A random pattern: row r owns a random subset of the input rows (some rows empty).
+        // A random pattern: row r owns a random subset of the input rows, some rows empty,
+        // some with ~16 entries, some with ~42 (the dots' blocks of kLanes entries, then the
+        // rest in pairs and one).
         Rng rng(++seed, 5);
         std::vector<int64_t> start{0};
         std::vector<int32_t> src, widx;
         for (int r = 0; r < rows; ++r) {
+          const double keep = r % 4 == 3 ? 0.0 : r % 4 == 1 ? 0.8 : 0.3;
           for (int c = 0; c < in_rows; ++c)
-            if (rng.uniform() < (r % 4 == 3 ? 0.0 : 0.3)) {
+            if (rng.uniform() < keep) {
               src.push_back(c);
               widx.push_back(r * in_rows + c);
             }
@@ -155,6 +158,19 @@ TEST_CASE("every masked-product variant matches the plain ref loops", "[kernels]
         v->dot(start.data(), src.data(), widx.data(), dout.data(), ld_out, in.data(), ld_in, T,
                dw.data(), r0, rows);
         CHECK(test::relative_error(dw.data(), dw_ref.data(), dw.size(), 1e-5, "dot") < 1e-5);
+
+        // widx null: the dots land in entry order (dw[e]); vectors of kLanes in the blocks.
+        const auto dwe0 = test::random_vector<float>(src.size() + 1, ++seed);
+        std::vector<float> dwe_ref(dwe0), dwe(dwe0);
+        ref->dot(start.data(), src.data(), nullptr, dout.data(), ld_out, in.data(), ld_in, T,
+                 dwe_ref.data(), r0, rows);
+        v->dot(start.data(), src.data(), nullptr, dout.data(), ld_out, in.data(), ld_in, T,
+               dwe.data(), r0, rows);
+        CHECK(test::relative_error(dwe.data(), dwe_ref.data(), dwe.size(), 1e-5, "dot in order") <
+              1e-5);
+        for (int64_t e = start[r0]; e < start[rows]; ++e)   // the same sums as through widx
+          CHECK(dwe_ref[size_t(e)] - dwe0[size_t(e)] ==
+                Approx(dw_ref[size_t(widx[size_t(e)])] - w[size_t(widx[size_t(e)])]).margin(1e-4));
       }
     }
   }
