@@ -211,6 +211,25 @@ const LrnCase kLrnCases[] = {
     {40, 529, 9, 1.0f, 0.75f, 1.0f},
 };
 
+// A case's kernel arguments and random inputs: x, dy, and the dx that backward adds into.
+struct LrnInputs {
+  LrnShape shape;
+  size_t n;   // C * HW
+  std::vector<float> x, dy, dx0;
+};
+
+LrnInputs lrn_inputs(const LrnCase& c, uint64_t* seed) {
+  LrnInputs in;
+  in.shape = LrnShape{c.C, c.HW, c.size, c.alpha, c.beta, c.k};
+  in.n = size_t(c.C) * size_t(c.HW);
+  // Values like AlexNet's conv1 output when alpha is Caffe's 1e-4, so the normalization bites.
+  const float range = c.alpha < 0.01f ? 30.0f : 1.5f;
+  in.x = test::random_vector<float>(in.n, ++*seed, -range, range);
+  in.dy = test::random_vector<float>(in.n, ++*seed);
+  in.dx0 = test::random_vector<float>(in.n, ++*seed);
+  return in;
+}
+
 }  // namespace
 
 TEST_CASE("the ref LRN backward matches the double-precision definition", "[kernels][lrn]") {
@@ -219,20 +238,14 @@ TEST_CASE("the ref LRN backward matches the double-precision definition", "[kern
   uint64_t seed = 300;
   for (const LrnCase& c : kLrnCases) {
     INFO("C " << c.C << " HW " << c.HW << " size " << c.size << " beta " << c.beta);
-    const LrnShape s{c.C, c.HW, c.size, c.alpha, c.beta, c.k};
-    const size_t n = size_t(c.C) * size_t(c.HW);
-    // Values like AlexNet's conv1 output when alpha is Caffe's 1e-4, so the normalization bites.
-    const float range = c.alpha < 0.01f ? 30.0f : 1.5f;
-    const auto x = test::random_vector<float>(n, ++seed, -range, range);
-    const auto dy = test::random_vector<float>(n, ++seed);
-    const auto dx0 = test::random_vector<float>(n, ++seed);   // backward adds into dx
-    std::vector<float> dx(dx0), work(size_t(lrn_backward_work_floats(c.size)));
-    ref->backward(&s, x.data(), dy.data(), dx.data(), 0, c.HW, work.data());
-    std::vector<double> want(dx0.begin(), dx0.end());
-    const std::vector<double> xd(x.begin(), x.end()), dyd(dy.begin(), dy.end());
+    const LrnInputs in = lrn_inputs(c, &seed);
+    std::vector<float> dx(in.dx0), work(size_t(lrn_backward_work_floats(c.size)));
+    ref->backward(&in.shape, in.x.data(), in.dy.data(), dx.data(), 0, c.HW, work.data());
+    std::vector<double> want(in.dx0.begin(), in.dx0.end());
+    const std::vector<double> xd(in.x.begin(), in.x.end()), dyd(in.dy.begin(), in.dy.end());
     lrn_backward_reference(want.data(), dyd.data(), xd.data(), 1, c.C, 1, int(c.HW), c.size,
                            c.alpha, c.beta, c.k);
-    CHECK(test::relative_error(dx.data(), want.data(), n, 1e-5, "dx") < 1e-5);
+    CHECK(test::relative_error(dx.data(), want.data(), in.n, 1e-5, "dx") < 1e-5);
   }
 }
 
@@ -245,25 +258,22 @@ TEST_CASE("every LRN backward variant matches the plain ref loops", "[kernels][l
     REQUIRE(v != nullptr);
     CHECK(std::string(v->name) == isa_name(isa));
     for (const LrnCase& c : kLrnCases) {
-      const LrnShape s{c.C, c.HW, c.size, c.alpha, c.beta, c.k};
-      const size_t n = size_t(c.C) * size_t(c.HW);
-      const float range = c.alpha < 0.01f ? 30.0f : 1.5f;
-      const auto x = test::random_vector<float>(n, ++seed, -range, range);
-      const auto dy = test::random_vector<float>(n, ++seed);
-      const auto dx0 = test::random_vector<float>(n, ++seed);
+      const LrnInputs in = lrn_inputs(c, &seed);
       // The whole plane, and a sub-range starting and ending inside vectors (pixels outside it
       // must stay untouched).
       const int64_t j0 = c.HW > 8 ? 3 : 0, j1 = c.HW > 8 ? c.HW - 2 : c.HW;
       for (auto [b, e] : {std::pair<int64_t, int64_t>{0, c.HW}, {j0, j1}}) {
         INFO("variant " << v->name << " C " << c.C << " HW " << c.HW << " size " << c.size
                         << " beta " << c.beta << " pixels " << b << ".." << e);
-        std::vector<float> dx_ref(dx0), dx(dx0), work(size_t(lrn_backward_work_floats(c.size)));
-        ref->backward(&s, x.data(), dy.data(), dx_ref.data(), b, e, work.data());
-        v->backward(&s, x.data(), dy.data(), dx.data(), b, e, work.data());
-        CHECK(test::relative_error(dx.data(), dx_ref.data(), n, 1e-5, "dx") < 1e-5);
+        std::vector<float> dx_ref(in.dx0), dx(in.dx0);
+        std::vector<float> work(size_t(lrn_backward_work_floats(c.size)));
+        ref->backward(&in.shape, in.x.data(), in.dy.data(), dx_ref.data(), b, e, work.data());
+        v->backward(&in.shape, in.x.data(), in.dy.data(), dx.data(), b, e, work.data());
+        CHECK(test::relative_error(dx.data(), dx_ref.data(), in.n, 1e-5, "dx") < 1e-5);
         for (int ch = 0; ch < c.C; ++ch)
           for (int64_t j = 0; j < c.HW; ++j)
-            if (j < b || j >= e) REQUIRE(dx[size_t(ch * c.HW + j)] == dx0[size_t(ch * c.HW + j)]);
+            if (j < b || j >= e)
+              REQUIRE(dx[size_t(ch * c.HW + j)] == in.dx0[size_t(ch * c.HW + j)]);
       }
     }
   }
