@@ -6,7 +6,7 @@
 // run: on a shared machine the least disturbed), images_per_s, runs, winograd_layers, rss_scope.
 //   alexnet-small (28x28x1), batch 128        PyTorch 1.13 on this machine: 416 ms
 //   alexnet (227x227x3, groups 1, LRN), 64    PyTorch: 9.1 s per step, peak RSS 2.0 GB
-// (docs/method.md section 5). variant winograd = conv2..conv5 as F(4x4, r) Winograd layers and
+// (docs/method.md section 5). variant winograd = conv2..conv5 as F(4x4, r) (--tile 2: F(2x2, r)) Winograd layers and
 // conv1 spatial, the layout of docs/contracts.md's data flow; spatial = all five convs through oneDNN.
 // AlexNet steps take seconds: at most 1 warm-up and 3 timed steps per row there, so the
 // suite stays near a minute. Measured here (2 threads, AVX-512, beside two busy training
@@ -70,6 +70,10 @@ bool reset_peak_rss() {
 // of prune and fine-tune phases: no Q X Q term, the per-position scale D, masked updates; the
 // products over unmasked weights only, winograd/masked_products.h, as fine-tune phases run);
 // finetune-dense (the same with the dense products: what fine-tune phases ran before).
+// --tile: the output tile m of the Winograd layers (4 by default; the Fashion-MNIST configs and
+// the quickstart train with 2).
+int tile_m(const BenchOptions& opts) { return opts.tile ? opts.tile : 4; }
+
 enum class TrainVariant { spatial, winograd, finetune_dense, finetune };
 const char* variant_name(TrainVariant v) {
   switch (v) {
@@ -103,7 +107,11 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
   config.classes = big ? 1000 : 10;
   config.lrn = big;
   config.groups = 1;
-  if (row.winograd()) config.winograd_layers = {"conv2", "conv3", "conv4", "conv5"};
+  if (row.winograd()) {
+    config.winograd_layers = {"conv2", "conv3", "conv4", "conv5"};
+    for (const std::string& name : config.winograd_layers)
+      config.winograd_m.push_back({name, tile_m(opts)});
+  }
   Rng init(1);
   auto model = build_model(config, init);
 
@@ -190,6 +198,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
               {"images_per_s", 1000.0 * row.batch / t.median_ms},
               {"runs", t.runs},
               {"winograd_layers", model->config().winograd_layers},
+              {"tile", row.winograd() ? json(winograd_m_of(model->config(), "conv2")) : json(nullptr)},
               {"rss_scope", scoped ? "row" : "cumulative"}};
   for (auto& [k, v] : extra.items()) r[k] = v;
   return r;
@@ -218,9 +227,9 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
     out << "data parallel: " << dist::size() << " ranks x " << omp_get_max_threads()
         << " threads; batch is the global batch; comm ms = allreduce time backward did not hide, "
            "allreduce ms = one blocking allreduce of every gradient\n";
-  std::vector<std::string> head = {"model", "batch", "variant", "sparsity", "step_ms", "min_ms",
+  std::vector<std::string> head = {"model", "batch", "variant", "tile", "sparsity", "step_ms", "min_ms",
                                    "vs winograd", "img/s", "peak_rss_mb", "rss"};
-  std::vector<int> widths = {14, 5, 14, 8, 10, 10, 11, 8, 11, 10};
+  std::vector<int> widths = {14, 5, 14, 4, 8, 10, 10, 11, 8, 11, 10};
   if (dp) {
     head.insert(head.end(), {"comm ms", "allreduce ms", "compute ms"});
     widths.insert(widths.end(), {9, 13, 11});
@@ -239,6 +248,7 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
       ratio = fmt_fixed(r["step_vs_winograd"], 2) + "x";
     }
     std::vector<std::string> cells = {row.model, std::to_string(row.batch), r["variant"],
+                                      r["tile"].is_null() ? "-" : r["tile"].dump(),
                                       row.masked() ? fmt_fixed(row.sparsity, 2) : "-",
                                       fmt_fixed(r["step_ms"], 1), fmt_fixed(r["step_ms_min"], 1),
                                       ratio, fmt_fixed(r["images_per_s"], 1),

@@ -428,7 +428,7 @@ TEST_CASE("resumed from the checkpoint that completed a phase, a run reports eve
   fs::remove_all(base);
 }
 
-TEST_CASE("bench --tile 2 measures the Winograd rows with F(2x2) tiles", "[app]") {
+TEST_CASE("bench --tile 2 measures the Winograd rows and layers with F(2x2) tiles", "[app]") {
   REQUIRE(fs::exists(binary()));
   std::string base = temp_dir("bench-tile");
   fs::create_directories(base);
@@ -447,6 +447,21 @@ TEST_CASE("bench --tile 2 measures the Winograd rows with F(2x2) tiles", "[app]"
     }
   }
   REQUIRE(ours >= 2);
+  // The train suite's Winograd layers take the tile too (the model's own conv2 reports it).
+  REQUIRE(run_cli({"bench", "--suite", "train", "--quick", "--tile", "2", "--json",
+                   base + "/train.json"},
+                  base + "/log") == 0);
+  json t = read_json(base + "/train.json");
+  int winograd_rows = 0;
+  for (const json& row : t["results"]) {
+    if (row["variant"] == "spatial") {
+      REQUIRE(row["tile"].is_null());
+    } else {
+      REQUIRE(row["tile"] == 2);
+      ++winograd_rows;
+    }
+  }
+  REQUIRE(winograd_rows == 8);   // winograd, finetune-dense, finetune 90% and 95%, two models
   fs::remove_all(base);
 }
 
