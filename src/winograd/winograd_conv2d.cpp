@@ -44,16 +44,21 @@ namespace {
 
 using winograd_detail::ScratchLease;
 
-// Work items of the transform phases: 128 tiles x 4 channels. 128 tiles keep one channel's
-// 36 position rows of V (36 x 512 B = 18 KB) in L1; 4 channels amortize the tile geometry.
+// Work items of the transform phases: 128 tiles x 8 channels. 128 tiles keep one channel's
+// 36 position rows of V (36 x 512 B = 18 KB) in L1; 8 channels amortize the tile geometry
+// (each call recomputes it: with 4 channels it took a quarter of the transposed output
+// transform at F(2x2,5x5), perf of a /tmp driver). 4 -> 8 channels, `bench --suite train`,
+// medians of 9 (AlexNet: 3), two runs each: alexnet-small b128 F(2x2) Winograd step 202 ->
+// 196 ms, fine-tune 128 -> 124 ms; F(4x4) unchanged (123 / 81 ms); AlexNet-227 b64 Winograd
+// step 762 -> 712 ms, fine-tune 509 -> 503 ms. 16 channels measured the same as 8.
 // The phases hand items out dynamically (items own disjoint outputs, so the result does not
 // depend on which thread runs which): on this machine's two vCPUs the same memory-bound items
 // ran up to 1.5x slower on one than on the other, and with static halves the faster thread
 // waited at every phase's end (perf, AlexNet-227 fine-tune step at batch 64: the main thread
 // spun in libgomp for 6% of all samples while the other ran the same transforms 1.2-1.5x
-// longer). AlexNet's phases have 100-400 items.
+// longer). AlexNet's phases have 50-200 items.
 constexpr int64_t kTileBlock = 128;
-constexpr int kChannelBlock = 4;
+constexpr int kChannelBlock = 8;
 
 // Position strides of V and M are C*T + 16 and K*T + 16 floats. Unpadded, with C*T a multiple
 // of 1024 floats (AlexNet conv3: 256 x 16 tiles per image), the t*t rows one (channel, tile
