@@ -5,10 +5,11 @@
 // Reference point (docs/method.md section 5): PyTorch 1.13 dense AlexNet-227 inference, batch 64,
 // 2 threads: 2.46 s.
 // After the whole-network rows, a per-layer breakdown on each kernel: every layer timed alone on
-// its own input (captured from one forward; a ReLU fused into the layer before it as the
-// network runs it), its share of the sum, the same oneDNN primitive run standalone where there
-// is one (onednn_baselines.h), and the network's time over the sum (above 1: what running layer
-// after layer costs beyond the layers themselves, e.g. caches refilled between layers).
+// its own input (captured from one forward; layers the network fuses into one op timed as one
+// row, Model::fused_span), its share of the sum, the same oneDNN primitives run standalone
+// where there are (onednn_baselines.h; a fused row: the sum of its ops' primitives), and the
+// network's time over the sum (above 1: what running layer after layer costs beyond the layers
+// themselves, e.g. caches refilled between layers).
 #include <omp.h>
 
 #include "onednn_baselines.h"
@@ -33,10 +34,12 @@ void random_prune(Model& model, double sparsity, uint64_t seed) {
 }
 
 // Each layer of model timed alone on its own input (the output of the layers before it), with
-// kernel, fused with the ReLU after it where the network's forward fuses them (Model::forward);
-// beside it, when the layer has one, its standalone oneDNN twin (onednn_baselines.h). Medians.
+// kernel, fused with the layers after it where the network's forward fuses them
+// (Model::fused_span: a ReLU into the layer before it, conv1's block conv ReLU [LRN] max-pool
+// into one op); beside it the sum of the standalone oneDNN twins of the ops the row runs
+// (onednn_baselines.h: a convolution takes its ReLU as a post-op), when each has one. Medians.
 struct LayerTime {
-  std::string name;     // "conv1+relu1" when fused
+  std::string name;     // "conv1+relu1", "conv1+relu1+lrn1+pool1" when fused
   double ms;
   double onednn_ms;     // < 0: no twin
 };
@@ -49,19 +52,29 @@ std::vector<LayerTime> time_each_layer(Model& model, const Var& input, Inference
   std::vector<LayerTime> times;
   const std::vector<Layer*> layers = model.layers();
   Var x = input;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    Layer* layer = layers[i];
-    const bool fused = model.fuses_next_relu(i, ctx);
-    Var in = x;
-    Timing t = time_median(
-        [&] { x = fused ? layer->forward_relu(in, ctx) : layer->forward(in, ctx); }, warmup,
-        repeats);
-    LayerTime lt{fused ? layer->name() + "+" + layers[i + 1]->name() : layer->name(),
-                 t.median_ms, -1.0};
-    if (std::unique_ptr<OnednnTwin> twin = make_onednn_twin(*layer, in->value, fused))
-      lt.onednn_ms = time_median([&] { twin->run(); }, warmup, repeats).median_ms;
+  for (size_t i = 0; i < layers.size();) {
+    const size_t span = size_t(model.fused_span(i, ctx));
+    const Var in = x;
+    Timing t = time_median([&] { x = model.forward_span(i, in, ctx); }, warmup, repeats);
+    LayerTime lt{layers[i]->name(), t.median_ms, 0.0};
+    for (size_t j = i + 1; j < i + span; ++j) lt.name += "+" + layers[j]->name();
+    // The twins, each on its own input (the fused ops' intermediate results, op by op).
+    Var h = in;
+    for (size_t j = i; j < i + span && lt.onednn_ms >= 0;) {
+      const bool relu = j + 1 < i + span && dynamic_cast<ReLULayer*>(layers[j + 1]) &&
+                        layers[j]->fuses_relu(ctx);
+      std::unique_ptr<OnednnTwin> twin = make_onednn_twin(*layers[j], h->value, relu);
+      if (!twin) {
+        lt.onednn_ms = -1.0;
+        break;
+      }
+      lt.onednn_ms += time_median([&] { twin->run(); }, warmup, repeats).median_ms;
+      if (j + (relu ? 2 : 1) < i + span)
+        h = relu ? layers[j]->forward_relu(h, ctx) : layers[j]->forward(h, ctx);
+      j += relu ? 2 : 1;
+    }
     times.push_back(lt);
-    if (fused) ++i;
+    i += span;
   }
   return times;
 }

@@ -35,6 +35,12 @@ Var Conv2dLayer::forward_relu(const Var& x, ForwardContext&) {
   return conv2d_relu_inference(x, weight_.var, bias_.var, params_);
 }
 
+Var Conv2dLayer::forward_relu_lrn_pool(const Var& x, const LrnParams* lrn, int pool_kernel,
+                                        int pool_stride) {
+  return conv2d_relu_lrn_pool_inference(x, weight_.var, bias_.var, params_, lrn, pool_kernel,
+                                        pool_stride);
+}
+
 Shape Conv2dLayer::output_shape(const Shape& in) const {
   if (in.size() != 4 || in[1] != in_channels_)
     throw InputError(name() + ": expected input [N, " + std::to_string(in_channels_) +

@@ -1,5 +1,6 @@
-// Model: an ordered list of named layers; forward runs them in order (fusing a ReLU into the
-// layer before it where that layer can apply it, Layer::fuses_relu).
+// Model: an ordered list of named layers; forward runs them in order, fusing in inference a ReLU
+// into the layer before it where that layer can apply it (Layer::fuses_relu) and a spatial conv
+// block conv ReLU [LRN] max-pool into one op (fused_span).
 #include <algorithm>
 #include <stdexcept>
 
@@ -16,20 +17,37 @@ void Model::add(std::unique_ptr<Layer> layer) {
   layers_.push_back(std::move(layer));
 }
 
-bool Model::fuses_next_relu(size_t i, const ForwardContext& ctx) const {
-  return i + 1 < layers_.size() && dynamic_cast<const ReLULayer*>(layers_[i + 1].get()) &&
-         layers_[i]->fuses_relu(ctx);
+int Model::fused_span(size_t i, const ForwardContext& ctx) const {
+  const size_t n = layers_.size();
+  const bool relu_next = i + 1 < n && dynamic_cast<const ReLULayer*>(layers_[i + 1].get());
+  if (!relu_next || !layers_[i]->fuses_relu(ctx)) return 1;
+  if (dynamic_cast<const Conv2dLayer*>(layers_[i].get())) {
+    size_t j = i + 2;
+    if (j < n && dynamic_cast<const LRNLayer*>(layers_[j].get())) ++j;
+    if (j < n && dynamic_cast<const MaxPoolLayer*>(layers_[j].get())) return int(j - i + 1);
+  }
+  return 2;
+}
+
+Var Model::forward_span(size_t i, const Var& x, ForwardContext& ctx) {
+  const int span = fused_span(i, ctx);
+  if (span == 1) return layers_[i]->forward(x, ctx);
+  if (span == 2) return layers_[i]->forward_relu(x, ctx);
+  // conv ReLU [LRN] max-pool (fused_span): one op.
+  auto& conv = dynamic_cast<Conv2dLayer&>(*layers_[i]);
+  const auto* lrn = span == 4 ? dynamic_cast<const LRNLayer*>(layers_[i + 2].get()) : nullptr;
+  const auto& pool = dynamic_cast<const MaxPoolLayer&>(*layers_[i + size_t(span) - 1]);
+  LrnParams lp;
+  if (lrn) lp = LrnParams{lrn->size(), lrn->alpha(), lrn->beta(), lrn->k()};
+  return conv.forward_relu_lrn_pool(x, lrn ? &lp : nullptr, pool.kernel(), pool.stride());
 }
 
 Var Model::forward(const Var& x, ForwardContext& ctx) {
   Var h = x;
-  for (size_t i = 0; i < layers_.size(); ++i) {
-    if (fuses_next_relu(i, ctx)) {   // the ReLU layer is applied in this one
-      h = layers_[i]->forward_relu(h, ctx);
-      ++i;
-    } else {
-      h = layers_[i]->forward(h, ctx);
-    }
+  for (size_t i = 0; i < layers_.size();) {
+    const int span = fused_span(i, ctx);
+    h = forward_span(i, h, ctx);
+    i += size_t(span);
   }
   return h;
 }

@@ -158,14 +158,16 @@ void init_backward(ConvPlan& P) {
   P.bwd = std::move(B);
 }
 
+std::string conv_plan_key(const Conv2dShape& s, bool has_bias, bool relu) {
+  return std::to_string(s.N) + "," + std::to_string(s.C) + "," + std::to_string(s.H) + "," +
+         std::to_string(s.W) + "," + std::to_string(s.K) + "," + std::to_string(s.R) + "," +
+         std::to_string(s.S) + "," + std::to_string(s.stride) + "," + std::to_string(s.pad) +
+         "," + std::to_string(s.groups) + "," + (has_bias ? "b" : "nb") + (relu ? "r" : "") +
+         ops_detail::threads_key();
+}
+
 ConvPlan& conv_plan(const Conv2dShape& s, bool has_bias, bool relu = false) {
-  const std::string key = std::to_string(s.N) + "," + std::to_string(s.C) + "," +
-                          std::to_string(s.H) + "," + std::to_string(s.W) + "," +
-                          std::to_string(s.K) + "," + std::to_string(s.R) + "," +
-                          std::to_string(s.S) + "," + std::to_string(s.stride) + "," +
-                          std::to_string(s.pad) + "," + std::to_string(s.groups) + "," +
-                          (has_bias ? "b" : "nb") + (relu ? "r" : "") +
-                          ops_detail::threads_key();
+  const std::string key = conv_plan_key(s, has_bias, relu);
   return ops_detail::cached_plan<ConvPlan>(key,
                                            [&](ConvPlan& P) { init_plan(P, s, has_bias, relu); });
 }
@@ -281,10 +283,28 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
   });
 }
 
+namespace ops_detail {
+
+Buffer conv2d_relu_inference_own_layout(const Tensor& x, const Tensor& w, const Tensor* b,
+                                        const Conv2dParams& p, std::string* plan_key) {
+  const Conv2dShape s = check_conv2d(x, w, b, p);
+  ConvPlan& P = conv_plan(s, b != nullptr, true);
+  *plan_key = conv_plan_key(s, b != nullptr, true);
+  const Buffer xm = to_layout(P.x_to_fwd, wrap(P.x_md, x.data()), P.fwd_pd.src_desc());
+  const Buffer wm = to_layout(P.w_to_fwd, wrap(P.w_md, w.data()), P.fwd_pd.weights_desc());
+  Buffer y = scratch(P.fwd_pd.dst_desc());
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_WEIGHTS, wm.mem}, {DNNL_ARG_DST, y.mem}};
+  if (b) args[DNNL_ARG_BIAS] = wrap(P.b_md, b->data()).mem;
+  P.fwd.execute(cpu_stream(), args);
+  cpu_stream().wait();
+  return y;
+}
+
+}  // namespace ops_detail
+
 Var conv2d_relu_inference(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
-  if (grad_enabled() && (x->requires_grad || w->requires_grad || (b && b->requires_grad)))
-    throw std::logic_error("conv2d_relu_inference: gradients are on (the fused ReLU has no "
-                           "backward); run it under NoGradGuard");
+  ops_detail::require_no_grad("conv2d_relu_inference", {x, w, b});
   const Conv2dShape s = check_conv2d(x->value, w->value, b ? &b->value : nullptr, p);
   ConvPlan& plan = conv_plan(s, b != nullptr, true);
   Tensor y = Tensor::empty({s.N, s.K, s.Ho(), s.Wo()});

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "winoprune/ops/ops.h"
+
 namespace wp::ops_detail {
 
 dnnl::engine& cpu_engine();
@@ -70,6 +72,16 @@ Buffer to_layout(const Reorder& r, const Buffer& user, const dnnl::memory::desc&
 Buffer output_buffer(const Reorder& r, const Buffer& user, const dnnl::memory::desc& md);
 // Moves a primitive's output into `user` (overwrite or accumulate, as the reorder was made).
 void from_layout(const Reorder& r, const Buffer& produced, const Buffer& user);
+
+// max(0, conv2d(x, w, b)) for inference (conv2d.cpp), left in the layout the convolution
+// chooses (scratch of its dst desc) for ops that chain more primitives on it before converting
+// to NCHW (conv2d_relu_lrn_pool.cpp). plan_key names the convolution plan: the layout is a
+// function of it. Throws InputError on bad shapes, as conv2d does.
+Buffer conv2d_relu_inference_own_layout(const Tensor& x, const Tensor& w, const Tensor* b,
+                                        const Conv2dParams& p, std::string* plan_key);
+// Throws std::logic_error if grad mode is on and one of `inputs` (null allowed) requires a
+// gradient: the inference ops have no backward.
+void require_no_grad(const char* op, std::initializer_list<Var> inputs);
 
 // Key fragment for the thread count: plans are built for a fixed OpenMP team size.
 inline std::string threads_key() { return "t" + std::to_string(omp_get_max_threads()); }

@@ -1,6 +1,7 @@
 // Inference fusion in Model::forward: a Winograd layer on the sparse kernel applies the ReLU
-// that follows it in its output transform, a convolution layer as oneDNN's post-op. The fused network must give what the layers give
-// one by one (no fusion), and fusion must stay off wherever it does not apply.
+// that follows it in its output transform, a convolution layer as oneDNN's post-op, and conv1's
+// block conv ReLU [LRN] max-pool runs as one op. The fused network must give what the layers
+// give one by one (no fusion), and fusion must stay off wherever it does not apply.
 #include "support.h"
 #include "winoprune/nn/layers.h"
 #include "winoprune/nn/model.h"
@@ -75,4 +76,28 @@ TEST_CASE("no fusion with gradients on", "[nn][fusion]") {
   for (Layer* layer : model->layers()) CHECK_FALSE(layer->fuses_relu(ctx));   // grad mode on
   REQUIRE_THROWS_AS(model->layers()[3]->forward_relu(leaf(Tensor::zeros({1, 64, 14, 14})), ctx),
                     std::logic_error);
+}
+
+TEST_CASE("conv1's block conv ReLU [LRN] max-pool runs as one op in inference", "[nn][fusion]") {
+  // AlexNet (LRN) and alexnet-small (none): the fused network gives the layers' output one by
+  // one; with gradients on nothing fuses.
+  for (const char* cfg : {R"({"arch": "alexnet", "lrn": true, "classes": 10})",
+                          R"({"arch": "alexnet-small"})"}) {
+    INFO(cfg);
+    JsonReader r(json::parse(cfg), "model");
+    Rng rng(7);
+    auto model = build_model(parse_model_config(r), rng);
+    const bool lrn = model->config().lrn;
+    ForwardContext ctx;
+    CHECK(model->fused_span(0, ctx) == 1);   // grad mode on
+    const Var x = leaf(random_input(model->input_shape(2), 11));
+    NoGradGuard no_grad;
+    REQUIRE(model->fused_span(0, ctx) == (lrn ? 4 : 3));
+    CHECK(model->layers()[lrn ? 3 : 2]->name() == "pool1");
+    const Tensor fused = model->forward(x, ctx)->value;
+    const Tensor plain = layer_by_layer(*model, x, ctx);
+    REQUIRE(fused.numel() == plain.numel());
+    CHECK(test::relative_error(fused.data(), plain.data(), size_t(fused.numel()), 1e-6, "y") <
+          1e-6);
+  }
 }

@@ -44,9 +44,13 @@ class Model {
   const ModelConfig& config() const { return config_; }
   void add(std::unique_ptr<Layer> layer);
   Var forward(const Var& x, ForwardContext& ctx);
-  // True when forward() runs layer i with the ReLU layer after it fused in (Layer::fuses_relu):
-  // forward_relu(layer i), then layer i + 2.
-  bool fuses_next_relu(size_t i, const ForwardContext& ctx) const;
+  // How many layers forward() runs as one op from layer i: 1; 2 when layer i applies the ReLU
+  // after it (Layer::fuses_relu); 3 or 4 when layer i is a spatial convolution that fuses its
+  // ReLU and is followed by ReLU, [LRN,] max-pool (Conv2dLayer::forward_relu_lrn_pool, the
+  // conv1 blocks of both arches in inference).
+  int fused_span(size_t i, const ForwardContext& ctx) const;
+  // Layers [i, i + fused_span(i, ctx)) on x, as forward() runs them.
+  Var forward_span(size_t i, const Var& x, ForwardContext& ctx);
   std::vector<Parameter*> parameters();
   Parameter* find_parameter(const std::string& name);      // null if absent
   Layer* find_layer(const std::string& name);               // null if absent
