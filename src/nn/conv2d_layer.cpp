@@ -37,8 +37,8 @@ Var Conv2dLayer::forward_relu(const Var& x, ForwardContext&) {
 
 Var Conv2dLayer::forward_relu_lrn_pool(const Var& x, const LrnParams* lrn, int pool_kernel,
                                         int pool_stride) {
-  return conv2d_relu_lrn_pool_inference(x, weight_.var, bias_.var, params_, lrn, pool_kernel,
-                                        pool_stride);
+  return conv2d_relu_lrn_pool(x, weight_.var, bias_.var, params_, lrn, pool_kernel,
+                              pool_stride);
 }
 
 Shape Conv2dLayer::output_shape(const Shape& in) const {

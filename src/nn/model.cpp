@@ -1,6 +1,6 @@
-// Model: an ordered list of named layers; forward runs them in order, fusing in inference a ReLU
-// into the layer before it where that layer can apply it (Layer::fuses_relu) and a spatial conv
-// block conv ReLU [LRN] max-pool into one op (fused_span).
+// Model: an ordered list of named layers; forward runs them in order, fusing a spatial conv
+// block conv ReLU [LRN] max-pool into one op and, in inference, a ReLU into the layer before it
+// where that layer can apply it (Layer::fuses_relu); fused_span.
 #include <algorithm>
 #include <stdexcept>
 
@@ -20,13 +20,13 @@ void Model::add(std::unique_ptr<Layer> layer) {
 int Model::fused_span(size_t i, const ForwardContext& ctx) const {
   const size_t n = layers_.size();
   const bool relu_next = i + 1 < n && dynamic_cast<const ReLULayer*>(layers_[i + 1].get());
-  if (!relu_next || !layers_[i]->fuses_relu(ctx)) return 1;
+  if (!relu_next) return 1;
   if (dynamic_cast<const Conv2dLayer*>(layers_[i].get())) {
     size_t j = i + 2;
     if (j < n && dynamic_cast<const LRNLayer*>(layers_[j].get())) ++j;
     if (j < n && dynamic_cast<const MaxPoolLayer*>(layers_[j].get())) return int(j - i + 1);
   }
-  return 2;
+  return layers_[i]->fuses_relu(ctx) ? 2 : 1;
 }
 
 Var Model::forward_span(size_t i, const Var& x, ForwardContext& ctx) {

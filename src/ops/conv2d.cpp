@@ -59,16 +59,12 @@ template void conv2d_backward_reference<float>(float*, float*, float*, const flo
 template void conv2d_backward_reference<double>(double*, double*, double*, const double*,
                                                 const double*, const double*, const Conv2dShape&);
 
-namespace {
-
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using ops_detail::Buffer;
 using ops_detail::Reorder;
 
-// Below 16 input channels per group, oneDNN's blocked backward-data pads C to 16 and runs 3-7x
-// slower than its plain-layout GEMM implementation (table above).
-constexpr int kPlainBackwardDataBelowChannels = 16;
+namespace ops_detail {
 
 struct ConvBackwardPlan {
   dnnl::convolution_backward_data::primitive_desc data_pd;
@@ -77,6 +73,8 @@ struct ConvBackwardPlan {
   dnnl::convolution_backward_weights::primitive_desc weights_pd;
   dnnl::convolution_backward_weights weights;
   Reorder x_to_weights, dy_to_weights, weights_to_dw; // weights_to_dw accumulates
+  // dy given in the forward's own dst layout (conv2d_relu_lrn_pool.cpp) instead of NCHW.
+  Reorder own_dy_to_data, own_dy_to_weights;
 };
 
 struct ConvPlan {
@@ -90,6 +88,17 @@ struct ConvPlan {
   std::once_flag backward_once;                       // backward is built on first use
   std::unique_ptr<ConvBackwardPlan> bwd;
 };
+
+}  // namespace ops_detail
+
+namespace {
+
+using ops_detail::ConvBackwardPlan;
+using ops_detail::ConvPlan;
+
+// Below 16 input channels per group, oneDNN's blocked backward-data pads C to 16 and runs 3-7x
+// slower than its plain-layout GEMM implementation (table above).
+constexpr int kPlainBackwardDataBelowChannels = 16;
 
 memory::dims weight_dims(const Conv2dShape& s) {
   if (s.groups == 1) return {s.K, s.C, s.R, s.S};
@@ -145,6 +154,7 @@ void init_backward(ConvPlan& P) {
   B->dy_to_data = ops_detail::make_reorder(P.y_md, B->data_pd.diff_dst_desc());
   B->w_to_data = ops_detail::make_reorder(P.w_md, B->data_pd.weights_desc());
   B->data_to_dx = ops_detail::make_reorder(B->data_pd.diff_src_desc(), P.x_md, true);
+  B->own_dy_to_data = ops_detail::make_reorder(P.fwd_pd.dst_desc(), B->data_pd.diff_dst_desc());
 
   B->weights_pd = dnnl::convolution_backward_weights::primitive_desc(
       dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct,
@@ -155,6 +165,8 @@ void init_backward(ConvPlan& P) {
   B->x_to_weights = ops_detail::make_reorder(P.x_md, B->weights_pd.src_desc());
   B->dy_to_weights = ops_detail::make_reorder(P.y_md, B->weights_pd.diff_dst_desc());
   B->weights_to_dw = ops_detail::make_reorder(B->weights_pd.diff_weights_desc(), P.w_md, true);
+  B->own_dy_to_weights =
+      ops_detail::make_reorder(P.fwd_pd.dst_desc(), B->weights_pd.diff_dst_desc());
   P.bwd = std::move(B);
 }
 
@@ -187,16 +199,17 @@ void conv2d_forward_fast(ConvPlan& P, float* y, const float* x, const float* w, 
   cpu_stream().wait();
 }
 
-// Adds into dx, dw, db (each may be null).
-void conv2d_backward_fast(ConvPlan& P, float* dx, float* dw, float* db, const float* dy,
-                          const float* x, const float* w) {
+// Adds into dx, dw, db (each may be null). dyu is dy in NCHW (P.y_md) or, own_layout, in the
+// forward's dst layout.
+void conv2d_backward_fast(ConvPlan& P, float* dx, float* dw, float* db, const Buffer& dyu,
+                          bool own_layout, const float* x, const float* w) {
   using namespace ops_detail;
   std::call_once(P.backward_once, [&] { init_backward(P); });
   ConvBackwardPlan& B = *P.bwd;
-  const Buffer dyu = wrap(P.y_md, dy);
   Buffer dy_data;  // dy in backward-data's layout, shared with backward-weights when equal
   if (dx) {
-    dy_data = to_layout(B.dy_to_data, dyu, B.data_pd.diff_dst_desc());
+    dy_data = to_layout(own_layout ? B.own_dy_to_data : B.dy_to_data, dyu,
+                        B.data_pd.diff_dst_desc());
     const Buffer wm = to_layout(B.w_to_data, wrap(P.w_md, w), B.data_pd.weights_desc());
     const Buffer dxm = scratch(B.data_pd.diff_src_desc());
     B.data.execute(cpu_stream(), {{DNNL_ARG_DIFF_DST, dy_data.mem},
@@ -207,7 +220,8 @@ void conv2d_backward_fast(ConvPlan& P, float* dx, float* dw, float* db, const fl
   if (dw || db) {
     const Buffer dy_w = dx && B.data_pd.diff_dst_desc() == B.weights_pd.diff_dst_desc()
                             ? dy_data
-                            : to_layout(B.dy_to_weights, dyu, B.weights_pd.diff_dst_desc());
+                            : to_layout(own_layout ? B.own_dy_to_weights : B.dy_to_weights,
+                                        dyu, B.weights_pd.diff_dst_desc());
     const Buffer xm = to_layout(B.x_to_weights, wrap(P.x_md, x), B.weights_pd.src_desc());
     const Buffer dwm = scratch(B.weights_pd.diff_weights_desc());
     std::unordered_map<int, memory> args{
@@ -279,26 +293,33 @@ Var conv2d(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
     conv2d_backward_fast(*P, x.requires_grad ? x.grad_buffer().data() : nullptr,
                          w.requires_grad ? w.grad_buffer().data() : nullptr,
                          b && b->requires_grad ? b->grad_buffer().data() : nullptr,
-                         self.grad.data(), x.value.data(), w.value.data());
+                         ops_detail::wrap(P->y_md, self.grad.data()), false, x.value.data(),
+                         w.value.data());
   });
 }
 
 namespace ops_detail {
 
-Buffer conv2d_relu_inference_own_layout(const Tensor& x, const Tensor& w, const Tensor* b,
-                                        const Conv2dParams& p, std::string* plan_key) {
+ConvPlan& conv2d_relu_forward_own_layout(const Tensor& x, const Tensor& w, const Tensor* b,
+                                         const Conv2dParams& p, Buffer* y,
+                                         std::string* plan_key) {
   const Conv2dShape s = check_conv2d(x, w, b, p);
   ConvPlan& P = conv_plan(s, b != nullptr, true);
   *plan_key = conv_plan_key(s, b != nullptr, true);
   const Buffer xm = to_layout(P.x_to_fwd, wrap(P.x_md, x.data()), P.fwd_pd.src_desc());
   const Buffer wm = to_layout(P.w_to_fwd, wrap(P.w_md, w.data()), P.fwd_pd.weights_desc());
-  Buffer y = scratch(P.fwd_pd.dst_desc());
+  *y = scratch(P.fwd_pd.dst_desc());
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_WEIGHTS, wm.mem}, {DNNL_ARG_DST, y.mem}};
+      {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_WEIGHTS, wm.mem}, {DNNL_ARG_DST, y->mem}};
   if (b) args[DNNL_ARG_BIAS] = wrap(P.b_md, b->data()).mem;
   P.fwd.execute(cpu_stream(), args);
   cpu_stream().wait();
-  return y;
+  return P;
+}
+
+void conv2d_backward_own_layout(ConvPlan& P, const Buffer& dy, float* dx, float* dw, float* db,
+                                const float* x, const float* w) {
+  conv2d_backward_fast(P, dx, dw, db, dy, true, x, w);
 }
 
 }  // namespace ops_detail

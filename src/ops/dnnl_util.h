@@ -73,12 +73,19 @@ Buffer output_buffer(const Reorder& r, const Buffer& user, const dnnl::memory::d
 // Moves a primitive's output into `user` (overwrite or accumulate, as the reorder was made).
 void from_layout(const Reorder& r, const Buffer& produced, const Buffer& user);
 
-// max(0, conv2d(x, w, b)) for inference (conv2d.cpp), left in the layout the convolution
-// chooses (scratch of its dst desc) for ops that chain more primitives on it before converting
-// to NCHW (conv2d_relu_lrn_pool.cpp). plan_key names the convolution plan: the layout is a
-// function of it. Throws InputError on bad shapes, as conv2d does.
-Buffer conv2d_relu_inference_own_layout(const Tensor& x, const Tensor& w, const Tensor* b,
-                                        const Conv2dParams& p, std::string* plan_key);
+// conv2d.cpp's plan of one convolution shape (its primitives, built once).
+struct ConvPlan;
+// *y = max(0, conv2d(x, w, b)) in the layout the convolution chooses (scratch of its dst desc),
+// for ops that chain more primitives on it before converting to NCHW (conv2d_relu_lrn_pool.cpp);
+// returns the plan, and in plan_key its cache key (the layout is a function of it). Throws
+// InputError on bad shapes, as conv2d does.
+ConvPlan& conv2d_relu_forward_own_layout(const Tensor& x, const Tensor& w, const Tensor* b,
+                                         const Conv2dParams& p, Buffer* y,
+                                         std::string* plan_key);
+// The convolution's backward (without the ReLU) for dy in the forward's own dst layout: adds
+// into dx, dw, db (each may be null), as conv2d's backward does.
+void conv2d_backward_own_layout(ConvPlan& P, const Buffer& dy, float* dx, float* dw, float* db,
+                                const float* x, const float* w);
 // Throws std::logic_error if grad mode is on and one of `inputs` (null allowed) requires a
 // gradient: the inference ops have no backward.
 void require_no_grad(const char* op, std::initializer_list<Var> inputs);

@@ -78,9 +78,9 @@ TEST_CASE("no fusion with gradients on", "[nn][fusion]") {
                     std::logic_error);
 }
 
-TEST_CASE("conv1's block conv ReLU [LRN] max-pool runs as one op in inference", "[nn][fusion]") {
+TEST_CASE("conv1's block conv ReLU [LRN] max-pool runs as one op", "[nn][fusion]") {
   // AlexNet (LRN) and alexnet-small (none): the fused network gives the layers' output one by
-  // one; with gradients on nothing fuses.
+  // one; the block fuses in training too (the op has a backward), a lone ReLU does not.
   for (const char* cfg : {R"({"arch": "alexnet", "lrn": true, "classes": 10})",
                           R"({"arch": "alexnet-small"})"}) {
     INFO(cfg);
@@ -89,11 +89,16 @@ TEST_CASE("conv1's block conv ReLU [LRN] max-pool runs as one op in inference", 
     auto model = build_model(parse_model_config(r), rng);
     const bool lrn = model->config().lrn;
     ForwardContext ctx;
-    CHECK(model->fused_span(0, ctx) == 1);   // grad mode on
+    REQUIRE(model->fused_span(0, ctx) == (lrn ? 4 : 3));   // grad mode on
+    CHECK(model->fused_span(lrn ? 4 : 3, ctx) == (lrn ? 4 : 3));   // conv2's block too
+    const size_t conv3 = lrn ? 8 : 6;
+    REQUIRE(model->layers()[conv3]->name() == "conv3");
+    CHECK(model->fused_span(conv3, ctx) == 1);   // conv3 relu3 conv4: no ReLU fusion in training
     const Var x = leaf(random_input(model->input_shape(2), 11));
     NoGradGuard no_grad;
     REQUIRE(model->fused_span(0, ctx) == (lrn ? 4 : 3));
     CHECK(model->layers()[lrn ? 3 : 2]->name() == "pool1");
+    CHECK(model->fused_span(conv3, ctx) == 2);   // inference: conv3 takes relu3 as a post-op
     const Tensor fused = model->forward(x, ctx)->value;
     const Tensor plain = layer_by_layer(*model, x, ctx);
     REQUIRE(fused.numel() == plain.numel());

@@ -24,8 +24,8 @@ class Conv2dLayer : public Layer {
   // Without gradients a following ReLU runs as oneDNN's post-op (conv2d_relu_inference).
   bool fuses_relu(const ForwardContext& ctx) const override;
   Var forward_relu(const Var& x, ForwardContext& ctx) override;
-  // max_pool(lrn(relu(forward(x)))) in one op (conv2d_relu_lrn_pool_inference; lrn null: no
-  // LRN), when fuses_relu(ctx).
+  // max_pool(lrn(relu(forward(x)))) in one op, training or not (conv2d_relu_lrn_pool; lrn
+  // null: no LRN).
   Var forward_relu_lrn_pool(const Var& x, const LrnParams* lrn, int pool_kernel,
                             int pool_stride);
   std::vector<Parameter*> parameters() override { return {&weight_, &bias_}; }

@@ -45,9 +45,9 @@ class Model {
   void add(std::unique_ptr<Layer> layer);
   Var forward(const Var& x, ForwardContext& ctx);
   // How many layers forward() runs as one op from layer i: 1; 2 when layer i applies the ReLU
-  // after it (Layer::fuses_relu); 3 or 4 when layer i is a spatial convolution that fuses its
-  // ReLU and is followed by ReLU, [LRN,] max-pool (Conv2dLayer::forward_relu_lrn_pool, the
-  // conv1 blocks of both arches in inference).
+  // after it (Layer::fuses_relu, inference); 3 or 4 when layer i is a spatial convolution
+  // followed by ReLU, [LRN,] max-pool (Conv2dLayer::forward_relu_lrn_pool, the conv1 blocks of
+  // both arches, in training and inference).
   int fused_span(size_t i, const ForwardContext& ctx) const;
   // Layers [i, i + fused_span(i, ctx)) on x, as forward() runs them.
   Var forward_span(size_t i, const Var& x, ForwardContext& ctx);

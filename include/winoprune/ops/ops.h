@@ -42,13 +42,11 @@ struct LrnParams {
   float alpha = 1e-4f, beta = 0.75f, k = 1.0f;
 };
 
-// max_pool2d(lrn(max(0, conv2d(x, w, b)))) for inference (AlexNet's conv1 block; lrn null: no
-// LRN, alexnet-small's), the activations between the primitives left in the layout oneDNN's
-// convolution writes and converted to NCHW once, after the pooling. No backward: throws
-// std::logic_error if grad mode is on and an input requires a gradient.
-Var conv2d_relu_lrn_pool_inference(const Var& x, const Var& w, const Var& b,
-                                   const Conv2dParams& p, const LrnParams* lrn, int pool_kernel,
-                                   int pool_stride);
+// max_pool2d(lrn(max(0, conv2d(x, w, b)))) as one op (AlexNet's conv1 block; lrn null: no LRN,
+// alexnet-small's), forward and backward: the activations between the primitives stay in the
+// layout oneDNN's convolution writes, converted to and from NCHW once, at the pooled output.
+Var conv2d_relu_lrn_pool(const Var& x, const Var& w, const Var& b, const Conv2dParams& p,
+                         const LrnParams* lrn, int pool_kernel, int pool_stride);
 
 // Inverted dropout: in training, zeroes with probability p and scales survivors by 1/(1-p);
 // identity when !training or p == 0.
