@@ -432,10 +432,13 @@ TEST_CASE("bench --tile 2 measures the Winograd rows and layers with F(2x2) tile
   REQUIRE(fs::exists(binary()));
   std::string base = temp_dir("bench-tile");
   fs::create_directories(base);
-  REQUIRE(run_cli({"bench", "--suite", "conv", "--quick", "--tile", "2", "--json",
-                   base + "/conv.json"},
-                  base + "/log") == 0);
-  json j = read_json(base + "/conv.json");
+  auto bench_tile2 = [&](const std::string& suite) {
+    const std::string out = base + "/" + suite + ".json";
+    REQUIRE(run_cli({"bench", "--suite", suite, "--quick", "--tile", "2", "--json", out},
+                    base + "/log") == 0);
+    return read_json(out);
+  };
+  json j = bench_tile2("conv");
   int ours = 0;
   for (const json& row : j["results"]) {
     const std::string algo = row["algo"];
@@ -448,10 +451,7 @@ TEST_CASE("bench --tile 2 measures the Winograd rows and layers with F(2x2) tile
   }
   REQUIRE(ours >= 2);
   // The train suite's Winograd layers take the tile too (the model's own conv2 reports it).
-  REQUIRE(run_cli({"bench", "--suite", "train", "--quick", "--tile", "2", "--json",
-                   base + "/train.json"},
-                  base + "/log") == 0);
-  json t = read_json(base + "/train.json");
+  json t = bench_tile2("train");
   int winograd_rows = 0;
   for (const json& row : t["results"]) {
     if (row["variant"] == "spatial") {
