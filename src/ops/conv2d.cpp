@@ -184,17 +184,23 @@ ConvPlan& conv_plan(const Conv2dShape& s, bool has_bias, bool relu = false) {
                                            [&](ConvPlan& P) { init_plan(P, s, has_bias, relu); });
 }
 
-// y = conv(x, w) + b   (b may be null)
-void conv2d_forward_fast(ConvPlan& P, float* y, const float* x, const float* w, const float* b) {
+// ym = conv(x, w) + b (b may be null) in the primitive's dst layout; not waited for.
+void run_forward(ConvPlan& P, const Buffer& ym, const float* x, const float* w, const float* b) {
   using namespace ops_detail;
-  const Buffer yu = wrap(P.y_md, y);
   const Buffer xm = to_layout(P.x_to_fwd, wrap(P.x_md, x), P.fwd_pd.src_desc());
   const Buffer wm = to_layout(P.w_to_fwd, wrap(P.w_md, w), P.fwd_pd.weights_desc());
-  const Buffer ym = output_buffer(P.fwd_to_y, yu, P.fwd_pd.dst_desc());
   std::unordered_map<int, memory> args{
       {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_WEIGHTS, wm.mem}, {DNNL_ARG_DST, ym.mem}};
   if (b) args[DNNL_ARG_BIAS] = wrap(P.b_md, b).mem;
   P.fwd.execute(cpu_stream(), args);
+}
+
+// y = conv(x, w) + b   (b may be null), NCHW
+void conv2d_forward_fast(ConvPlan& P, float* y, const float* x, const float* w, const float* b) {
+  using namespace ops_detail;
+  const Buffer yu = wrap(P.y_md, y);
+  const Buffer ym = output_buffer(P.fwd_to_y, yu, P.fwd_pd.dst_desc());
+  run_forward(P, ym, x, w, b);
   from_layout(P.fwd_to_y, ym, yu);
   cpu_stream().wait();
 }
@@ -306,13 +312,8 @@ ConvPlan& conv2d_relu_forward_own_layout(const Tensor& x, const Tensor& w, const
   const Conv2dShape s = check_conv2d(x, w, b, p);
   ConvPlan& P = conv_plan(s, b != nullptr, true);
   *plan_key = conv_plan_key(s, b != nullptr, true);
-  const Buffer xm = to_layout(P.x_to_fwd, wrap(P.x_md, x.data()), P.fwd_pd.src_desc());
-  const Buffer wm = to_layout(P.w_to_fwd, wrap(P.w_md, w.data()), P.fwd_pd.weights_desc());
   *y = scratch(P.fwd_pd.dst_desc());
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, xm.mem}, {DNNL_ARG_WEIGHTS, wm.mem}, {DNNL_ARG_DST, y->mem}};
-  if (b) args[DNNL_ARG_BIAS] = wrap(P.b_md, b->data()).mem;
-  P.fwd.execute(cpu_stream(), args);
+  run_forward(P, *y, x.data(), w.data(), b ? b->data() : nullptr);
   cpu_stream().wait();
   return P;
 }
