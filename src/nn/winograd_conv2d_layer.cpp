@@ -146,9 +146,16 @@ bool WinogradConv2dLayer::frozen_pack_ready(
 }
 
 Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
-  if (fuses_relu(ctx)) return sparse_forward(x, false);   // sparse kernel, no gradients
+  return forward_with(x, ctx, false);
+}
+
+Var WinogradConv2dLayer::forward_with(const Var& x, ForwardContext& ctx, bool relu) {
+  if (ctx.kernel == InferenceKernel::sparse && !grad_enabled())
+    return sparse_forward(x, relu);   // the packed kernel, no gradients
+  WinogradConvParams params = params_;
+  params.relu = relu;
   if (!grad_enabled() || !weight_.mask.defined() || !(ctx.masked_products || ctx.sparse_forward))
-    return winograd_conv2d(x, weight_.var, bias_.var, params_);
+    return winograd_conv2d(x, weight_.var, bias_.var, params);
   // Backward on the masked products in fine-tune phases, dense in prune phases (where the
   // masked products lose below ~80% sparsity).
   std::shared_ptr<const MaskedProductPattern> masked;
@@ -170,22 +177,20 @@ Var WinogradConv2dLayer::forward(const Var& x, ForwardContext& ctx) {
     frozen_->conv.refresh_values(weight_.value());
     const SparseWinogradConv& conv = frozen_->conv;
     const float* bias = bias_.value().data();
-    return winograd_conv2d(x, weight_.var, bias_.var, params_, masked,
-                           [&conv, bias](const Tensor& in, Tensor& y) {
-                             conv.forward(in, bias, false, y);
+    return winograd_conv2d(x, weight_.var, bias_.var, params, masked,
+                           [&conv, bias, relu](const Tensor& in, Tensor& y) {
+                             conv.forward(in, bias, relu, y);
                            });
   }
-  return winograd_conv2d(x, weight_.var, bias_.var, params_, masked);
+  return winograd_conv2d(x, weight_.var, bias_.var, params, masked);
 }
 
-bool WinogradConv2dLayer::fuses_relu(const ForwardContext& ctx) const {
-  return ctx.kernel == InferenceKernel::sparse && !grad_enabled();
-}
+// Every path applies it as it stores the output: the sparse kernel, the dense and masked
+// training paths (WinogradConvParams::relu, with its backward).
+bool WinogradConv2dLayer::fuses_relu(const ForwardContext&) const { return true; }
 
 Var WinogradConv2dLayer::forward_relu(const Var& x, ForwardContext& ctx) {
-  if (!fuses_relu(ctx)) throw std::logic_error(name() + ": forward_relu needs the sparse kernel "
-                                               "without gradients");
-  return sparse_forward(x, true);
+  return forward_with(x, ctx, true);
 }
 
 void WinogradConv2dLayer::prepare_inference(InferenceKernel kernel) {

@@ -104,9 +104,9 @@ void input_transform_phase(const Layer& L, const Chunk& ch, const float* x, floa
   }
 }
 
-// y [N, K, Ho, Wo] = A^T M A + bias for the chunk's images.
+// y [N, K, Ho, Wo] = A^T M A + bias (then max(0, .) if relu) for the chunk's images.
 void output_transform_phase(const Layer& L, const Chunk& ch, const float* M, const float* bias,
-                            float* y) {
+                            bool relu, float* y) {
   const TileGrid& g = L.grid;
   const int64_t T = ch.T, nt = (T + kTileBlock - 1) / kTileBlock;
   const int64_t nk = (g.K + kChannelBlock - 1) / kChannelBlock;
@@ -115,7 +115,7 @@ void output_transform_phase(const Layer& L, const Chunk& ch, const float* M, con
     const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
     output_transform_tiles(g, M + k0 * T + t0, ch.ldm, T, k0, k1, ch.tile0 + t0, ch.tile0 + t1,
-                           bias, false, y);
+                           bias, relu, y);
   }
 }
 
@@ -310,6 +310,12 @@ void bias_gradient_phase(const Layer& L, const float* dy, float* dbias) {
   }
 }
 
+// dy = 0 where y = max(0, .) is 0: the fused ReLU's backward, in place before the layer's.
+void relu_backward_in_place(float* dy, const float* y, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 Layer make_layer(const Tensor& x, const Tensor& w, const Tensor& b,
                  const WinogradConvParams& p) {
   auto shapes = [&] {
@@ -384,15 +390,20 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
                              M.data(), ch.ldm, ch.T);
       else
         forward_gemm_phase(L, ch, weight->value.data(), V.data(), M.data());
-      output_transform_phase(L, ch, M.data(), bias ? bias->value.data() : nullptr, y.data());
+      output_transform_phase(L, ch, M.data(), bias ? bias->value.data() : nullptr, p.relu,
+                             y.data());
     }
   }
-  return make_result(y, {x, weight, bias}, [L, pattern](Node& self) {
+  // With the ReLU fused, backward needs y's sign pattern: the closure keeps y (the ReLU layer
+  // kept it before).
+  const Tensor y_kept = p.relu ? y : Tensor();
+  return make_result(y, {x, weight, bias}, [L, pattern, y_kept](Node& self) {
     const TileGrid& g = L.grid;
     if (g.N == 0) return;
     const Var& x = self.inputs[0];
     const Var& w = self.inputs[1];
     const Var& b = self.inputs[2];
+    if (y_kept.defined()) relu_backward_in_place(self.grad.data(), y_kept.data(), y_kept.numel());
     const float* dy = self.grad.data();
     if (b && b->requires_grad) bias_gradient_phase(L, dy, b->grad.data());
     const bool need_dw = w->requires_grad, need_dx = x->requires_grad;

@@ -57,9 +57,9 @@ TEST_CASE("a ReLU fused into the sparse Winograd layer gives the unfused network
   CHECK(test::relative_error(fused.data(), plain.data(), size_t(fused.numel()), 1e-6, "y") <
         1e-6);
 
-  ForwardContext dense;   // the dense Winograd path does not fuse (conv1 still does)
+  ForwardContext dense;   // the dense Winograd path fuses too (its output transform)
   for (Layer* layer : model->layers())
-    CHECK(layer->fuses_relu(dense) == (layer->name() == "conv1"));
+    CHECK(layer->fuses_relu(dense) == (layer->name().rfind("conv", 0) == 0));
   model->prepare_inference(InferenceKernel::dense);
   const Tensor dense_fused = model->forward(x, dense)->value;
   const Tensor dense_plain = layer_by_layer(*model, x, dense);
@@ -67,14 +67,17 @@ TEST_CASE("a ReLU fused into the sparse Winograd layer gives the unfused network
                              1e-6, "dense y") < 1e-6);
 }
 
-TEST_CASE("no fusion with gradients on", "[nn][fusion]") {
-  // Training needs the ReLU layer's own backward.
+TEST_CASE("with gradients on, only the Winograd layers fuse a ReLU", "[nn][fusion]") {
+  // Their training paths mask dy by y > 0 in backward (WinogradConvParams::relu); a spatial
+  // conv's post-op has no backward (its block op conv ReLU [LRN] pool has, Model::fused_span).
   Rng rng(5);
   auto model = build_model(winograd_small(), rng);
   ForwardContext ctx;
   ctx.kernel = InferenceKernel::sparse;
-  for (Layer* layer : model->layers()) CHECK_FALSE(layer->fuses_relu(ctx));   // grad mode on
-  REQUIRE_THROWS_AS(model->layers()[3]->forward_relu(leaf(Tensor::zeros({1, 64, 14, 14})), ctx),
+  for (Layer* layer : model->layers())   // grad mode on
+    CHECK(layer->fuses_relu(ctx) == (dynamic_cast<WinogradConv2dLayer*>(layer) != nullptr));
+  REQUIRE(model->layers()[0]->name() == "conv1");
+  REQUIRE_THROWS_AS(model->layers()[0]->forward_relu(leaf(Tensor::zeros({1, 1, 28, 28})), ctx),
                     std::logic_error);
 }
 

@@ -7,6 +7,7 @@
 
 #include "support.h"
 #include "winoprune/autograd.h"
+#include "winoprune/ops/ops.h"
 #include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/winograd_conv2d.h"
 #include "winoprune/winograd/winograd_reference.h"
@@ -211,4 +212,66 @@ TEST_CASE("mask pattern: matches, shape checks", "[winograd][masked]") {
   WinogradConvParams p;
   p.m = 2;
   CHECK_THROWS_AS(winograd_conv2d(x, w, Var(), p, pat), InputError);
+}
+
+TEST_CASE("the fused ReLU (WinogradConvParams::relu) equals a ReLU after the layer",
+          "[winograd][masked]") {
+  // Dense path, masked products, and a forward supplied by the caller; forward and the three
+  // gradients, against relu(winograd_conv2d(...)) run through the engine's ReLU op.
+  if (!test::isa_available_or_skip()) return;
+  const int N = 2, C = 12, H = 9, W = 11, K = 10, m = 2, r = 3, t = m + r - 1;
+  const Shape wshape{t * t, K, C};
+  uint64_t seed = 300;
+  const Tensor mask = test::random_mask(wshape, 0.7, ++seed);
+  auto x = test::random_vector<float>(size_t(N) * C * H * W, ++seed);
+  auto w = test::random_vector<float>(size_t(mask.numel()), ++seed, -0.3f, 0.3f);
+  for (size_t i = 0; i < w.size(); ++i) w[i] *= mask[int64_t(i)];
+  auto b = test::random_vector<float>(size_t(K), ++seed, -0.2f, 0.2f);
+  WinogradConvParams p;
+  p.m = m, p.r = r, p.pad = 1;
+  const auto pattern = build_masked_product_pattern(mask, 1);
+  for (int path = 0; path < 3; ++path) {   // dense, masked, masked with a supplied forward
+    INFO("path " << path);
+    struct Run {
+      Tensor y, dx, dw, db;
+    };
+    auto run = [&](bool fused) {
+      Var xv = leaf(Tensor::from_vector({N, C, H, W}, x), true);
+      Var wv = leaf(Tensor::from_vector(wshape, w), true);
+      Var bv = leaf(Tensor::from_vector({K}, b), true);
+      WinogradConvParams q = p;
+      q.relu = fused;
+      // The supplied forward: the dense path's value, through a no-grad call.
+      WinogradForward supplied = [&](const Tensor& in, Tensor& y) {
+        NoGradGuard no_grad;
+        y.copy_from(winograd_conv2d(leaf(in), wv, bv, q)->value);
+      };
+      Var conv = path == 0   ? winograd_conv2d(xv, wv, bv, q)
+                 : path == 1 ? winograd_conv2d(xv, wv, bv, q, pattern)
+                             : winograd_conv2d(xv, wv, bv, q, pattern, supplied);
+      Var y = fused ? conv : relu(conv);
+      Tensor R = Tensor::from_vector(y->value.shape(),
+                                     test::random_vector<float>(size_t(y->value.numel()), 400));
+      for (const Var& in : {xv, wv, bv}) in->grad_buffer();
+      y->grad = R;
+      if (!fused) {
+        conv->grad_buffer();
+        y->backward_fn(*y);
+      }
+      conv->backward_fn(*conv);
+      return Run{y->value, xv->grad, wv->grad, bv->grad};
+    };
+    const Run got = run(true), want = run(false);
+    int64_t zeros = 0;
+    for (int64_t i = 0; i < want.y.numel(); ++i) zeros += want.y[i] == 0.0f;
+    CHECK(zeros > want.y.numel() / 5);   // the ReLU clipped a good share
+    CHECK(test::relative_error(got.y.data(), want.y.data(), size_t(got.y.numel()), 1e-7, "y") <
+          1e-7);
+    CHECK(test::relative_error(got.dx.data(), want.dx.data(), size_t(got.dx.numel()), 1e-7,
+                               "dx") < 1e-7);
+    CHECK(test::relative_error(got.dw.data(), want.dw.data(), size_t(got.dw.numel()), 1e-7,
+                               "dw") < 1e-7);
+    CHECK(test::relative_error(got.db.data(), want.db.data(), size_t(got.db.numel()), 1e-7,
+                               "db") < 1e-7);
+  }
 }

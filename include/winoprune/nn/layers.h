@@ -67,7 +67,8 @@ class WinogradConv2dLayer : public Layer {
   static std::unique_ptr<WinogradConv2dLayer> from_conv(const Conv2dLayer& conv, int m);
 
   Var forward(const Var& x, ForwardContext& ctx) override;
-  // The sparse kernel without gradients applies a following ReLU in its output transform.
+  // A following ReLU is applied in the output transform on every path: the sparse kernel
+  // without gradients, the dense and masked training paths (their backward masks dy by y > 0).
   bool fuses_relu(const ForwardContext& ctx) const override;
   Var forward_relu(const Var& x, ForwardContext& ctx) override;
   std::vector<Parameter*> parameters() override { return {&weight_, &bias_}; }
@@ -109,6 +110,8 @@ class WinogradConv2dLayer : public Layer {
 
  private:
   Var sparse_forward(const Var& x, bool relu);
+  // forward, or forward_relu with relu.
+  Var forward_with(const Var& x, ForwardContext& ctx, bool relu);
   struct Packed;   // the sparse engineer's packed weights (src/nn/winograd_conv2d_layer.cpp)
   int in_channels_, out_channels_;
   WinogradConvParams params_;

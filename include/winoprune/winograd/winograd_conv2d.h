@@ -24,6 +24,9 @@ struct WinogradConvParams {
   // GEMMs keep ~240 GFLOP/s down to ~128 columns. Results do not depend on it beyond the float
   // rounding of dW's sum over chunks.
   int64_t chunk_bytes = int64_t(8) << 20;
+  // y = max(0, conv) as the output transform stores it (the network's ReLU after the layer);
+  // backward first zeroes dy where y is 0. Saves the ReLU's own pass over y each way.
+  bool relu = false;
 };
 
 // x [N, C, H, W], W [t*t, K, C/groups], bias [K] (may be null)
@@ -41,7 +44,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
 // The same with the forward value computed by `forward(x, y)` instead of the transforms and
 // masked products (the layer's sparse kernel packed from the same mask, bias included; y comes
 // in shaped [N, K, Ho, Wo]); backward is unchanged. It must compute the same function as the
-// path it replaces, up to float rounding.
+// path it replaces (the ReLU included when p.relu), up to float rounding.
 using WinogradForward = std::function<void(const Tensor& x, Tensor& y)>;
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
                     std::shared_ptr<const MaskedProductPattern> pattern,
