@@ -1,8 +1,8 @@
 // The Winograd layer, forward and backward (docs/method.md section 1), as NNPACK's four named
 // phases: input transform, transform-domain GEMMs, output transform (and their transposes).
 //   forward:  V = B^T d B (all tiles);  M_j = W_j . V_j  (t*t GEMMs per group);
-//             y = A^T M A + bias, outputs beyond Ho, Wo dropped
-//   backward: dM = A dY A^T;  dW_j += dM_j . V_j^T;  dV_j = W_j^T . dM_j;
+//             y = A^T M A + bias, outputs beyond Ho, Wo dropped (then max(0, y) if p.relu)
+//   backward: (if p.relu: dY = 0 where y = 0)  dM = A dY A^T;  dW_j += dM_j . V_j^T;  dV_j = W_j^T . dM_j;
 //             dx += B dV B^T scatter-added over overlapping tiles;  dbias_k += sum dY_k
 // Legend: N images, C / K input / output channels (all groups), Cg = C/groups, Kg = K/groups,
 // T tiles of a chunk of images (tiles are numbered image-major, tile_transforms.h), t*t

@@ -77,10 +77,11 @@ class Layer {
   // InferenceKernel::sparse). Call again after the weights change (training, pruning, loading):
   // a packed copy is not refreshed automatically. No-op for other layers.
   virtual void prepare_inference(InferenceKernel kernel) { (void)kernel; }
-  // Inference fusion (Model::forward): true when this layer, in this context, can apply the
-  // ReLU that follows it to its own output as it writes it, which forward_relu then does:
+  // ReLU fusion (Model::forward): true when this layer, in this context, can apply the ReLU
+  // that follows it to its own output as it writes it, which forward_relu then does:
   // forward_relu(x, ctx) = relu(forward(x, ctx)), one pass over the activation instead of two.
-  // The Winograd layer on the sparse kernel does (its output transform applies the ReLU).
+  // The Winograd layer does on every path, in training too (its backward masks dy by y > 0);
+  // a spatial convolution in inference only (oneDNN's post-op).
   virtual bool fuses_relu(const ForwardContext& ctx) const {
     (void)ctx;
     return false;
