@@ -326,7 +326,9 @@ void conv2d_backward_own_layout(ConvPlan& P, const Buffer& dy, float* dx, float*
 }  // namespace ops_detail
 
 Var conv2d_relu_inference(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
-  ops_detail::require_no_grad("conv2d_relu_inference", {x, w, b});
+  if (grad_enabled() && (x->requires_grad || w->requires_grad || (b && b->requires_grad)))
+    throw std::logic_error("conv2d_relu_inference: gradients are on (the fused ReLU has no "
+                           "backward); run it under NoGradGuard");
   const Conv2dShape s = check_conv2d(x->value, w->value, b ? &b->value : nullptr, p);
   ConvPlan& plan = conv_plan(s, b != nullptr, true);
   Tensor y = Tensor::empty({s.N, s.K, s.Ho(), s.Wo()});

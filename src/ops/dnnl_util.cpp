@@ -1,7 +1,5 @@
 #include "dnnl_util.h"
 
-#include <stdexcept>
-
 #include "winoprune/allocator.h"
 
 namespace wp::ops_detail {
@@ -51,18 +49,6 @@ void from_layout(const Reorder& r, const Buffer& produced, const Buffer& user) {
   if (r.needed)
     r.prim.execute(cpu_stream(), const_cast<dnnl::memory&>(produced.mem),
                    const_cast<dnnl::memory&>(user.mem));
-}
-
-}  // namespace wp::ops_detail
-
-namespace wp::ops_detail {
-
-void require_no_grad(const char* op, std::initializer_list<Var> inputs) {
-  if (!grad_enabled()) return;
-  for (const Var& v : inputs)
-    if (v && v->requires_grad)
-      throw std::logic_error(std::string(op) + ": gradients are on (this inference op has no "
-                             "backward); run it under NoGradGuard");
 }
 
 }  // namespace wp::ops_detail

@@ -86,9 +86,6 @@ ConvPlan& conv2d_relu_forward_own_layout(const Tensor& x, const Tensor& w, const
 // into dx, dw, db (each may be null), as conv2d's backward does.
 void conv2d_backward_own_layout(ConvPlan& P, const Buffer& dy, float* dx, float* dw, float* db,
                                 const float* x, const float* w);
-// Throws std::logic_error if grad mode is on and one of `inputs` (null allowed) requires a
-// gradient: the inference ops have no backward.
-void require_no_grad(const char* op, std::initializer_list<Var> inputs);
 
 // Key fragment for the thread count: plans are built for a fixed OpenMP team size.
 inline std::string threads_key() { return "t" + std::to_string(omp_get_max_threads()); }
