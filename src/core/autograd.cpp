@@ -14,11 +14,34 @@ void free_value(Node& n) {
   n.freed_value_shape = n.value.shape();
   n.value = Tensor();
 }
+
+// An uninitialized buffer of n's value shape for its gradient: the spare one when it fits.
+Tensor new_grad(Node& n) {
+  const Shape& shape = n.value.defined() ? n.value.shape() : n.freed_value_shape;
+  Tensor t = std::move(n.spare_grad);
+  n.spare_grad = Tensor();
+  if (t.defined() && t.shape() == shape) return t;
+  return Tensor::empty(shape);
 }
+}  // namespace
 
 Tensor& Node::grad_buffer() {
-  if (!grad.defined()) grad = Tensor::zeros(value.defined() ? value.shape() : freed_value_shape);
+  if (!grad.defined()) {
+    grad = new_grad(*this);
+    grad.fill(0.0f);
+  }
   return grad;
+}
+
+float* Node::grad_target(float& beta) {
+  beta = grad.defined() ? 1.0f : 0.0f;
+  if (!grad.defined()) grad = new_grad(*this);
+  return grad.data();
+}
+
+void Node::release_grad() {
+  if (grad.defined()) spare_grad = std::move(grad);
+  grad = Tensor();
 }
 
 Var leaf(Tensor value, bool requires_grad) {
@@ -95,8 +118,9 @@ void backward(const Var& root) {
     // caller kept). n's gradient, allocated by its consumers, needs the value's shape no more.
     if (var.use_count() == graph_refs[&n]) free_value(n);
     if (n.grad.defined()) {
-      for (const Var& in : n.inputs)
-        if (in && in->requires_grad) in->grad_buffer();
+      if (!n.allocates_input_grads)
+        for (const Var& in : n.inputs)
+          if (in && in->requires_grad) in->grad_buffer();
       n.backward_fn(n);
     }
     // Nor are n's gradient and saved tensors read again. Freed as the sweep goes, the

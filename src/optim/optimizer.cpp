@@ -322,17 +322,7 @@ void Optimizer::step(float lr) {
 }
 
 void Optimizer::zero_grad() {
-  std::vector<std::pair<float*, int64_t>> chunks;
-  for (Parameter* p : params_) {
-    Tensor& g = p->var->grad;
-    if (!g.defined()) continue;
-    for (int64_t o = 0; o < g.numel(); o += kChunk)
-      chunks.emplace_back(g.data() + o, std::min(kChunk, g.numel() - o));
-  }
-  const int64_t count = static_cast<int64_t>(chunks.size());
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int64_t i = 0; i < count; ++i)
-    std::fill(chunks[size_t(i)].first, chunks[size_t(i)].first + chunks[size_t(i)].second, 0.0f);
+  for (Parameter* p : params_) p->var->release_grad();
 }
 
 }  // namespace wp

@@ -86,7 +86,11 @@ class Optimizer {
   // iterations already done, since each phase starts with fresh state.
   int64_t step_count() const { return steps_; }
   void set_step_count(int64_t steps) { steps_ = steps; }
-  // Zeroes every parameter's gradient (keeps the buffers).
+  // Releases every parameter's gradient, PyTorch's zero_grad(set_to_none=True): the next
+  // backward allocates it afresh (in the same buffer, Node::release_grad), and an op computing
+  // its whole contribution in one pass (a GEMM) writes it with no zero fill and no read
+  // (Node::grad_target). A parameter no gradient reaches before the next step() is skipped by
+  // it: no decay, no momentum (as PyTorch).
   void zero_grad();
 
   const OptimizerConfig& config() const { return config_; }
