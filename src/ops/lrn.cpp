@@ -93,14 +93,17 @@ Var lrn(const Var& x, int size, float alpha, float beta, float k) {
   shape.C = int(xv.shape()[1]);
   shape.HW = xv.shape()[2] * xv.shape()[3];
   shape.size = size, shape.alpha = alpha, shape.beta = beta, shape.k = k;
-  return make_result(std::move(y), {x}, [shape](Node& self) {
-    const Node& x = *self.inputs[0];
+  Var result = make_result(std::move(y), {x}, [shape](Node& self) {
+    Node& x = *self.inputs[0];
     const int64_t N = x.value.shape()[0];
     const int64_t chunks = (shape.HW + kLrnBlockPixels - 1) / kLrnBlockPixels;   // per image
     const int64_t image = int64_t(shape.C) * shape.HW;
     const float* xs = x.value.data();
     const float* dy = self.grad.data();
-    float* dx = self.inputs[0]->grad_buffer().data();
+    float beta = 1.0f;
+    float* dx = x.grad_target(beta);   // fresh: written, not added (AlexNet lrn2: 8.9 -> 8.4 ms)
+    LrnShape sh = shape;
+    sh.accumulate = beta != 0.0f;
 #pragma omp parallel
     {
       Tensor work = Tensor::empty({lrn_backward_work_floats(shape.size)});
@@ -108,11 +111,13 @@ Var lrn(const Var& x, int size, float alpha, float beta, float k) {
       for (int64_t i = 0; i < N * chunks; ++i) {
         const int64_t n = i / chunks, j0 = i % chunks * kLrnBlockPixels;
         const int64_t j1 = std::min(j0 + kLrnBlockPixels, shape.HW);
-        lrn_backward_pixels(shape, xs + n * image, dy + n * image, dx + n * image, j0, j1,
+        lrn_backward_pixels(sh, xs + n * image, dy + n * image, dx + n * image, j0, j1,
                             work.data());
       }
     }
   });
+  result->allocates_input_grads = true;
+  return result;
 }
 
 }  // namespace wp

@@ -3,6 +3,7 @@
 //   x [N, C, H, W]   y [N, C, Ho, Wo]   workspace: the primitive's argmax record, kept for backward
 //   y[n,c,i,j] = max_{r,s < kernel} x[n,c,i*stride+r, j*stride+s]
 //   dx[n,c,argmax(n,c,i,j)] += dy[n,c,i,j]     (argmax: the first maximum in row-major order)
+//   (written rather than added when dx is fresh: Node::grad_target)
 // Reference twin: include/winoprune/ops/max_pool2d_reference.h.
 // Fast path, chosen by measurement (/tmp throwaway program, 2 threads, median of 5, ms
 // forward / backward):
@@ -105,15 +106,22 @@ Var max_pool2d(const Var& x, int kernel, int stride) {
   PoolPlan* plan = &P;
   Var result = make_result(std::move(y), {x}, [plan, workspace](Node& self) {
     Node& x = *self.inputs[0];
-    const ops_detail::Buffer dx_tmp = ops_detail::scratch(plan->x_md);
+    float beta = 1.0f;
+    float* dx = x.grad_target(beta);
+    // A fresh gradient takes the primitive's result directly; an existing one gets it added
+    // from a scratch buffer. AlexNet pool2 at batch 64 (dx 48 MB): 6.4 -> 3.7 ms (no zero
+    // fill of dx, no scratch, no add pass).
+    const ops_detail::Buffer dx_tmp =
+        beta == 0.0f ? wrap(plan->x_md, dx) : ops_detail::scratch(plan->x_md);
     plan->bwd.execute(ops_detail::cpu_stream(),
                       {{DNNL_ARG_DIFF_DST, wrap(plan->y_md, self.grad.data()).mem},
                        {DNNL_ARG_WORKSPACE, workspace.mem},
                        {DNNL_ARG_DIFF_SRC, dx_tmp.mem}});
-    ops_detail::from_layout(plan->add_into_dx, dx_tmp, wrap(plan->x_md, x.grad_buffer().data()));
+    if (beta != 0.0f) ops_detail::from_layout(plan->add_into_dx, dx_tmp, wrap(plan->x_md, dx));
     ops_detail::cpu_stream().wait();
   });
   result->reads_input_values = false;   // the argmax workspace is all backward needs
+  result->allocates_input_grads = true;
   return result;
 }
 

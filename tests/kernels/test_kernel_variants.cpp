@@ -7,6 +7,7 @@
 // tests/sparse at the ref: level; this sweep ignores WINOPRUNE_ISA and covers every level in
 // one run.
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -275,6 +276,30 @@ TEST_CASE("every LRN backward variant matches the plain ref loops", "[kernels][l
             if (j < b || j >= e)
               REQUIRE(dx[size_t(ch * c.HW + j)] == in.dx0[size_t(ch * c.HW + j)]);
       }
+    }
+  }
+}
+
+TEST_CASE("every LRN backward variant writes dx without reading it when not accumulating",
+          "[kernels][lrn]") {
+  const LrnVariant* ref = lrn_variant_for(Isa::ref);
+  REQUIRE(ref != nullptr);
+  uint64_t seed = 500;
+  for (Isa isa : runnable_levels()) {
+    const LrnVariant* v = lrn_variant_for(isa);
+    REQUIRE(v != nullptr);
+    for (const LrnCase& c : kLrnCases) {
+      INFO("variant " << v->name << " C " << c.C << " HW " << c.HW << " size " << c.size);
+      const LrnInputs in = lrn_inputs(c, &seed);
+      std::vector<float> work(size_t(lrn_backward_work_floats(c.size)));
+      std::vector<float> want(in.n, 0.0f);   // accumulated into zeros
+      ref->backward(&in.shape, in.x.data(), in.dy.data(), want.data(), 0, c.HW, work.data());
+      LrnShape overwrite = in.shape;
+      overwrite.accumulate = false;
+      // A NaN anywhere the kernel read dx would reach the result.
+      std::vector<float> dx(in.n, std::numeric_limits<float>::quiet_NaN());
+      v->backward(&overwrite, in.x.data(), in.dy.data(), dx.data(), 0, c.HW, work.data());
+      CHECK(test::relative_error(dx.data(), want.data(), in.n, 1e-5, "dx") < 1e-5);
     }
   }
 }

@@ -1,4 +1,7 @@
+#include <limits>
+
 #include "op_check.h"
+#include "winoprune/allocator.h"
 #include "winoprune/ops/ops.h"
 
 using namespace wp;
@@ -28,7 +31,52 @@ void check_adds(const char* what, const std::function<Var(const Var&)>& op, cons
   CHECK(relative_error(added.data(), expect.data(), expect.size(), 1e-6, what) < 1e-6);
 }
 
+// Ops that set allocates_input_grads write a fresh input gradient instead of adding into a
+// zero-filled one (Node::grad_target): its buffer holds whatever its last user left. The loss
+// node poisons a block of x's size with NaN and frees it just before the op's backward runs,
+// so x's gradient is allocated in it (the allocator reuses freed blocks >= 1 MB best-fit); the
+// gradient must equal the one added into zeros.
+void check_writes_fresh(const char* what, const std::function<Var(const Var&)>& op,
+                        const Tensor& x) {
+  INFO(what);
+  REQUIRE(x.numel() * int64_t(sizeof(float)) >= int64_t(kCachedBlockMin));
+  const void* poisoned = nullptr;
+  auto gradient = [&](bool fresh) {
+    Var v = leaf(x, true);
+    if (!fresh) v->grad_buffer();   // zeros: the op adds into them
+    Var y = op(v);
+    const std::vector<float> G = random_vector<float>(size_t(y->value.numel()), 5);
+    Var loss = make_result(Tensor::zeros({1}), {y}, [&, G](Node& self) {
+      if (fresh) {
+        Tensor junk = Tensor::empty(x.shape());
+        junk.fill(std::numeric_limits<float>::quiet_NaN());
+        poisoned = junk.data();
+      }
+      float* dy = self.inputs[0]->grad_buffer().data();
+      for (size_t i = 0; i < G.size(); ++i) dy[i] += G[i];
+    });
+    backward(loss);
+    if (fresh) CHECK(static_cast<const void*>(v->grad.data()) == poisoned);   // case reached
+    return v->grad.to_vector();
+  };
+  const std::vector<float> added = gradient(false), written = gradient(true);
+  CHECK(relative_error(written.data(), added.data(), added.size(), 1e-6, what) < 1e-6);
+}
+
 }  // namespace
+
+TEST_CASE("ops that write fresh input gradients never read them", "[ops][accumulate]") {
+  const Tensor img = random_tensor({2, 32, 64, 65}, 6);   // 1.02 MB
+  const Tensor w_fc = random_tensor({3, 32 * 64 * 65}, 7, -0.1f, 0.1f);
+  // 65 columns: the last one lies past every pooling window (never an argmax).
+  check_writes_fresh("max_pool2d", [](const Var& x) { return max_pool2d(x, 3, 2); }, img);
+  check_writes_fresh("lrn", [](const Var& x) { return lrn(x); }, img);
+  check_writes_fresh("lrn size 3, beta 0.6",
+                     [](const Var& x) { return lrn(x, 3, 0.5f, 0.6f, 1.0f); }, img);
+  check_writes_fresh("linear", [&](const Var& x) {
+    return linear(x, leaf(w_fc), Var());
+  }, img.reshape({2, 32 * 64 * 65}));
+}
 
 TEST_CASE("every op adds into existing input gradients", "[ops][accumulate]") {
   const Tensor img = random_tensor({2, 20, 11, 11}, 1);

@@ -24,6 +24,9 @@ struct LrnShape {
   int64_t HW = 0;     // pixels per channel plane (the channel stride of x, dy, dx)
   int size = 0;       // odd, at most kLrnMaxSize
   float alpha = 0.0f, beta = 0.0f, k = 0.0f;   // k > 0
+  // true: dx += the formula; false: dx = the formula (a fresh gradient, whose contents are
+  // not read: no zero fill before, no read of it).
+  bool accumulate = true;
 };
 
 // The widest window the kernels take (AlexNet's and Caffe's default is 5).
@@ -35,7 +38,7 @@ constexpr int kLrnMaxSize = 15;
 constexpr int64_t kLrnBlockPixels = 256;
 constexpr int64_t lrn_backward_work_floats(int size) { return 2 * int64_t(size) * kLrnBlockPixels; }
 
-// dx[c * HW + j] += the formula above, for every channel c and pixels j in [j_begin, j_end) of
+// dx[c * HW + j] += (or =, see accumulate) the formula above, for every channel c and pixels j in [j_begin, j_end) of
 // one image: x, dy and dx point at its channel 0, pixel 0. work: lrn_backward_work_floats(size)
 // floats. Single-threaded; calls on disjoint pixel ranges may run
 // concurrently (each with its own work).

@@ -26,8 +26,9 @@ void f32_lrn_backward__ref(const LrnShape* s, const float* x, const float* dy, f
       float sum = 0.0f;
       for (int q = c - half; q <= c + half; ++q)
         if (q >= 0 && q < C) sum += ratio[q];
-      dx[c * HW + j] += dy[c * HW + j] * std::pow(scale[c], -s->beta) -
-                        2.0f * s->alpha * s->beta / float(s->size) * x[c * HW + j] * sum;
+      const float g = dy[c * HW + j] * std::pow(scale[c], -s->beta) -
+                      2.0f * s->alpha * s->beta / float(s->size) * x[c * HW + j] * sum;
+      dx[c * HW + j] = s->accumulate ? dx[c * HW + j] + g : g;
     }
   }
 }
