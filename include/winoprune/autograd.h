@@ -2,7 +2,8 @@
 // Reverse-mode autograd over a dynamic graph (micrograd's design, on tensors).
 //
 // A Var is a shared handle to a Node: a value, a lazily allocated gradient, the input Vars and a
-// closure that ADDS this node's contribution into its inputs' gradients. The engine knows no op
+// closure that ADDS this node's contribution into its inputs' gradients (or writes it, into a
+// gradient just allocated: Node::grad_target). The engine knows no op
 // by name: an op computes its forward, then calls make_result(value, inputs, backward_fn).
 // backward(root) seeds d(root) = 1, sorts the graph topologically and runs each closure once in
 // reverse order. A backward pass consumes its graph (as PyTorch's default): it frees each

@@ -38,10 +38,10 @@ constexpr int kLrnMaxSize = 15;
 constexpr int64_t kLrnBlockPixels = 256;
 constexpr int64_t lrn_backward_work_floats(int size) { return 2 * int64_t(size) * kLrnBlockPixels; }
 
-// dx[c * HW + j] += (or =, see accumulate) the formula above, for every channel c and pixels j in [j_begin, j_end) of
-// one image: x, dy and dx point at its channel 0, pixel 0. work: lrn_backward_work_floats(size)
-// floats. Single-threaded; calls on disjoint pixel ranges may run
-// concurrently (each with its own work).
+// dx[c * HW + j] += (or =, LrnShape::accumulate) the formula above, for every channel c and
+// pixels j in [j_begin, j_end) of one image: x, dy and dx point at its channel 0, pixel 0.
+// work: lrn_backward_work_floats(size) floats. Single-threaded; calls on disjoint pixel ranges
+// may run concurrently (each with its own work).
 void lrn_backward_pixels(const LrnShape& s, const float* x, const float* dy, float* dx,
                          int64_t j_begin, int64_t j_end, float* work);
 
