@@ -140,9 +140,13 @@ void output_transposed_phase(const Layer& L, const Chunk& ch, const float* dy, f
 // kTileBlock tiles: with one image per item,
 // 7x7 maps at F(4x4) gave the 16-lane kernels 4 tiles at a time and this phase took 2.7x the
 // forward input transform (alexnet-small conv3, batch 128); AlexNet's 13x13 maps take 8 images.
-void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, float* dx) {
+// With `fresh`, dx is a gradient just allocated (Node::grad_target), its contents garbage: each
+// item first zeroes the planes it owns, in cache right before its tiles are added, instead of
+// a separate zero fill of the whole dx (up to 18 MB per AlexNet layer) read back here.
+void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, float* dx,
+                            bool fresh) {
   const TileGrid& g = L.grid;
-  const int64_t T = ch.T, tpi = g.tiles_per_image;
+  const int64_t T = ch.T, tpi = g.tiles_per_image, plane = int64_t(g.H) * g.W;
   const int images = ch.n1 - ch.n0;
   const int per_item = int(std::max<int64_t>(1, kTileBlock / tpi));
   const int nblocks = (images + per_item - 1) / per_item;
@@ -152,6 +156,9 @@ void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, fl
     const int c0 = int(item / nblocks) * kChannelBlock, c1 = std::min(c0 + kChannelBlock, g.C);
     const int n0 = int(item % nblocks) * per_item, n1 = std::min(n0 + per_item, images);
     const int64_t t0 = n0 * tpi, t1 = n1 * tpi;
+    if (fresh)
+      for (int n = ch.n0 + n0; n < ch.n0 + n1; ++n)
+        std::fill_n(dx + (int64_t(n) * g.C + c0) * plane, int64_t(c1 - c0) * plane, 0.0f);
     input_transform_transposed_tiles(g, dV + c0 * T + t0, ch.ldv, T, c0, c1, ch.tile0 + t0,
                                      ch.tile0 + t1, dx);
   }
@@ -192,14 +199,15 @@ void forward_gemm_phase(const Layer& L, const Chunk& ch, const float* W, const f
 }
 
 // dW_j += dM_j . V_j^T.
+// beta 0 (the first chunk into a fresh gradient) overwrites dW instead of adding into it.
 void weight_gradient_gemm_phase(const Layer& L, const Chunk& ch, const float* dM,
-                                const float* V, float* dW) {
+                                const float* V, float* dW, float beta) {
   const TileGrid& g = L.grid;
   const int64_t T = ch.T;
   parallel_gemms(L.tt * L.groups, [&](int item) {
     const int j = item / L.groups, grp = item % L.groups;
     sgemm(false, true, L.Kg, L.Cg, T, 1.0f, dM + j * ch.ldm + int64_t(grp) * L.Kg * T, T,
-          V + j * ch.ldv + int64_t(grp) * L.Cg * T, T, 1.0f,
+          V + j * ch.ldv + int64_t(grp) * L.Cg * T, T, beta,
           dW + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg);
   });
 }
@@ -397,17 +405,27 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
   // With the ReLU fused, backward needs y's sign pattern: the closure keeps y (the ReLU layer
   // kept it before).
   const Tensor y_kept = p.relu ? y : Tensor();
-  return make_result(y, {x, weight, bias}, [L, pattern, y_kept](Node& self) {
+  Var result = make_result(y, {x, weight, bias}, [L, pattern, y_kept](Node& self) {
     const TileGrid& g = L.grid;
-    if (g.N == 0) return;
     const Var& x = self.inputs[0];
     const Var& w = self.inputs[1];
     const Var& b = self.inputs[2];
+    if (g.N == 0) {
+      for (const Var& in : self.inputs)
+        if (in && in->requires_grad) in->grad_buffer();
+      return;
+    }
     if (y_kept.defined()) relu_backward_in_place(self.grad.data(), y_kept.data(), y_kept.numel());
     const float* dy = self.grad.data();
-    if (b && b->requires_grad) bias_gradient_phase(L, dy, b->grad.data());
+    if (b && b->requires_grad) bias_gradient_phase(L, dy, b->grad_buffer().data());
     const bool need_dw = w->requires_grad, need_dx = x->requires_grad;
     if (!need_dw && !need_dx) return;
+    // Fresh gradients are written rather than added into zeros (Node::grad_target): dx by
+    // input_transposed_phase, dW by the first chunk's GEMMs. The masked path scatters its
+    // entries into a zero-filled dW (the pruned weights' gradients are zero).
+    float dx_beta = 1.0f, dw_beta = 1.0f;
+    float* dx = need_dx ? x->grad_target(dx_beta) : nullptr;
+    float* dw = !need_dw ? nullptr : pattern ? w->grad_buffer().data() : w->grad_target(dw_beta);
     const Chunk first = make_chunk(L, 0);
     ScratchLease dM(size_t(L.tt) * first.ldm), V(size_t(L.tt) * first.ldv);  // V, then dV
     // The data gradient's weights in its entry order (by input channel), for all chunks.
@@ -431,7 +449,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
         if (pattern)
           masked_weight_gradient_phase(L, *pattern, ch, dM.data(), V.data(), dWe->data());
         else
-          weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), w->grad.data());
+          weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), dw, n0 == 0 ? dw_beta : 1.0f);
       }
       if (need_dx) {
         if (pattern)
@@ -439,13 +457,15 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
                                nullptr, Wc->data(), dM.data(), ch.ldm, V.data(), ch.ldv, ch.T);
         else
           data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
-        input_transposed_phase(L, ch, V.data(), x->grad.data());
+        input_transposed_phase(L, ch, V.data(), dx, dx_beta == 0.0f);
       }
     }
     if (dWe)
       scatter_add_from_entry_order(L, g.K, pattern->by_k_start.data(), pattern->by_k_w.data(),
-                                   dWe->data(), w->grad.data());
+                                   dWe->data(), dw);
   });
+  result->allocates_input_grads = true;
+  return result;
 }
 
 }  // namespace wp

@@ -4,12 +4,15 @@
 // differences; determinism; bad shapes.
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support.h"
 #include "winoprune/autograd.h"
+#include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/tile_transforms.h"
 #include "winoprune/winograd/transform.h"
 #include "winoprune/winograd/winograd_conv2d.h"
@@ -296,4 +299,64 @@ TEST_CASE("layer is deterministic and validates shapes", "[winograd][layer]") {
   p.groups = 2;
   CHECK_THROWS_AS(winograd_conv2d(x4, leaf(Tensor::zeros({36, 3, 2})), nullptr, p), InputError);
   CHECK_NOTHROW(winograd_conv2d(x4, leaf(Tensor::zeros({36, 2, 2})), nullptr, p));
+}
+
+TEST_CASE("layer writes fresh gradients without reading them and adds into existing ones",
+          "[winograd][layer]") {
+  if (!test::isa_available_or_skip()) return;
+  // Fresh gradients are written, not added into zeros (Node::grad_target): dx plane by plane by
+  // the input transform's transposed phase, dW by the first chunk's GEMMs. x is 1 MB so that
+  // its gradient comes from the allocator's cached blocks, reused best-fit: the loss node
+  // poisons one of x's size with NaN and frees it just before the layer's backward. Chunks of
+  // 256 KB: several chunks, the first writing and the rest adding.
+  const ConvShape s = shape(4, 64, 32, 32, 32, 3, 1, 1, 4);
+  const int t = s.m + s.r - 1;
+  WinogradConvParams p = params(s);
+  p.chunk_bytes = int64_t(256) << 10;
+  uint64_t seed = 90;
+  const auto x = test::random_vector<float>(x_size(s), ++seed);
+  auto w = test::random_vector<float>(w_size(s), ++seed, -0.1f, 0.1f);
+  const auto b = test::random_vector<float>(size_t(s.K), ++seed);
+  const auto R = test::random_vector<float>(y_size(s), ++seed);
+  auto mask = test::random_vector<float>(w_size(s), ++seed, 0.0f, 1.0f);
+  for (size_t i = 0; i < mask.size(); ++i) {
+    mask[i] = mask[i] < 0.7f ? 0.0f : 1.0f;
+    w[i] *= mask[i];
+  }
+  for (bool masked : {false, true}) {
+    INFO((masked ? "masked products" : "dense"));
+    auto pattern = masked ? build_masked_product_pattern(tensor({t * t, s.K, s.C}, mask), 1)
+                          : nullptr;
+    struct Grads { std::vector<float> dx, dw; };
+    auto run = [&](bool fresh, float start) {
+      Var xv = leaf(tensor({s.N, s.C, s.H, s.W}, x), true);
+      Var wv = leaf(tensor({t * t, s.K, s.C}, w), true);
+      Var bv = leaf(tensor({s.K}, b), true);
+      if (!fresh) {
+        xv->grad_buffer().fill(start);
+        wv->grad_buffer().fill(start);
+      }
+      Var y = winograd_conv2d(xv, wv, bv, p, pattern);
+      const void* poisoned = nullptr;
+      Var loss = make_result(Tensor::zeros({1}), {y}, [&](Node& self) {
+        if (fresh) {
+          Tensor junk = Tensor::empty(xv->value.shape());
+          junk.fill(std::numeric_limits<float>::quiet_NaN());
+          poisoned = junk.data();
+        }
+        float* dy = self.inputs[0]->grad_buffer().data();
+        for (size_t i = 0; i < R.size(); ++i) dy[i] += R[i];
+      });
+      backward(loss);
+      if (fresh) CHECK(static_cast<const void*>(xv->grad.data()) == poisoned);   // case reached
+      return Grads{xv->grad.to_vector(), wv->grad.to_vector()};
+    };
+    const Grads written = run(true, 0.0f), added = run(false, 0.25f);
+    for (auto [got, base, what] : {std::tuple{&added.dx, &written.dx, "dx"},
+                                   std::tuple{&added.dw, &written.dw, "dw"}}) {
+      std::vector<float> want(*base);
+      for (float& v : want) v += 0.25f;
+      CHECK(test::relative_error(got->data(), want.data(), want.size(), 1e-6, what) < 1e-6);
+    }
+  }
 }
