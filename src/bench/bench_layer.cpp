@@ -58,13 +58,17 @@ Tensor random_tensor(const Shape& shape, Rng& rng, float scale) {
   return t;
 }
 
-// Runs y = forward() and, if backward, the layer's backward from dy; gradients accumulate
-// across repeats (harmless for timing).
+// Runs y = forward() and, if backward, the layer's backward from dy into fresh input
+// gradients, as in a training step (zero_grad releases the parameters' gradients, the
+// activations' are new): released here, then allocated as backward() does.
 void run_pass(const std::function<Var()>& forward, const Tensor& dy, bool with_backward) {
   Var y = forward();
   if (!with_backward) return;
   for (const Var& in : y->inputs)
-    if (in && in->requires_grad) in->grad_buffer();
+    if (in && in->requires_grad) {
+      in->release_grad();
+      if (!y->allocates_input_grads) in->grad_buffer();
+    }
   y->grad = dy;
   y->backward_fn(*y);
 }
