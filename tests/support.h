@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
+#include "winoprune/autograd.h"
 #include "winoprune/cpu.h"
 #include "winoprune/error.h"
 #include "winoprune/rng.h"
@@ -61,6 +63,25 @@ inline Tensor random_mask(const Shape& shape, double sparsity, uint64_t seed) {
   Tensor m = Tensor::empty(shape);
   for (int64_t i = 0; i < m.numel(); ++i) m[i] = rng.uniform() < sparsity ? 0.0f : 1.0f;
   return m;
+}
+
+// A scalar loss node over y whose backward adds G into dy. With `poisoned` set, it first
+// allocates a block of poison_shape, fills it with NaN, frees it and stores its address there:
+// the allocator reuses freed blocks of >= 1 MB best-fit, so a gradient of that shape allocated
+// by the next closure (a fresh one, Node::grad_target) lands in it, and a closure that read
+// that gradient instead of writing it would produce NaN.
+inline Var seeding_loss(const Var& y, std::vector<float> G, const Shape& poison_shape = {},
+                        const void** poisoned = nullptr) {
+  return make_result(Tensor::zeros({1}), {y}, [G = std::move(G), poison_shape,
+                                               poisoned](Node& self) {
+    if (poisoned) {
+      Tensor junk = Tensor::empty(poison_shape);
+      junk.fill(std::numeric_limits<float>::quiet_NaN());
+      *poisoned = junk.data();
+    }
+    float* dy = self.inputs[0]->grad_buffer().data();
+    for (size_t i = 0; i < G.size(); ++i) dy[i] += G[i];
+  });
 }
 
 // For tests run once per ISA level (tests/CMakeLists.txt sets WINOPRUNE_ISA): true when the

@@ -1,5 +1,3 @@
-#include <limits>
-
 #include "op_check.h"
 #include "winoprune/allocator.h"
 #include "winoprune/ops/ops.h"
@@ -17,12 +15,7 @@ void check_adds(const char* what, const std::function<Var(const Var&)>& op, cons
     Var v = leaf(x, true);
     v->grad_buffer().fill(start);
     Var y = op(v);
-    const std::vector<float> G = random_vector<float>(size_t(y->value.numel()), 5);
-    Var loss = make_result(Tensor::zeros({1}), {y}, [G](Node& self) {
-      float* dy = self.inputs[0]->grad_buffer().data();
-      for (size_t i = 0; i < G.size(); ++i) dy[i] += G[i];
-    });
-    backward(loss);
+    backward(seeding_loss(y, random_vector<float>(size_t(y->value.numel()), 5)));
     return v->grad.to_vector();
   };
   const std::vector<float> fresh = gradient(0.0f), added = gradient(0.25f);
@@ -33,9 +26,8 @@ void check_adds(const char* what, const std::function<Var(const Var&)>& op, cons
 
 // Ops that set allocates_input_grads write a fresh input gradient instead of adding into a
 // zero-filled one (Node::grad_target): its buffer holds whatever its last user left. The loss
-// node poisons a block of x's size with NaN and frees it just before the op's backward runs,
-// so x's gradient is allocated in it (the allocator reuses freed blocks >= 1 MB best-fit); the
-// gradient must equal the one added into zeros.
+// node poisons a block of x's size just before the op's backward runs (seeding_loss), so x's
+// gradient is allocated in it; the gradient must equal the one added into zeros.
 void check_writes_fresh(const char* what, const std::function<Var(const Var&)>& op,
                         const Tensor& x) {
   INFO(what);
@@ -45,17 +37,8 @@ void check_writes_fresh(const char* what, const std::function<Var(const Var&)>& 
     Var v = leaf(x, true);
     if (!fresh) v->grad_buffer();   // zeros: the op adds into them
     Var y = op(v);
-    const std::vector<float> G = random_vector<float>(size_t(y->value.numel()), 5);
-    Var loss = make_result(Tensor::zeros({1}), {y}, [&, G](Node& self) {
-      if (fresh) {
-        Tensor junk = Tensor::empty(x.shape());
-        junk.fill(std::numeric_limits<float>::quiet_NaN());
-        poisoned = junk.data();
-      }
-      float* dy = self.inputs[0]->grad_buffer().data();
-      for (size_t i = 0; i < G.size(); ++i) dy[i] += G[i];
-    });
-    backward(loss);
+    backward(seeding_loss(y, random_vector<float>(size_t(y->value.numel()), 5), x.shape(),
+                          fresh ? &poisoned : nullptr));
     if (fresh) CHECK(static_cast<const void*>(v->grad.data()) == poisoned);   // case reached
     return v->grad.to_vector();
   };

@@ -1,5 +1,3 @@
-#include <limits>
-
 #include "op_check.h"
 #include "winoprune/ops/linear_reference.h"
 #include "winoprune/ops/ops.h"
@@ -70,9 +68,9 @@ TEST_CASE("linear fast path matches the reference", "[ops][linear]") {
 TEST_CASE("linear writes fresh gradients without reading them and adds into existing ones",
           "[ops][linear]") {
   // zero_grad() releases gradients, so the GEMMs write a buffer just allocated with beta 0
-  // (Node::grad_target). Such a buffer holds whatever its last user left: poison a block of
-  // the weight gradient's size (>= 1 MB: the allocator's cached blocks, reused best-fit) with
-  // NaN first; a GEMM that read it would return NaN.
+  // (Node::grad_target). Such a buffer holds whatever its last user left: the loss poisons a
+  // block of the weight gradient's size (1.2 MB) first (seeding_loss); a GEMM that read it
+  // would return NaN.
   const int N = 5, I = 1001, O = 300;
   const Tensor x = random_tensor({N, I}, 11);
   const Tensor w = random_tensor({O, I}, 12, -0.1f, 0.1f);
@@ -81,25 +79,16 @@ TEST_CASE("linear writes fresh gradients without reading them and adds into exis
   linear_backward_reference(dx.data(), dw.data(), static_cast<float*>(nullptr), G.data(), x.data(),
                             w.data(), N, I, O);
   Var xv = leaf(x, true), wv = leaf(w, true);
-  const void* poisoned = nullptr;   // the last block allocated before the step
-  {
-    Tensor junk = Tensor::empty({O, I});
-    junk.fill(std::numeric_limits<float>::quiet_NaN());
-    poisoned = junk.data();
-  }
-  auto step = [&] {
+  const void* poisoned = nullptr;
+  auto step = [&](bool poison) {
     Var y = linear(xv, wv, Var());
-    Var loss = make_result(Tensor::zeros({1}), {y}, [G](Node& self) {
-      float* dy = self.inputs[0]->grad_buffer().data();
-      for (size_t i = 0; i < G.size(); ++i) dy[i] += G[i];
-    });
-    backward(loss);
+    backward(seeding_loss(y, G, wv->value.shape(), poison ? &poisoned : nullptr));
   };
-  step();
+  step(true);
   CHECK(static_cast<const void*>(wv->grad.data()) == poisoned);   // the test reached the case
   CHECK(relative_error(wv->grad.data(), dw.data(), dw.size(), 1e-5, "fresh dw") < 1e-5);
   CHECK(relative_error(xv->grad.data(), dx.data(), dx.size(), 1e-5, "fresh dx") < 1e-5);
-  step();   // no zero_grad: both gradients add a second contribution
+  step(false);   // no zero_grad: both gradients add a second contribution
   std::vector<float> dw2(dw), dx2(dx);
   for (float& v : dw2) v *= 2.0f;
   for (float& v : dx2) v *= 2.0f;
@@ -109,7 +98,7 @@ TEST_CASE("linear writes fresh gradients without reading them and adds into exis
   const float* buffer = wv->grad.data();
   wv->release_grad();
   CHECK_FALSE(wv->grad.defined());
-  step();
+  step(false);
   CHECK(wv->grad.data() == buffer);
   CHECK(relative_error(wv->grad.data(), dw.data(), dw.size(), 1e-5, "dw after release") < 1e-5);
 }

@@ -4,7 +4,6 @@
 // differences; determinism; bad shapes.
 #include <cstring>
 #include <functional>
-#include <limits>
 #include <map>
 #include <string>
 #include <tuple>
@@ -305,9 +304,8 @@ TEST_CASE("layer writes fresh gradients without reading them and adds into exist
           "[winograd][layer]") {
   if (!test::isa_available_or_skip()) return;
   // Fresh gradients are written, not added into zeros (Node::grad_target): dx plane by plane by
-  // the input transform's transposed phase, dW by the first chunk's GEMMs. x is 1 MB so that
-  // its gradient comes from the allocator's cached blocks, reused best-fit: the loss node
-  // poisons one of x's size with NaN and frees it just before the layer's backward. Chunks of
+  // the input transform's transposed phase, dW by the first chunk's GEMMs. x is 1 MB, so that
+  // its gradient lands in the block the loss node poisons (test::seeding_loss). Chunks of
   // 256 KB: several chunks, the first writing and the rest adding.
   const ConvShape s = shape(4, 64, 32, 32, 32, 3, 1, 1, 4);
   const int t = s.m + s.r - 1;
@@ -338,16 +336,7 @@ TEST_CASE("layer writes fresh gradients without reading them and adds into exist
       }
       Var y = winograd_conv2d(xv, wv, bv, p, pattern);
       const void* poisoned = nullptr;
-      Var loss = make_result(Tensor::zeros({1}), {y}, [&](Node& self) {
-        if (fresh) {
-          Tensor junk = Tensor::empty(xv->value.shape());
-          junk.fill(std::numeric_limits<float>::quiet_NaN());
-          poisoned = junk.data();
-        }
-        float* dy = self.inputs[0]->grad_buffer().data();
-        for (size_t i = 0; i < R.size(); ++i) dy[i] += R[i];
-      });
-      backward(loss);
+      backward(test::seeding_loss(y, R, xv->value.shape(), fresh ? &poisoned : nullptr));
       if (fresh) CHECK(static_cast<const void*>(xv->grad.data()) == poisoned);   // case reached
       return Grads{xv->grad.to_vector(), wv->grad.to_vector()};
     };
