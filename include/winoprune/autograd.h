@@ -79,6 +79,10 @@ Var make_result(Tensor value, std::vector<Var> inputs, std::function<void(Node& 
 // Runs the backward sweep from a root with one element (a scalar loss), consuming the graph.
 void backward(const Var& root);
 
+// What backward() does before running a node's closure: allocates (as zeros) the gradients of
+// n's inputs that require one, unless n.allocates_input_grads (the closure obtains them).
+void allocate_input_grads(Node& n);
+
 // Grad mode: on by default; NoGradGuard turns it off for its scope (evaluation).
 bool grad_enabled();
 class NoGradGuard {

@@ -65,10 +65,8 @@ void run_pass(const std::function<Var()>& forward, const Tensor& dy, bool with_b
   Var y = forward();
   if (!with_backward) return;
   for (const Var& in : y->inputs)
-    if (in && in->requires_grad) {
-      in->release_grad();
-      if (!y->allocates_input_grads) in->grad_buffer();
-    }
+    if (in) in->release_grad();
+  allocate_input_grads(*y);
   y->grad = dy;
   y->backward_fn(*y);
 }

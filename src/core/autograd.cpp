@@ -44,6 +44,12 @@ void Node::release_grad() {
   grad = Tensor();
 }
 
+void allocate_input_grads(Node& n) {
+  if (n.allocates_input_grads) return;
+  for (const Var& in : n.inputs)
+    if (in && in->requires_grad) in->grad_buffer();
+}
+
 Var leaf(Tensor value, bool requires_grad) {
   auto n = std::make_shared<Node>();
   n->value = std::move(value);
@@ -118,9 +124,7 @@ void backward(const Var& root) {
     // caller kept). n's gradient, allocated by its consumers, needs the value's shape no more.
     if (var.use_count() == graph_refs[&n]) free_value(n);
     if (n.grad.defined()) {
-      if (!n.allocates_input_grads)
-        for (const Var& in : n.inputs)
-          if (in && in->requires_grad) in->grad_buffer();
+      allocate_input_grads(n);
       n.backward_fn(n);
     }
     // Nor are n's gradient and saved tensors read again. Freed as the sweep goes, the

@@ -82,13 +82,6 @@ BlockPlan& block_plan(const std::string& key, const memory::desc& a_md, const Lr
   });
 }
 
-// dA = dA where A > 0, else 0 (ReLU's backward through its output, in place; any layout: the
-// two buffers share one).
-void relu_backward_in_place(float* da, const float* a, int64_t n) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) da[i] = a[i] > 0.0f ? da[i] : 0.0f;
-}
-
 }  // namespace
 
 Var conv2d_relu_lrn_pool(const Var& x, const Var& w, const Var& b, const Conv2dParams& p,

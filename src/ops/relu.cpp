@@ -40,6 +40,11 @@ void relu_backward_fast(float* __restrict dx, const float* __restrict dy,
 
 }  // namespace
 
+void relu_backward_in_place(float* dy, const float* y, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 Var relu(const Var& x) {
   const int64_t n = x->value.numel();
   Tensor y = Tensor::empty(x->value.shape());

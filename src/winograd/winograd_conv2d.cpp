@@ -34,6 +34,7 @@
 #include "scratch.h"
 #include "winoprune/error.h"
 #include "winoprune/gemm.h"
+#include "winoprune/ops/ops.h"
 #include "winoprune/winograd/masked_products.h"
 #include "winoprune/winograd/tile_transforms.h"
 #include "winoprune/winograd/winograd_conv2d.h"
@@ -316,12 +317,6 @@ void bias_gradient_phase(const Layer& L, const float* dy, float* dbias) {
     }
     dbias[k] += float(sum);
   }
-}
-
-// dy = 0 where y = max(0, .) is 0: the fused ReLU's backward, in place before the layer's.
-void relu_backward_in_place(float* dy, const float* y, int64_t n) {
-#pragma omp parallel for simd schedule(static)
-  for (int64_t i = 0; i < n; ++i) dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 Layer make_layer(const Tensor& x, const Tensor& w, const Tensor& b,

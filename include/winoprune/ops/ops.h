@@ -27,6 +27,10 @@ Var conv2d_relu_inference(const Var& x, const Var& w, const Var& b, const Conv2d
 Var linear(const Var& x, const Var& w, const Var& b);
 
 Var relu(const Var& x);
+// dy = 0 where y = max(0, .) is 0, in place: the backward of a ReLU fused into the op before
+// it (the Winograd layers, conv2d_relu_lrn_pool), through the ReLU's output y; any layout, as
+// long as dy and y share it.
+void relu_backward_in_place(float* dy, const float* y, int64_t n);
 
 // Max pooling, no padding, floor mode: Ho = (H - kernel) / stride + 1.
 // AlexNet: kernel 3 stride 2; alexnet-small: kernel 2 stride 2 (7 -> 3).
