@@ -232,10 +232,14 @@ void data_gradient_gemm_phase(const Layer& L, const Chunk& ch, const float* W, c
 // the more reuse. Items write disjoint rows (and dW entries) in a fixed order: the result does
 // not depend on the thread count. Dynamic scheduling: positions differ in density (corners are
 // pruned harder).
+int row_splits(int positions, int rows) {
+  const int threads = omp_get_max_threads();
+  return std::min(rows, std::max(1, (4 * threads + positions - 1) / positions));
+}
+
 template <typename Rows>
 void parallel_rows(int positions, int rows, const Rows& fn) {
-  const int threads = omp_get_max_threads();
-  const int splits = std::min(rows, std::max(1, (4 * threads + positions - 1) / positions));
+  const int splits = row_splits(positions, rows);
   const int per = (rows + splits - 1) / splits;
   const int nb = (rows + per - 1) / per;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -297,6 +301,38 @@ void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pa
     masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
                     dM + j * ch.ldm, T, V + j * ch.ldv, T, T, dWe, r0, r1);
   });
+}
+
+// The masked backward's two products, for every position of the chunk: the weight gradient's
+// dots into dWe (when not null) and the data gradient dV_j = W_j^T . dM_j over the entries in
+// by-c order with their values gathered in Wc (when not null), written over V_j. Where every
+// position is one work item of both (row_splits 1: AlexNet's 36 and 64 positions at 2 threads)
+// an item runs both on its position, so the data gradient reads dM_j while the dots have left
+// it in L2 (221 KB at conv4's chunk) and writes dV_j over V_j's lines, also still there: run as
+// two phases over all 36 positions, each re-read its 8 MB chunk of dM from memory.
+// The dots of position j read V_j before its dV_j overwrites it, in the same item; with rows
+// split across items they could not share the buffer, so the phases then run one after the
+// other.
+void masked_backward_phase(const Layer& L, const MaskedProductPattern& pat, const Chunk& ch,
+                           const float* dM, float* V, float* dWe, const float* Wc) {
+  const TileGrid& g = L.grid;
+  if (row_splits(L.tt, g.K) > 1 || row_splits(L.tt, g.C) > 1) {
+    if (dWe) masked_weight_gradient_phase(L, pat, ch, dM, V, dWe);
+    if (Wc)
+      masked_product_phase(L, g.C, pat.by_c_start.data(), pat.by_c_src.data(), nullptr, Wc, dM,
+                           ch.ldm, V, ch.ldv, ch.T);
+    return;
+  }
+  const int64_t T = ch.T;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int j = 0; j < L.tt; ++j) {
+    if (dWe)
+      masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
+                      dM + j * ch.ldm, T, V + j * ch.ldv, T, T, dWe, 0, g.K);
+    if (Wc)
+      masked_rows_product(pat.by_c_start.data() + int64_t(j) * g.C, pat.by_c_src.data(),
+                          nullptr, Wc, dM + j * ch.ldm, T, T, V + j * ch.ldv, T, 0, g.C);
+  }
 }
 
 // dbias_k += sum over images and pixels of dY_k: per plane in float (vectorized partial
@@ -439,21 +475,16 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
     for (int n0 = 0; n0 < g.N; n0 += L.images_per_chunk) {
       const Chunk ch = make_chunk(L, n0);
       output_transposed_phase(L, ch, dy, dM.data());
-      if (need_dw) {
-        input_transform_phase(L, ch, x->value.data(), V.data());
-        if (pattern)
-          masked_weight_gradient_phase(L, *pattern, ch, dM.data(), V.data(), dWe->data());
-        else
+      if (need_dw) input_transform_phase(L, ch, x->value.data(), V.data());
+      if (pattern) {
+        masked_backward_phase(L, *pattern, ch, dM.data(), V.data(),
+                              dWe ? dWe->data() : nullptr, Wc ? Wc->data() : nullptr);
+      } else {
+        if (need_dw)
           weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), dw, n0 == 0 ? dw_beta : 1.0f);
+        if (need_dx) data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
       }
-      if (need_dx) {
-        if (pattern)
-          masked_product_phase(L, g.C, pattern->by_c_start.data(), pattern->by_c_src.data(),
-                               nullptr, Wc->data(), dM.data(), ch.ldm, V.data(), ch.ldv, ch.T);
-        else
-          data_gradient_gemm_phase(L, ch, w->value.data(), dM.data(), V.data());
-        input_transposed_phase(L, ch, V.data(), dx, dx_beta == 0.0f);
-      }
+      if (need_dx) input_transposed_phase(L, ch, V.data(), dx, dx_beta == 0.0f);
     }
     if (dWe)
       scatter_add_from_entry_order(L, g.K, pattern->by_k_start.data(), pattern->by_k_w.data(),
