@@ -276,21 +276,28 @@ void gather_in_entry_order(const Layer& L, int rows, const int64_t* start, const
   }
 }
 
-// The twin of gather_in_entry_order: W_j[widx[e]] += values[e] (each entry names its own
-// weight, so the positions' loops write disjoint elements).
-void scatter_add_from_entry_order(const Layer& L, int rows, const int64_t* start,
-                                  const int32_t* widx, const float* values, float* W) {
+// The twin of gather_in_entry_order for the by-k order: W_j[widx[e]] += values[e] (each entry
+// names its own weight, so the positions' loops write disjoint elements). With `fresh`, W is a
+// gradient just allocated (Node::grad_target), its contents garbage: each row of W_j is zeroed
+// right before its entries land in it, instead of a zero fill of the whole dW (AlexNet
+// conv2..conv5: 56 MB per step) and a second pass that reads it back.
+void scatter_from_entry_order(const Layer& L, const int64_t* start, const int32_t* widx,
+                              const float* values, float* W, bool fresh) {
+  const int K = L.grid.K;
 #pragma omp parallel for schedule(static)
   for (int j = 0; j < L.tt; ++j) {
-    float* Wj = W + int64_t(j) * L.grid.K * L.Cg;
-    for (int64_t e = start[int64_t(j) * rows]; e < start[int64_t(j + 1) * rows]; ++e)
-      Wj[widx[e]] += values[e];
+    float* Wj = W + int64_t(j) * K * L.Cg;
+    for (int k = 0; k < K; ++k) {
+      if (fresh) std::fill_n(Wj + int64_t(k) * L.Cg, L.Cg, 0.0f);
+      for (int64_t e = start[int64_t(j) * K + k]; e < start[int64_t(j) * K + k + 1]; ++e)
+        Wj[widx[e]] += values[e];
+    }
   }
 }
 
 // dW_e += (dM_j . V_j^T)_e at the unmasked entries only, into dWe: the weight gradient in the
 // pattern's by-k entry order (all positions), scattered into W's layout once per backward
-// (scatter_add_from_entry_order). Summed in place through widx, every dot read and wrote its
+// (scatter_from_entry_order). Summed in place through widx, every dot read and wrote its
 // own element of a 384 KB dW_j; in entry order kLanes dots land in one vector (the kernel's
 // blocks of kLanes entries).
 void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
@@ -467,11 +474,11 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
     const bool need_dw = w->requires_grad, need_dx = x->requires_grad;
     if (!need_dw && !need_dx) return;
     // Fresh gradients are written rather than added into zeros (Node::grad_target): dx by
-    // input_transposed_phase, dW by the first chunk's GEMMs. The masked path scatters its
-    // entries into a zero-filled dW (the pruned weights' gradients are zero).
+    // input_transposed_phase, dW by the first chunk's GEMMs or, on the masked path, by the
+    // scatter of its entries (zeros at the pruned weights).
     float dx_beta = 1.0f, dw_beta = 1.0f;
     float* dx = need_dx ? x->grad_target(dx_beta) : nullptr;
-    float* dw = !need_dw ? nullptr : pattern ? w->grad_buffer().data() : w->grad_target(dw_beta);
+    float* dw = need_dw ? w->grad_target(dw_beta) : nullptr;
     const Chunk first = make_chunk(L, 0);
     ScratchLease dM(size_t(L.tt) * first.ldm), V(size_t(L.tt) * first.ldv);  // V, then dV
     // The data gradient's weights in its entry order (by input channel), for all chunks.
@@ -502,8 +509,8 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       if (need_dx) input_transposed_phase(L, ch, V.data(), dx, dx_beta == 0.0f);
     }
     if (dWe)
-      scatter_add_from_entry_order(L, g.K, pattern->by_k_start.data(), pattern->by_k_w.data(),
-                                   dWe->data(), dw);
+      scatter_from_entry_order(L, pattern->by_k_start.data(), pattern->by_k_w.data(),
+                               dWe->data(), dw, dw_beta == 0.0f);
   });
   result->allocates_input_grads = true;
   return result;
