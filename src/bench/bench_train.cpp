@@ -2,14 +2,15 @@
 // cross-entropy, backward, SGD momentum update, zero_grad) on a synthetic batch.
 // Rows (docs/contracts.md bench contract): {model, batch, variant: spatial | winograd |
 // finetune-dense | finetune, step_ms, peak_rss_mb} plus sparsity, masked_products,
-// step_vs_winograd (finetune rows: step time over the winograd row's), step_ms_min (the fastest
-// run: on a shared machine the least disturbed), images_per_s, runs, winograd_layers, rss_scope.
+// step_vs_winograd (finetune rows: step time over the winograd row's), step_vs_winograd_paired
+// and paired_runs (the same ratio from steps of the two models alternated: paired_vs_winograd),
+// step_ms_min (the fastest run: on a shared machine the least disturbed), images_per_s, runs,
+// winograd_layers, rss_scope.
 //   alexnet-small (28x28x1), batch 128        PyTorch 1.13 on this machine: 416 ms
 //   alexnet (227x227x3, groups 1, LRN), 64    PyTorch: 9.1 s per step, peak RSS 2.0 GB
 // (docs/method.md section 5). variant winograd = conv2..conv5 as F(4x4, r) (--tile 2: F(2x2, r)) Winograd layers and
 // conv1 spatial, the layout of docs/contracts.md's data flow; spatial = all five convs through oneDNN.
-// AlexNet steps take seconds: at most 1 warm-up and 3 timed steps per row there, so the
-// suite stays near a minute. Measured here (2 threads, AVX-512, beside two busy training
+// Measured here (2 threads, AVX-512, beside two busy training
 // processes, so times are ~1.8x a quiet machine's): alexnet-small b128 284 ms spatial / 208 ms
 // winograd; alexnet b64 2.08 s / 1.34 s; peak RSS 168 / 227 MB and 1404 / 1550 MB (params +
 // grads + momentum are 699 MB of AlexNet's, 870 MB with Winograd-domain conv2..5; PyTorch:
@@ -30,6 +31,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -95,13 +97,23 @@ struct TrainRow {
   }
 };
 
-json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_unused) {
-  (void)log_unused;
-  const bool big = row.model == "alexnet";
-  release_cached_memory();
-  malloc_trim(0);
-  const bool scoped = reset_peak_rss();
+// One row's model, synthetic batch, masks and optimizer; step() runs one training step with
+// the gradients summed by `reducer` under mpirun.
+struct TrainFixture {
+  TrainFixture(const TrainRow& row, const BenchOptions& opts);
+  void step(GradientAllreduce& reducer);
 
+  TrainRow row;
+  OptimizerConfig sc;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Optimizer> optimizer;
+  Var input;
+  std::vector<int32_t> labels;
+  Rng dropout_rng{4};
+};
+
+TrainFixture::TrainFixture(const TrainRow& r, const BenchOptions& opts) : row(r) {
+  const bool big = row.model == "alexnet";
   ModelConfig config;
   config.arch = row.model;
   config.classes = big ? 1000 : 10;
@@ -113,16 +125,14 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
       config.winograd_m.push_back({name, tile_m(opts)});
   }
   Rng init(1);
-  auto model = build_model(config, init);
+  model = build_model(config, init);
 
   Rng data(2, 3);
   Tensor x = Tensor::empty(model->input_shape(row.batch));
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = data.normal();
-  std::vector<int32_t> labels(size_t(row.batch));
+  labels.resize(size_t(row.batch));
   for (auto& l : labels) l = int32_t(data.below(uint32_t(config.classes)));
-  Var input = leaf(x);
 
-  OptimizerConfig sc;
   sc.lr = 1e-3;   // small: the weights stay finite over the timed steps
   sc.momentum = 0.9;
   sc.weight_decay = 5e-4;
@@ -138,8 +148,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
       }
     }
   }
-  Optimizer optimizer(model->parameters(), sc);
-  Rng dropout_rng(4);
+  optimizer = std::make_unique<Optimizer>(model->parameters(), sc);
   // Under mpirun: `batch` is the global batch, each rank steps on its 1/N share and the
   // gradients are summed in overlapped buckets (bucket_bytes > 0) or in one blocking allreduce
   // after backward (0), which measures the communication itself.
@@ -148,36 +157,50 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
     const int64_t local = row.batch / ranks;
     x = x.slice(0, local);
     labels.resize(size_t(local));
-    input = leaf(x);
   }
+  input = leaf(x);
+}
+
+void TrainFixture::step(GradientAllreduce& reducer) {
+  ForwardContext ctx;
+  ctx.training = true;
+  ctx.rng = &dropout_rng;
+  ctx.masked_products = row.variant == TrainVariant::finetune;
+  optimizer->zero_grad();
+  reducer.begin_step(1.0 / dist::size());
+  Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);
+  backward(loss);
+  reducer.finish();
+  optimizer->step(float(sc.lr));
+}
+
+// AlexNet steps take seconds: at most 1 warm-up and 3 timed steps per row there (5 pairs in
+// the paired ratio below), so the suite stays near two minutes.
+int warmup_of(const TrainRow& row, const BenchOptions& opts) {
+  return opts.quick ? 1 : row.model == "alexnet" ? std::min(opts.warmup, 1) : opts.warmup;
+}
+int repeats_of(const TrainRow& row, const BenchOptions& opts, int alexnet_cap) {
+  return opts.quick ? 1 : row.model == "alexnet" ? std::min(opts.repeats, alexnet_cap)
+                                                 : opts.repeats;
+}
+
+json run_row(const TrainRow& row, const BenchOptions& opts, std::unique_ptr<TrainFixture>* kept) {
+  release_cached_memory();
+  malloc_trim(0);
+  const bool scoped = reset_peak_rss();
+  auto f = std::make_unique<TrainFixture>(row, opts);
   auto timed = [&](int64_t bucket_bytes, double* comm_ms) {
-    GradientAllreduce reducer(model->parameters(), bucket_bytes);
-    auto step = [&] {
-      ForwardContext ctx;
-      ctx.training = true;
-      ctx.rng = &dropout_rng;
-      ctx.masked_products = row.variant == TrainVariant::finetune;
-      optimizer.zero_grad();
-      reducer.begin_step(1.0 / ranks);
-      Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);
-      backward(loss);
-      reducer.finish();
-      optimizer.step(float(sc.lr));
-    };
-    int warmup = opts.quick ? 1 : opts.warmup;
-    int repeats = opts.quick ? 1 : opts.repeats;
-    if (big) {
-      warmup = std::min(warmup, 1);
-      repeats = std::min(repeats, 3);
-    }
+    GradientAllreduce reducer(f->model->parameters(), bucket_bytes);
+    const int warmup = warmup_of(row, opts), repeats = repeats_of(row, opts, 3);
     const double before = reducer.exposed_seconds();
-    Timing tm = time_median(step, warmup, repeats);
+    Timing tm = time_median([&] { f->step(reducer); }, warmup, repeats);
     *comm_ms = 1000.0 * (reducer.exposed_seconds() - before) / std::max(1, warmup + repeats);
     return tm;
   };
   double exposed_ms = 0, blocking_ms = 0;
   Timing t = timed(int64_t(4) << 20, &exposed_ms);
   json extra = json::object();
+  const int ranks = dist::size();
   if (ranks > 1) {
     Timing tb = timed(0, &blocking_ms);
     extra = {{"ranks", ranks},
@@ -197,11 +220,27 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::ostream& log_un
               {"peak_rss_mb", peak_rss_mb()},
               {"images_per_s", 1000.0 * row.batch / t.median_ms},
               {"runs", t.runs},
-              {"winograd_layers", model->config().winograd_layers},
-              {"tile", row.winograd() ? json(winograd_m_of(model->config(), "conv2")) : json(nullptr)},
+              {"winograd_layers", f->model->config().winograd_layers},
+              {"tile", row.winograd() ? json(winograd_m_of(f->model->config(), "conv2")) : json(nullptr)},
               {"rss_scope", scoped ? "row" : "cumulative"}};
   for (auto& [k, v] : extra.items()) r[k] = v;
+  if (kept) *kept = std::move(f);
   return r;
+}
+
+// A masked row's step over the Winograd step, from steps of the two models run alternately
+// (W F, F W, W F, ...): the median of the pairs' ratios. The rows' own medians are minutes
+// apart, and on a shared machine whose speed drifts by 10-25% over minutes their quotient moved
+// by +-0.03 between runs of the same build; a pair's two steps are a second apart. Run after the
+// row's peak RSS was read (both models are in memory here).
+PairedTiming paired_vs_winograd(TrainFixture& masked, const BenchOptions& opts) {
+  TrainRow wrow = masked.row;
+  wrow.variant = TrainVariant::winograd;
+  wrow.sparsity = 0.0;
+  TrainFixture winograd(wrow, opts);
+  GradientAllreduce rw(winograd.model->parameters()), rm(masked.model->parameters());
+  return time_paired([&] { winograd.step(rw); }, [&] { masked.step(rm); },
+                     warmup_of(masked.row, opts), repeats_of(masked.row, opts, 5));
 }
 
 }  // namespace
@@ -228,8 +267,8 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
         << " threads; batch is the global batch; comm ms = allreduce time backward did not hide, "
            "allreduce ms = one blocking allreduce of every gradient\n";
   std::vector<std::string> head = {"model", "batch", "variant", "tile", "sparsity", "step_ms", "min_ms",
-                                   "vs winograd", "img/s", "peak_rss_mb", "rss"};
-  std::vector<int> widths = {14, 5, 14, 4, 8, 10, 10, 11, 8, 11, 10};
+                                   "vs winograd", "paired", "img/s", "peak_rss_mb", "rss"};
+  std::vector<int> widths = {14, 5, 14, 4, 8, 10, 10, 11, 8, 8, 11, 10};
   if (dp) {
     head.insert(head.end(), {"comm ms", "allreduce ms", "compute ms"});
     widths.insert(widths.end(), {9, 13, 11});
@@ -240,18 +279,26 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
     if (dp && row.batch % dist::size() != 0)
       throw InputError("--batch: " + std::to_string(row.batch) + " (the global batch) does not "
                        "split evenly over " + std::to_string(dist::size()) + " ranks");
-    json r = run_row(row, opts, out);
+    std::unique_ptr<TrainFixture> fixture;
+    json r = run_row(row, opts, row.masked() ? &fixture : nullptr);
     if (row.variant == TrainVariant::winograd) winograd_ms = r["step_ms"];
-    std::string ratio = "-";
+    std::string ratio = "-", paired = "-";
     if (row.masked() && winograd_ms > 0) {
       r["step_vs_winograd"] = double(r["step_ms"]) / winograd_ms;
       ratio = fmt_fixed(r["step_vs_winograd"], 2) + "x";
+    }
+    if (fixture) {
+      const PairedTiming pt = paired_vs_winograd(*fixture, opts);
+      fixture.reset();
+      r["step_vs_winograd_paired"] = pt.ratio_median;
+      r["paired_runs"] = pt.runs;
+      paired = fmt_fixed(pt.ratio_median, 3) + "x";
     }
     std::vector<std::string> cells = {row.model, std::to_string(row.batch), r["variant"],
                                       r["tile"].is_null() ? "-" : r["tile"].dump(),
                                       row.masked() ? fmt_fixed(row.sparsity, 2) : "-",
                                       fmt_fixed(r["step_ms"], 1), fmt_fixed(r["step_ms_min"], 1),
-                                      ratio, fmt_fixed(r["images_per_s"], 1),
+                                      ratio, paired, fmt_fixed(r["images_per_s"], 1),
                                       fmt_fixed(r["peak_rss_mb"], 0), r["rss_scope"]};
     if (dp)
       cells.insert(cells.end(), {fmt_fixed(r["comm_exposed_ms"], 2), fmt_fixed(r["allreduce_ms"], 2),

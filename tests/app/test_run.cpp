@@ -460,6 +460,14 @@ TEST_CASE("bench --tile 2 measures the Winograd rows and layers with F(2x2) tile
       REQUIRE(row["tile"] == 2);
       ++winograd_rows;
     }
+    // Masked rows also carry the ratio from alternated steps of the two models (one pair at
+    // --quick); the spatial and winograd rows have none.
+    if (row["variant"] == "spatial" || row["variant"] == "winograd") {
+      REQUIRE_FALSE(row.contains("step_vs_winograd_paired"));
+    } else {
+      REQUIRE(row["step_vs_winograd_paired"].get<double>() > 0.0);
+      REQUIRE(row["paired_runs"] == 1);
+    }
   }
   REQUIRE(winograd_rows == 8);   // winograd, finetune-dense, finetune 90% and 95%, two models
   fs::remove_all(base);

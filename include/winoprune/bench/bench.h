@@ -39,6 +39,18 @@ struct Timing {
 // Runs fn `warmup` times untimed, then `repeats` times timed (steady clock); median of those.
 Timing time_median(const std::function<void()>& fn, int warmup, int repeats);
 
+struct PairedTiming {
+  double ratio_median = 0;          // median over the pairs of b's time / a's
+  double a_median_ms = 0, b_median_ms = 0;
+  int runs = 0;                     // pairs
+};
+
+// Runs a and b `warmup` times each untimed, then `pairs` times each, alternating which goes
+// first (a b, b a, a b, ...), each timed alone: the ratio of two things measured a second
+// apart, which a machine whose speed drifts over minutes leaves nearly untouched.
+PairedTiming time_paired(const std::function<void()>& a, const std::function<void()>& b,
+                         int warmup, int pairs);
+
 // The envelope every suite returns: {"suite", "isa", "threads", "results": []}.
 json bench_envelope(const std::string& suite);
 
