@@ -232,7 +232,13 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::unique_ptr<Trai
 // (W F, F W, W F, ...): the median of the pairs' ratios. The rows' own medians are minutes
 // apart, and on a shared machine whose speed drifts by 10-25% over minutes their quotient moved
 // by +-0.03 between runs of the same build; a pair's two steps are a second apart. Run after the
-// row's peak RSS was read (both models are in memory here).
+// row's peak RSS was read (both models are in memory here). Measured (AlexNet b64, 90%): the
+// paired ratio read 0.649 / 0.652 in two runs of one build and 0.632 / 0.635 of the next, where
+// the rows' quotient read 0.58-0.63 for both. The paired fine-tune steps match the row's (432.3
+// against 431.4 ms); the Winograd row, one warm-up and three steps of a fresh model, ran slower
+// than the same model's steps in the pairs (712.9 against 688.3 ms), which flattered the rows'
+// quotient. Switching models between steps costs neither: with one untimed step of the same
+// model before each timed one the ratio read 0.630 against 0.631.
 PairedTiming paired_vs_winograd(TrainFixture& masked, const BenchOptions& opts) {
   TrainRow wrow = masked.row;
   wrow.variant = TrainVariant::winograd;
@@ -292,6 +298,8 @@ json bench_train(const BenchOptions& opts, std::ostream& out) {
       fixture.reset();
       r["step_vs_winograd_paired"] = pt.ratio_median;
       r["paired_runs"] = pt.runs;
+      r["paired_step_ms"] = pt.b_median_ms;
+      r["paired_winograd_ms"] = pt.a_median_ms;
       paired = fmt_fixed(pt.ratio_median, 3) + "x";
     }
     std::vector<std::string> cells = {row.model, std::to_string(row.batch), r["variant"],
