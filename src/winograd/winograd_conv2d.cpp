@@ -8,7 +8,8 @@
 // T tiles of a chunk of images (tiles are numbered image-major, tile_transforms.h), t*t
 // positions j.
 // Buffers: x [N, C, H, W]; W [t*t][K][Cg]; y [N, K, Ho, Wo]; per chunk V [t*t][C][T] and
-// M [t*t][K][T] (position strides padded, kPositionPad). With this layout, group g of
+// M [t*t][K][T] (rows ld >= T floats apart, Chunk; position strides padded, kPositionPad).
+// With this layout, group g of
 // position j is the row-major GEMM
 //   M[j][g*Kg .. +Kg][T] (Kg x T) = W[j][g*Kg .. +Kg][Cg] (Kg x Cg) . V[j][g*Cg .. +Cg][T] (Cg x T).
 // The batch is processed in chunks of images whose V and M fit params.chunk_bytes (8 MB:
@@ -61,8 +62,8 @@ using winograd_detail::ScratchLease;
 constexpr int64_t kTileBlock = 128;
 constexpr int kChannelBlock = 8;
 
-// Position strides of V and M are C*T + 16 and K*T + 16 floats. Unpadded, with C*T a multiple
-// of 1024 floats (AlexNet conv3: 256 x 16 tiles per image), the t*t rows one (channel, tile
+// Position strides of V and M are C*ld + 16 and K*ld + 16 floats. Unpadded, with C*ld a
+// multiple of 1024 floats (AlexNet conv3: 256 x 16 tiles per image), the t*t rows one (channel, tile
 // block) writes all map to the same L1/L2 set and evict each other; 16 floats (one cache line)
 // staggers them. Measured: input transform of conv3 at batch 16, 2.0 -> 1.5 ms.
 constexpr int64_t kPositionPad = 16;
@@ -73,9 +74,15 @@ struct Layer {
   int images_per_chunk;
 };
 
-// A chunk: images [n0, n1), tiles [tile0, tile0 + T), and its buffers' position strides.
+// A chunk: images [n0, n1), tiles [tile0, tile0 + T), its buffers' channel stride ld (T rounded
+// up to 16 floats: every row of V, M, dM and dV starts on a cache line) and position strides.
+// Rows of T floats at any other stride straddle cache lines: each 64-byte load of the products
+// and dots then touches two lines. AlexNet conv2 at F(4x4,5x5) runs chunks of two images, T =
+// 98: a standalone driver of its weight-gradient dots (256 x 96, 10% kept, 64 positions, one
+// thread) ran at 34.5-35.3 GFLOP/s with rows 98 floats apart, 40.3-42.8 with 112. The padding
+// tiles [T, ld) are never written nor read.
 struct Chunk {
-  int64_t tile0, T;
+  int64_t tile0, T, ld;
   int n0, n1;
   int64_t ldv, ldm;
 };
@@ -86,8 +93,9 @@ Chunk make_chunk(const Layer& L, int n0) {
   ch.n1 = std::min(n0 + L.images_per_chunk, L.grid.N);
   ch.tile0 = n0 * L.grid.tiles_per_image;
   ch.T = (ch.n1 - ch.n0) * L.grid.tiles_per_image;
-  ch.ldv = int64_t(L.grid.C) * ch.T + kPositionPad;
-  ch.ldm = int64_t(L.grid.K) * ch.T + kPositionPad;
+  ch.ld = (ch.T + 15) / 16 * 16;
+  ch.ldv = int64_t(L.grid.C) * ch.ld + kPositionPad;
+  ch.ldm = int64_t(L.grid.K) * ch.ld + kPositionPad;
   return ch;
 }
 
@@ -100,8 +108,8 @@ void input_transform_phase(const Layer& L, const Chunk& ch, const float* x, floa
   for (int64_t item = 0; item < nc * nt; ++item) {
     const int c0 = int(item / nt) * kChannelBlock, c1 = std::min(c0 + kChannelBlock, g.C);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
-    input_transform_tiles(g, x, c0, c1, ch.tile0 + t0, ch.tile0 + t1, V + c0 * T + t0, ch.ldv,
-                          T);
+    input_transform_tiles(g, x, c0, c1, ch.tile0 + t0, ch.tile0 + t1, V + c0 * ch.ld + t0,
+                          ch.ldv, ch.ld);
   }
 }
 
@@ -115,7 +123,7 @@ void output_transform_phase(const Layer& L, const Chunk& ch, const float* M, con
   for (int64_t item = 0; item < nk * nt; ++item) {
     const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
-    output_transform_tiles(g, M + k0 * T + t0, ch.ldm, T, k0, k1, ch.tile0 + t0, ch.tile0 + t1,
+    output_transform_tiles(g, M + k0 * ch.ld + t0, ch.ldm, ch.ld, k0, k1, ch.tile0 + t0, ch.tile0 + t1,
                            bias, relu, y);
   }
 }
@@ -130,7 +138,7 @@ void output_transposed_phase(const Layer& L, const Chunk& ch, const float* dy, f
     const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
     output_transform_transposed_tiles(g, dy, k0, k1, ch.tile0 + t0, ch.tile0 + t1,
-                                      dM + k0 * T + t0, ch.ldm, T);
+                                      dM + k0 * ch.ld + t0, ch.ldm, ch.ld);
   }
 }
 
@@ -147,7 +155,7 @@ void output_transposed_phase(const Layer& L, const Chunk& ch, const float* dy, f
 void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, float* dx,
                             bool fresh) {
   const TileGrid& g = L.grid;
-  const int64_t T = ch.T, tpi = g.tiles_per_image, plane = int64_t(g.H) * g.W;
+  const int64_t tpi = g.tiles_per_image, plane = int64_t(g.H) * g.W;
   const int images = ch.n1 - ch.n0;
   const int per_item = int(std::max<int64_t>(1, kTileBlock / tpi));
   const int nblocks = (images + per_item - 1) / per_item;
@@ -160,8 +168,8 @@ void input_transposed_phase(const Layer& L, const Chunk& ch, const float* dV, fl
     if (fresh)
       for (int n = ch.n0 + n0; n < ch.n0 + n1; ++n)
         std::fill_n(dx + (int64_t(n) * g.C + c0) * plane, int64_t(c1 - c0) * plane, 0.0f);
-    input_transform_transposed_tiles(g, dV + c0 * T + t0, ch.ldv, T, c0, c1, ch.tile0 + t0,
-                                     ch.tile0 + t1, dx);
+    input_transform_transposed_tiles(g, dV + c0 * ch.ld + t0, ch.ldv, ch.ld, c0, c1,
+                                     ch.tile0 + t0, ch.tile0 + t1, dx);
   }
 }
 
@@ -194,8 +202,8 @@ void forward_gemm_phase(const Layer& L, const Chunk& ch, const float* W, const f
   parallel_gemms(L.tt * L.groups, [&](int item) {
     const int j = item / L.groups, grp = item % L.groups;
     sgemm(false, false, L.Kg, T, L.Cg, 1.0f, W + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg,
-          V + j * ch.ldv + int64_t(grp) * L.Cg * T, T, 0.0f,
-          M + j * ch.ldm + int64_t(grp) * L.Kg * T, T);
+          V + j * ch.ldv + int64_t(grp) * L.Cg * ch.ld, ch.ld, 0.0f,
+          M + j * ch.ldm + int64_t(grp) * L.Kg * ch.ld, ch.ld);
   });
 }
 
@@ -207,8 +215,8 @@ void weight_gradient_gemm_phase(const Layer& L, const Chunk& ch, const float* dM
   const int64_t T = ch.T;
   parallel_gemms(L.tt * L.groups, [&](int item) {
     const int j = item / L.groups, grp = item % L.groups;
-    sgemm(false, true, L.Kg, L.Cg, T, 1.0f, dM + j * ch.ldm + int64_t(grp) * L.Kg * T, T,
-          V + j * ch.ldv + int64_t(grp) * L.Cg * T, T, beta,
+    sgemm(false, true, L.Kg, L.Cg, T, 1.0f, dM + j * ch.ldm + int64_t(grp) * L.Kg * ch.ld,
+          ch.ld, V + j * ch.ldv + int64_t(grp) * L.Cg * ch.ld, ch.ld, beta,
           dW + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg);
   });
 }
@@ -221,8 +229,8 @@ void data_gradient_gemm_phase(const Layer& L, const Chunk& ch, const float* W, c
   parallel_gemms(L.tt * L.groups, [&](int item) {
     const int j = item / L.groups, grp = item % L.groups;
     sgemm(true, false, L.Cg, T, L.Kg, 1.0f, W + (int64_t(j) * g.K + grp * L.Kg) * L.Cg, L.Cg,
-          dM + j * ch.ldm + int64_t(grp) * L.Kg * T, T, 0.0f,
-          dV + j * ch.ldv + int64_t(grp) * L.Cg * T, T);
+          dM + j * ch.ldm + int64_t(grp) * L.Kg * ch.ld, ch.ld, 0.0f,
+          dV + j * ch.ldv + int64_t(grp) * L.Cg * ch.ld, ch.ld);
   });
 }
 
@@ -254,11 +262,11 @@ void parallel_rows(int positions, int rows, const Rows& fn) {
 // null: W holds every entry's value in entry order (gather_in_entry_order), all positions.
 void masked_product_phase(const Layer& L, int rows, const int64_t* start, const int32_t* src,
                           const int32_t* widx, const float* W, const float* in, int64_t ld_in,
-                          float* out, int64_t ld_out, int64_t T) {
+                          float* out, int64_t ld_out, const Chunk& ch) {
   parallel_rows(L.tt, rows, [&](int j, int r0, int r1) {
     masked_rows_product(start + int64_t(j) * rows, src, widx,
-                        widx ? W + int64_t(j) * L.grid.K * L.Cg : W, in + j * ld_in, T, T,
-                        out + j * ld_out, T, r0, r1);
+                        widx ? W + int64_t(j) * L.grid.K * L.Cg : W, in + j * ld_in, ch.ld,
+                        ch.T, out + j * ld_out, ch.ld, r0, r1);
   });
 }
 
@@ -303,10 +311,9 @@ void scatter_from_entry_order(const Layer& L, const int64_t* start, const int32_
 void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
                                   const Chunk& ch, const float* dM, const float* V, float* dWe) {
   const TileGrid& g = L.grid;
-  const int64_t T = ch.T;
   parallel_rows(L.tt, g.K, [&](int j, int r0, int r1) {
     masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
-                    dM + j * ch.ldm, T, V + j * ch.ldv, T, T, dWe, r0, r1);
+                    dM + j * ch.ldm, ch.ld, V + j * ch.ldv, ch.ld, ch.T, dWe, r0, r1);
   });
 }
 
@@ -327,18 +334,18 @@ void masked_backward_phase(const Layer& L, const MaskedProductPattern& pat, cons
     if (dWe) masked_weight_gradient_phase(L, pat, ch, dM, V, dWe);
     if (Wc)
       masked_product_phase(L, g.C, pat.by_c_start.data(), pat.by_c_src.data(), nullptr, Wc, dM,
-                           ch.ldm, V, ch.ldv, ch.T);
+                           ch.ldm, V, ch.ldv, ch);
     return;
   }
-  const int64_t T = ch.T;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int j = 0; j < L.tt; ++j) {
     if (dWe)
       masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
-                      dM + j * ch.ldm, T, V + j * ch.ldv, T, T, dWe, 0, g.K);
+                      dM + j * ch.ldm, ch.ld, V + j * ch.ldv, ch.ld, ch.T, dWe, 0, g.K);
     if (Wc)
       masked_rows_product(pat.by_c_start.data() + int64_t(j) * g.C, pat.by_c_src.data(),
-                          nullptr, Wc, dM + j * ch.ldm, T, T, V + j * ch.ldv, T, 0, g.C);
+                          nullptr, Wc, dM + j * ch.ldm, ch.ld, ch.T, V + j * ch.ldv, ch.ld, 0,
+                          g.C);
   }
 }
 
@@ -445,7 +452,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       if (pattern)
         masked_product_phase(L, g.K, pattern->by_k_start.data(), pattern->by_k_src.data(),
                              pattern->by_k_w.data(), weight->value.data(), V.data(), ch.ldv,
-                             M.data(), ch.ldm, ch.T);
+                             M.data(), ch.ldm, ch);
       else
         forward_gemm_phase(L, ch, weight->value.data(), V.data(), M.data());
       output_transform_phase(L, ch, M.data(), bias ? bias->value.data() : nullptr, p.relu,
