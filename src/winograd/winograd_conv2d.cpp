@@ -9,8 +9,7 @@
 // positions j.
 // Buffers: x [N, C, H, W]; W [t*t][K][Cg]; y [N, K, Ho, Wo]; per chunk V [t*t][C][T] and
 // M [t*t][K][T] (rows ld >= T floats apart, Chunk; position strides padded, kPositionPad).
-// With this layout, group g of
-// position j is the row-major GEMM
+// With this layout, group g of position j is the row-major GEMM
 //   M[j][g*Kg .. +Kg][T] (Kg x T) = W[j][g*Kg .. +Kg][Cg] (Kg x Cg) . V[j][g*Cg .. +Cg][T] (Cg x T).
 // The batch is processed in chunks of images whose V and M fit params.chunk_bytes (8 MB:
 // AlexNet conv3 takes 9 images = 144 tiles per chunk): the scratch stays bounded, reused
@@ -63,9 +62,9 @@ constexpr int64_t kTileBlock = 128;
 constexpr int kChannelBlock = 8;
 
 // Position strides of V and M are C*ld + 16 and K*ld + 16 floats. Unpadded, with C*ld a
-// multiple of 1024 floats (AlexNet conv3: 256 x 16 tiles per image), the t*t rows one (channel, tile
-// block) writes all map to the same L1/L2 set and evict each other; 16 floats (one cache line)
-// staggers them. Measured: input transform of conv3 at batch 16, 2.0 -> 1.5 ms.
+// multiple of 1024 floats (AlexNet conv3: 256 x 16 tiles per image), the t*t rows one
+// (channel, tile block) writes all map to the same L1/L2 set and evict each other; 16 floats
+// (one cache line) staggers them. Measured: input transform of conv3 at batch 16, 2.0 -> 1.5 ms.
 constexpr int64_t kPositionPad = 16;
 
 struct Layer {
@@ -123,8 +122,8 @@ void output_transform_phase(const Layer& L, const Chunk& ch, const float* M, con
   for (int64_t item = 0; item < nk * nt; ++item) {
     const int k0 = int(item / nt) * kChannelBlock, k1 = std::min(k0 + kChannelBlock, g.K);
     const int64_t t0 = (item % nt) * kTileBlock, t1 = std::min(t0 + kTileBlock, T);
-    output_transform_tiles(g, M + k0 * ch.ld + t0, ch.ldm, ch.ld, k0, k1, ch.tile0 + t0, ch.tile0 + t1,
-                           bias, relu, y);
+    output_transform_tiles(g, M + k0 * ch.ld + t0, ch.ldm, ch.ld, k0, k1, ch.tile0 + t0,
+                           ch.tile0 + t1, bias, relu, y);
   }
 }
 
