@@ -23,6 +23,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -110,8 +111,8 @@ struct Bench {
         out(os),
         fma_peak_gflops(peak),
         table(os, {"layer", "groups", "batch", "sparsity", "algo", "ms", "eff.GFLOP/s",
-                   "x direct", "busy ms", "product ms", "of peak"},
-              {6, 6, 5, 8, 19, 9, 11, 8, 8, 10, 7}) {}
+                   "x direct", "x paired", "busy ms", "product ms", "of peak"},
+              {6, 6, 5, 8, 19, 9, 11, 8, 8, 8, 10, 7}) {}
 
   void add(const ConvLayer& L, int groups, int batch, double sparsity, const std::string& algo,
            double ms, double flops, double direct_ms, json extra = json::object()) {
@@ -124,7 +125,11 @@ struct Bench {
     rows.push_back(row);
     table.row({L.name, std::to_string(groups), std::to_string(batch), fmt_fixed(sparsity, 3),
                ours ? algo + " F" + std::to_string(L.m) : algo, fmt_fixed(ms, 3), fmt_fixed(flops / (ms * 1e6), 1),
-               direct_ms > 0 ? fmt_fixed(direct_ms / ms, 2) : "-", cell(extra, "busy_ms"),
+               direct_ms > 0 ? fmt_fixed(direct_ms / ms, 2) : "-",
+               extra.contains("x_direct_paired")
+                   ? fmt_fixed(extra["x_direct_paired"].get<double>(), 2)
+                   : "-",
+               cell(extra, "busy_ms"),
                cell(extra, "product_ms"),
                extra.contains("peak_fraction")
                    ? fmt_fixed(100.0 * extra["peak_fraction"].get<double>(), 0) + "%"
@@ -164,22 +169,26 @@ struct Bench {
 
     // --- dense algorithms, on weights of sparsity s0 ---
     double direct_ms = 0;
+    std::unique_ptr<OnednnConv> direct;   // kept for the sparse rows' paired speedup
     {
       std::vector<float> g = random_pruned(size_t(L.K) * Cg * L.r * L.r, s0, seed + 1);
       for (auto alg : {dnnl::algorithm::convolution_direct,
                        dnnl::algorithm::convolution_winograd}) {
-        const bool direct = alg == dnnl::algorithm::convolution_direct;
+        const bool is_direct = alg == dnnl::algorithm::convolution_direct;
         try {
-          OnednnConv conv(alg, batch, L.C, L.H, L.K, L.r, L.pad, groups, x.data(), g.data(),
-                          bias.data());
-          Timing tm = time_median([&] { conv.run(); }, opts.warmup, opts.repeats);
-          if (direct) direct_ms = tm.median_ms;
-          add(L, groups, batch, s0, direct ? "onednn-direct" : "onednn-winograd", tm.median_ms,
-              flops, direct_ms);
+          auto conv = std::make_unique<OnednnConv>(alg, batch, L.C, L.H, L.K, L.r, L.pad, groups,
+                                                   x.data(), g.data(), bias.data());
+          Timing tm = time_median([&] { conv->run(); }, opts.warmup, opts.repeats);
+          add(L, groups, batch, s0, is_direct ? "onednn-direct" : "onednn-winograd",
+              tm.median_ms, flops, is_direct ? tm.median_ms : direct_ms);
+          if (is_direct) {
+            direct_ms = tm.median_ms;
+            direct = std::move(conv);
+          }
         } catch (const dnnl::error& e) {
           if (e.status != dnnl_unimplemented) throw;
           out << "  (" << L.name << " groups " << groups << ": oneDNN has no "
-              << (direct ? "direct" : "Winograd") << " implementation for this shape, skipped)"
+              << (is_direct ? "direct" : "Winograd") << " implementation for this shape, skipped)"
               << std::endl;
         }
       }
@@ -237,6 +246,15 @@ struct Bench {
           extra["product_gflops"] = useful / (omp_get_max_threads() * product_ms * 1e6);
           extra["peak_fraction"] = extra["product_gflops"].get<double>() / fma_peak_gflops;
         }
+      }
+      // The speedup from runs of the two alternated (time_paired): the rows' medians are up to
+      // minutes apart on a machine whose speed drifts. Each timed run follows an untimed one of
+      // its own, so both find their data in cache as in the rows' timing.
+      if (direct) {
+        const PairedTiming pt =
+            time_paired([&] { conv.forward(x, bias.data(), false, y); }, [&] { direct->run(); },
+                        opts.warmup, opts.repeats, 1);
+        extra["x_direct_paired"] = pt.ratio_median;
       }
       add(L, groups, batch, s, "sparse-winograd", tm.median_ms, flops, direct_ms, extra);
     }

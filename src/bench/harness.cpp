@@ -36,20 +36,24 @@ Timing time_median(const std::function<void()>& fn, int warmup, int repeats) {
 }
 
 PairedTiming time_paired(const std::function<void()>& a, const std::function<void()>& b,
-                         int warmup, int pairs) {
+                         int warmup, int pairs, int settle) {
   for (int i = 0; i < warmup; ++i) {
     a();
     b();
   }
+  auto settled_ms = [settle](const std::function<void()>& fn) {
+    for (int i = 0; i < settle; ++i) fn();
+    return timed_ms(fn);
+  };
   std::vector<double> ta, tb, ratio;
   for (int i = 0; i < std::max(pairs, 1); ++i) {
     double ma, mb;
     if (i % 2 == 0) {
-      ma = timed_ms(a);
-      mb = timed_ms(b);
+      ma = settled_ms(a);
+      mb = settled_ms(b);
     } else {
-      mb = timed_ms(b);
-      ma = timed_ms(a);
+      mb = settled_ms(b);
+      ma = settled_ms(a);
     }
     ta.push_back(ma);
     tb.push_back(mb);

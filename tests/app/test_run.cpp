@@ -440,16 +440,28 @@ TEST_CASE("bench --tile 2 measures the Winograd rows and layers with F(2x2) tile
   };
   json j = bench_tile2("conv");
   int ours = 0;
+  std::set<std::string> with_direct;   // "layer/groups/batch" with an onednn-direct row
   for (const json& row : j["results"]) {
     const std::string algo = row["algo"];
+    const std::string config = row["layer"].get<std::string>() + "/" + row["groups"].dump() +
+                               "/" + row["batch"].dump();
+    if (algo == "onednn-direct") with_direct.insert(config);
     if (algo == "sparse-winograd" || algo == "dense-winograd") {
       REQUIRE(row["tile"] == 2);
       ++ours;
     } else {
       REQUIRE_FALSE(row.contains("tile"));   // oneDNN rows have no tile of ours
     }
+    // The sparse rows' speedup from alternated runs, where oneDNN has a direct convolution.
+    if (algo == "sparse-winograd") {
+      REQUIRE(row.contains("x_direct_paired") == (with_direct.count(config) > 0));
+      if (row.contains("x_direct_paired")) REQUIRE(row["x_direct_paired"].get<double>() > 0.0);
+    } else {
+      REQUIRE_FALSE(row.contains("x_direct_paired"));
+    }
   }
   REQUIRE(ours >= 2);
+  REQUIRE_FALSE(with_direct.empty());
   // The train suite's Winograd layers take the tile too (the model's own conv2 reports it).
   json t = bench_tile2("train");
   int winograd_rows = 0;

@@ -19,6 +19,13 @@ TEST_CASE("time_paired warms both up, then alternates which of the pair runs fir
   CHECK(t.b_median_ms >= 0.0);
 }
 
+TEST_CASE("time_paired with settle runs each side untimed before its timed run", "[bench]") {
+  std::string order;
+  const PairedTiming t = time_paired([&] { order += 'a'; }, [&] { order += 'b'; }, 1, 3, 1);
+  CHECK(order == "ab" "aabb" "bbaa" "aabb");
+  CHECK(t.runs == 3);
+}
+
 TEST_CASE("time_paired runs one pair when asked for none, as time_median runs once",
           "[bench]") {
   int a = 0, b = 0;

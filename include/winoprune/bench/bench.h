@@ -47,9 +47,12 @@ struct PairedTiming {
 
 // Runs a and b `warmup` times each untimed, then `pairs` times each, alternating which goes
 // first (a b, b a, a b, ...), each timed alone: the ratio of two things measured a second
-// apart, which a machine whose speed drifts over minutes leaves nearly untouched.
+// apart, which a machine whose speed drifts over minutes leaves nearly untouched. With
+// `settle`, each timed run follows that many untimed runs of the same function, so it finds
+// the caches holding its own data as a run of the rows' repeated timing does (a millisecond
+// kernel timed right after the other one of its pair ran up to 1.2x slower).
 PairedTiming time_paired(const std::function<void()>& a, const std::function<void()>& b,
-                         int warmup, int pairs);
+                         int warmup, int pairs, int settle = 0);
 
 // The envelope every suite returns: {"suite", "isa", "threads", "results": []}.
 json bench_envelope(const std::string& suite);
