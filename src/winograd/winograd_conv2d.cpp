@@ -259,13 +259,20 @@ void parallel_rows(int positions, int rows, const Rows& fn) {
 // out_j = W_j . in_j (forward: rows k, in V, out M) or W_j^T . in_j (data gradient: rows c, in
 // dM, out dV) over the unmasked entries, listed per output row by (start, src, widx). widx
 // null: W holds every entry's value in entry order (gather_in_entry_order), all positions.
+// masked_product_rows is one work item: position j's rows [r0, r1).
+void masked_product_rows(const Layer& L, int rows, const int64_t* start, const int32_t* src,
+                         const int32_t* widx, const float* W, const float* in, int64_t ld_in,
+                         float* out, int64_t ld_out, const Chunk& ch, int j, int r0, int r1) {
+  masked_rows_product(start + int64_t(j) * rows, src, widx,
+                      widx ? W + int64_t(j) * L.grid.K * L.Cg : W, in + j * ld_in, ch.ld, ch.T,
+                      out + j * ld_out, ch.ld, r0, r1);
+}
+
 void masked_product_phase(const Layer& L, int rows, const int64_t* start, const int32_t* src,
                           const int32_t* widx, const float* W, const float* in, int64_t ld_in,
                           float* out, int64_t ld_out, const Chunk& ch) {
   parallel_rows(L.tt, rows, [&](int j, int r0, int r1) {
-    masked_rows_product(start + int64_t(j) * rows, src, widx,
-                        widx ? W + int64_t(j) * L.grid.K * L.Cg : W, in + j * ld_in, ch.ld,
-                        ch.T, out + j * ld_out, ch.ld, r0, r1);
+    masked_product_rows(L, rows, start, src, widx, W, in, ld_in, out, ld_out, ch, j, r0, r1);
   });
 }
 
@@ -302,49 +309,41 @@ void scatter_from_entry_order(const Layer& L, const int64_t* start, const int32_
   }
 }
 
-// dW_e += (dM_j . V_j^T)_e at the unmasked entries only, into dWe: the weight gradient in the
-// pattern's by-k entry order (all positions), scattered into W's layout once per backward
-// (scatter_from_entry_order). Summed in place through widx, every dot read and wrote its
-// own element of a 384 KB dW_j; in entry order kLanes dots land in one vector (the kernel's
-// blocks of kLanes entries).
-void masked_weight_gradient_phase(const Layer& L, const MaskedProductPattern& pat,
-                                  const Chunk& ch, const float* dM, const float* V, float* dWe) {
-  const TileGrid& g = L.grid;
-  parallel_rows(L.tt, g.K, [&](int j, int r0, int r1) {
-    masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
-                    dM + j * ch.ldm, ch.ld, V + j * ch.ldv, ch.ld, ch.T, dWe, r0, r1);
-  });
-}
-
-// The masked backward's two products, for every position of the chunk: the weight gradient's
-// dots into dWe (when not null) and the data gradient dV_j = W_j^T . dM_j over the entries in
-// by-c order with their values gathered in Wc (when not null), written over V_j. Where every
-// position is one work item of both (row_splits 1: AlexNet's 36 and 64 positions at 2 threads)
-// an item runs both on its position, so the data gradient reads dM_j while the dots have left
-// it in L2 (221 KB at conv4's chunk) and writes dV_j over V_j's lines, also still there: run as
-// two phases over all 36 positions, each re-read its 8 MB chunk of dM from memory.
-// The dots of position j read V_j before its dV_j overwrites it, in the same item; with rows
-// split across items they could not share the buffer, so the phases then run one after the
-// other.
+// The masked backward's two products, for every position of the chunk:
+// - the weight gradient dW_e += (dM_j . V_j^T)_e at the unmasked entries only, into dWe (when
+//   not null): the gradient in the pattern's by-k entry order (all positions), scattered into
+//   W's layout once per backward (scatter_from_entry_order). Summed in place through widx,
+//   every dot read and wrote its own element of a 384 KB dW_j; in entry order kLanes dots land
+//   in one vector (the kernel's blocks of kLanes entries);
+// - the data gradient dV_j = W_j^T . dM_j over the entries in by-c order with their values
+//   gathered in Wc (when not null), written over V_j.
+// Where every position is one work item of both (row_splits 1: AlexNet's 36 and 64 positions
+// at 2 threads) an item runs both on its position, so the data gradient reads dM_j while the
+// dots have left it in L2 (221 KB at conv4's chunk) and writes dV_j over V_j's lines, also
+// still there: run as two phases over all 36 positions, each re-read its 8 MB chunk of dM from
+// memory. The dots of position j read V_j before its dV_j overwrites it, in the same item;
+// with rows split across items they could not share the buffer, so the phases then run one
+// after the other.
 void masked_backward_phase(const Layer& L, const MaskedProductPattern& pat, const Chunk& ch,
                            const float* dM, float* V, float* dWe, const float* Wc) {
   const TileGrid& g = L.grid;
+  auto dots = [&](int j, int r0, int r1) {
+    masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
+                    dM + j * ch.ldm, ch.ld, V + j * ch.ldv, ch.ld, ch.T, dWe, r0, r1);
+  };
+  auto data_gradient = [&](int j, int r0, int r1) {
+    masked_product_rows(L, g.C, pat.by_c_start.data(), pat.by_c_src.data(), nullptr, Wc, dM,
+                        ch.ldm, V, ch.ldv, ch, j, r0, r1);
+  };
   if (row_splits(L.tt, g.K) > 1 || row_splits(L.tt, g.C) > 1) {
-    if (dWe) masked_weight_gradient_phase(L, pat, ch, dM, V, dWe);
-    if (Wc)
-      masked_product_phase(L, g.C, pat.by_c_start.data(), pat.by_c_src.data(), nullptr, Wc, dM,
-                           ch.ldm, V, ch.ldv, ch);
+    if (dWe) parallel_rows(L.tt, g.K, dots);
+    if (Wc) parallel_rows(L.tt, g.C, data_gradient);
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1)
   for (int j = 0; j < L.tt; ++j) {
-    if (dWe)
-      masked_rows_dot(pat.by_k_start.data() + int64_t(j) * g.K, pat.by_k_src.data(), nullptr,
-                      dM + j * ch.ldm, ch.ld, V + j * ch.ldv, ch.ld, ch.T, dWe, 0, g.K);
-    if (Wc)
-      masked_rows_product(pat.by_c_start.data() + int64_t(j) * g.C, pat.by_c_src.data(),
-                          nullptr, Wc, dM + j * ch.ldm, ch.ld, ch.T, V + j * ch.ldv, ch.ld, 0,
-                          g.C);
+    if (dWe) dots(j, 0, g.K);
+    if (Wc) data_gradient(j, 0, g.C);
   }
 }
 
