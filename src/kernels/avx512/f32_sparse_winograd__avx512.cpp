@@ -79,11 +79,12 @@ WP_SPARSE_INLINE void load_patch_row_quads(const float* xc, const BlockLanes& L,
 // 0..7 and tile l+8 in 8..15 of z[l]; two 8x8 transposes at once (one per 256-bit half: 8
 // unpacks, 8 shuffles, <= 8 two-source permutes) turn the 16 rows into t columns. 16 loads and
 // ~30 shuffles per patch row, instead of t gathers (~50 cycles each on this CPU).
-// t <= 4 (F(2x2,3x3)): z[q] = the rows of tiles q, q + 4, q + 8, q + 12, one per 128-bit lane
-// (4 masked loads, each shifted to its lane by BlockLanes::inoff), then one in-lane 4x4
-// transpose (4 unpacks, 4 shuffles) leaves column b of tile 4p + q at element q of 128-bit
-// lane p of d[b]: the lane order, so no cross-lane permute. 16 loads and 8 shuffles per patch
-// row instead of 16 loads and 20 shuffles.
+// t <= 4 (F(2x2,3x3)) where BlockLanes::rows does not apply (tile rows wider than one load):
+// z[q] = the rows of tiles q, q + 4, q + 8, q + 12, one per 128-bit lane (4 masked loads, each
+// shifted to its lane by BlockLanes::inoff), then one in-lane 4x4 transpose (4 unpacks, 4
+// shuffles) leaves column b of tile 4p + q at element q of 128-bit lane p of d[b]: the lane
+// order, so no cross-lane permute. 16 loads and 8 shuffles per patch row instead of 16 loads
+// and 20 shuffles.
 WP_SPARSE_INLINE void load_patch_row_t4(const float* xc, const BlockLanes& L, int i, int t,
                                         Lanes16* d) {
   const uint16_t* mk = L.inmask[i];
@@ -101,8 +102,29 @@ WP_SPARSE_INLINE void load_patch_row_t4(const float* xc, const BlockLanes& L, in
   for (int b = 0; b < t; ++b) d[b].v = e[b];
 }
 
+// Row groups (BlockLanes::rows, t <= 4): one masked load of 16 floats per group and patch row,
+// then per column b one masked permute per group into d[b] (lanes of no group stay zero). On
+// 13x13 maps at F(2x2,3x3) a sub-block has 3-4 groups: 4 loads and 16 permutes per patch row
+// instead of 16 masked loads (each with its offset and mask read from BlockLanes) and 8 shuffles
+// (load_patch_row_t4). bench --suite conv --tile 2 --batch 64 --sparsity 0.9, three runs
+// alternating: input phase conv3 / conv4 / conv5 2.4-3.1 / 3.8-4.7 / 4.5 -> 1.6-2.1 / 2.4-3.2 /
+// 2.5-3.2 ms, x paired 4.37 / 4.68 / 4.03 -> 4.90 / 5.42 / 4.59 (groups 2 2.98 / 3.33 / 2.73 ->
+// 3.47 / 3.84 / 3.38).
+WP_SPARSE_INLINE void load_patch_row_groups(const float* xc, const BlockLanes& L, int i, int t,
+                                            Lanes16* d) {
+  const __m512i idx = _mm512_load_si512(L.gidx);
+  for (int b = 0; b < t; ++b) d[b].v = _mm512_setzero_ps();
+  for (int g = 0; g < L.ngroups; ++g) {
+    const __m512 r = _mm512_maskz_loadu_ps(L.gmask[i][g], addr_at(xc, L.goff[i][g]));
+    for (int b = 0; b < t; ++b)
+      d[b].v = _mm512_mask_permutexvar_ps(d[b].v, L.glanes[g],
+                                          _mm512_add_epi32(idx, _mm512_set1_epi32(b)), r);
+  }
+}
+
 WP_SPARSE_INLINE void load_patch_row(const float* xc, const BlockLanes& L, int i, int t, Lanes16* d) {
   if (L.quads) return load_patch_row_quads(xc, L, i, t, d);
+  if (L.rows) return load_patch_row_groups(xc, L, i, t, d);
   if (t <= 4) return load_patch_row_t4(xc, L, i, t, d);
   const uint16_t* mk = L.inmask[i];
   const int64_t* off = L.inoff[i];
