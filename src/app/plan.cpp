@@ -83,6 +83,11 @@ ExperimentPlan plan_experiment(const ExperimentConfig& cfg, const Dataset* train
       throw InputError(cfg.file + ": data.batch: " + std::to_string(cfg.data.batch) +
                        " (the global batch) does not split evenly over " +
                        std::to_string(dist::size()) + " ranks");
+    // data.accumulate slices each rank's share: no slice may be empty.
+    if (cfg.data.accumulate > cfg.data.batch / dist::size())
+      throw InputError(cfg.file + ": data.accumulate: " + std::to_string(cfg.data.accumulate) +
+                       " slices of each rank's " + std::to_string(cfg.data.batch / dist::size()) +
+                       " images: expected at most that many");
     if (iters == 0 && experiment_trains(cfg))
       throw InputError(cfg.file + ": data.batch: " + std::to_string(cfg.data.batch) +
                        " is larger than the training split (" +

@@ -130,8 +130,15 @@ class Runner {
   void run_epoch(TrainingLoop& loop, const Dataset& data, int64_t epoch, int64_t first);
   double train_step(TrainingLoop& loop, const Batch& batch, int64_t epoch, int64_t iter);
   double forward_backward(TrainingLoop& loop, const Batch& batch, Var& logits);
-  void count_step(TrainingLoop& loop, const Batch& batch, const Var& logits, double local_loss,
-                  double global_images, int64_t epoch, int64_t iter);
+  // This rank's loss summed over its images (the mean of each slice times its images), and
+  // its correct top-1 predictions.
+  struct StepSums {
+    double loss = 0;
+    int64_t correct = 0;
+  };
+  StepSums accumulate_slices(TrainingLoop& loop, const Batch& batch);
+  void count_step(TrainingLoop& loop, const StepSums& sums, double global_images, int64_t epoch,
+                  int64_t iter);
   void log_train(const TrainingLoop& loop, int64_t epoch, int64_t iter, double lr);
   void end_epoch(TrainingLoop& loop, int64_t epoch);
   std::string sparsity_summary();
@@ -372,7 +379,11 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   ctx.masked_products = finetune && finetune->masked_products;
   const PrunePhase* prune = phase.as<PrunePhase>();
   ctx.sparse_forward = prune && prune->sparse_forward;
-  GradientAllreduce reducer(model_->parameters());
+  // Slices of a step run backward more than once before the gradients are complete: no
+  // overlapped allreduce then, one after the last slice.
+  GradientAllreduce reducer(model_->parameters(), cfg_.data.accumulate > 1
+                                                      ? 0
+                                                      : GradientAllreduce::kDefaultBucketBytes);
   ProgressOptions popt;
   popt.live = &log_ == &std::cerr && ProgressReporter::stderr_is_terminal();
   ProgressReporter progress(log_, popt);
@@ -449,8 +460,8 @@ double Runner::train_step(TrainingLoop& loop, const Batch& batch, int64_t epoch,
   if (dist::size() > 1)   // dropout draws per (seed, step, rank): no state to checkpoint
     step_rng_ = Rng(mix(cfg_.seed, uint64_t(step_), uint64_t(dist::rank())), 3);
   loop.reducer.begin_step(global_images > 0 ? double(batch.size()) / global_images : 0.0);
-  Var logits;
-  const double local_loss = batch.size() > 0 ? forward_backward(loop, batch, logits) : 0.0;
+  loop.ctx.step = step_;
+  const StepSums sums = accumulate_slices(loop, batch);
   loop.reducer.finish();
   if (loop.pruning) loop.pruning->after_backward(epoch, iter, loop.iters);
   const double lr = lr_at(loop.training.lr_schedule, static_cast<int>(epoch), iter, loop.iters);
@@ -459,8 +470,53 @@ double Runner::train_step(TrainingLoop& loop, const Batch& batch, int64_t epoch,
   if (loop.pruning) loop.pruning->after_optimizer_step(epoch, iter, loop.iters);
   last_val_fresh_ = false;
   ++step_;
-  count_step(loop, batch, logits, local_loss, global_images, epoch, iter);
+  count_step(loop, sums, global_images, epoch, iter);
   return lr;
+}
+
+// Forward and backward over data.accumulate contiguous slices of the batch (the rows a rank
+// of as many ranks would take, loader.h), each slice's gradients scaled by its share of the
+// batch and summed: one slice is the plain step. Two equal slices give bit for bit what two
+// ranks' allreduce gives, (0.5 g0) + (0.5 g1): the test of data-parallel runs compares against
+// that.
+Runner::StepSums Runner::accumulate_slices(TrainingLoop& loop, const Batch& batch) {
+  StepSums sums;
+  const int64_t n = batch.size();
+  const int parts = int(std::min<int64_t>(cfg_.data.accumulate, n));
+  std::vector<Parameter*> params = model_->parameters();
+  std::vector<Tensor> total(params.size());
+  for (int k = 0; k < parts; ++k) {
+    const int64_t b0 = n * k / parts, b1 = n * (k + 1) / parts;
+    Batch slice;
+    if (parts > 1) {
+      slice.images = batch.images.slice(b0, b1);
+      slice.labels.assign(batch.labels.begin() + b0, batch.labels.begin() + b1);
+    }
+    const Batch& part = parts > 1 ? slice : batch;
+    Var logits;
+    const double loss = forward_backward(loop, part, logits);
+    sums.loss += loss * double(b1 - b0);
+    sums.correct += count_topk_correct(logits->value, part.labels, 1);
+    if (parts == 1) break;
+    const float share = float(double(b1 - b0) / double(n));
+    for (size_t i = 0; i < params.size(); ++i) {
+      Node& p = *params[i]->var;
+      float* gp = p.grad_buffer().data();
+      const int64_t m = p.grad.numel();
+      if (k == 0) {
+        for (int64_t j = 0; j < m; ++j) gp[j] *= share;
+        total[i] = std::move(p.grad);   // taken out: the next slice's backward gets a new one
+        p.grad = Tensor();
+      } else {
+        float* tp = total[i].data();
+        for (int64_t j = 0; j < m; ++j) tp[j] += gp[j] * share;
+        p.release_grad();
+      }
+    }
+  }
+  if (parts > 1)
+    for (size_t i = 0; i < params.size(); ++i) params[i]->var->grad = total[i];
+  return sums;
 }
 
 // Forward, loss (against the teacher's logits when distilling) and backward; the local loss.
@@ -486,11 +542,9 @@ double Runner::forward_backward(TrainingLoop& loop, const Batch& batch, Var& log
 }
 
 // The step's loss and top-1 over all ranks into the running sums and the progress line.
-void Runner::count_step(TrainingLoop& loop, const Batch& batch, const Var& logits,
-                        double local_loss, double global_images, int64_t epoch, int64_t iter) {
-  double counts[2] = {local_loss * double(batch.size()),   // loss sum, correct
-                      batch.size() > 0 ? double(count_topk_correct(logits->value, batch.labels, 1))
-                                       : 0};
+void Runner::count_step(TrainingLoop& loop, const StepSums& sums, double global_images,
+                        int64_t epoch, int64_t iter) {
+  double counts[2] = {sums.loss, double(sums.correct)};
   dist::allreduce_sum(counts, 2);
   const double l = global_images > 0 ? counts[0] / global_images : 0.0;
   if (!std::isfinite(l))

@@ -200,7 +200,7 @@ json run_row(const TrainRow& row, const BenchOptions& opts, std::unique_ptr<Trai
     return tm;
   };
   double exposed_ms = 0, blocking_ms = 0;
-  Timing t = timed(int64_t(4) << 20, &exposed_ms);
+  Timing t = timed(GradientAllreduce::kDefaultBucketBytes, &exposed_ms);
   json extra = json::object();
   const int ranks = dist::size();
   if (ranks > 1) {

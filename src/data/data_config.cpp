@@ -68,6 +68,10 @@ DataConfig parse_data_config(JsonReader& r) {
   }
   if (c.root.empty()) r.fail("root", "expected a folder, got \"\"");
   c.batch = int(r.integer("batch", 128, 1, 1 << 20));
+  c.accumulate = int(r.integer("accumulate", 1, 1, 1 << 20));
+  if (c.accumulate > c.batch)
+    r.fail("accumulate", "expected at most batch (" + std::to_string(c.batch) + ") slices, got " +
+                             std::to_string(c.accumulate));
   {
     JsonReader t = r.object("train");
     parse_split(t, c.train, folder, false, c.batch);
@@ -144,6 +148,7 @@ json data_config_to_json(const DataConfig& c) {
   json j = {{"dataset", c.dataset},
             {"root", c.root},
             {"batch", c.batch},
+            {"accumulate", c.accumulate},
             {"train", split(c.train, false)},
             {"val", split(c.val, true)},
             {"augment",

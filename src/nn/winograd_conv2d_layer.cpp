@@ -118,7 +118,8 @@ Var WinogradConv2dLayer::sparse_forward(const Var& x, bool relu) {
 }
 
 bool WinogradConv2dLayer::frozen_pack_ready(
-    const std::shared_ptr<const MaskedProductPattern>& checked, bool now, double max_density) {
+    const std::shared_ptr<const MaskedProductPattern>& checked, bool now, double max_density,
+    int64_t step) {
   const Tensor& m = weight_.mask;
   // The pattern this forward already matched against the mask is the one the pack was built
   // beside: the mask has not changed since, and a second pass over it is saved (AlexNet: two
@@ -132,8 +133,10 @@ bool WinogradConv2dLayer::frozen_pack_ready(
   frozen_pattern_.reset();
   if (!now && !same_nonzeros(m, seen_mask_)) {   // a new mask: wait for a second sighting
     seen_mask_ = nonzero_bytes(m);
+    seen_step_ = step;
     return false;
   }
+  if (!now && step >= 0 && step == seen_step_) return false;   // another slice of that step
   std::vector<uint8_t> bytes = nonzero_bytes(m);
   int64_t kept = 0;
   for (uint8_t b : bytes) kept += b;
@@ -173,7 +176,7 @@ Var WinogradConv2dLayer::forward_with(const Var& x, ForwardContext& ctx, bool re
   // 128, 0.96x -> 0.77x for AlexNet-227 at 64.
   if (SparseWinogradConv::supports(x->value, params_.groups) &&
       frozen_pack_ready(masked, ctx.masked_products,
-                        ctx.masked_products ? 1.0 : kSparseForwardMaxDensity)) {
+                        ctx.masked_products ? 1.0 : kSparseForwardMaxDensity, ctx.step)) {
     frozen_->conv.refresh_values(weight_.value());
     const SparseWinogradConv& conv = frozen_->conv;
     const float* bias = bias_.value().data();

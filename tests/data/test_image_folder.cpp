@@ -200,6 +200,11 @@ TEST_CASE("data config: defaults, resolved JSON, errors naming the JSON path", "
   REQUIRE(data_config_to_json(parse_data(data_config_to_json(f))) == data_config_to_json(f));
 
   require_input_error([] { parse_data({{"batch", 0}}); }, {"data.batch"});
+  require_input_error([] { parse_data({{"batch", 8}, {"accumulate", 9}}); },
+                      {"data.accumulate", "at most batch (8)"});
+  require_input_error([] { parse_data({{"accumulate", 0}}); }, {"data.accumulate"});
+  REQUIRE(parse_data({{"batch", 8}, {"accumulate", 4}}).accumulate == 4);
+  REQUIRE(data_config_to_json(parse_data({{"accumulate", 2}}))["accumulate"] == 2);
   require_input_error([] { parse_data({{"bogus", 1}}); }, {"data.bogus", "unknown key"});
   require_input_error([] { parse_data({{"crop", 24}}); }, {"data.crop", "unknown key"});
   require_input_error([] { parse_data({{"dataset", "imagefolder"}}); }, {"data.root", "required"});

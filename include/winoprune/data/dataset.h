@@ -70,6 +70,10 @@ struct DataConfig {
   std::string dataset = "fashion-mnist";
   std::string root;
   int batch = 128;
+  // Each training step's batch (this rank's share of it) in this many slices, run forward and
+  // backward one after the other with their gradients summed by their share of the batch: the
+  // same step in about 1/accumulate of the activation memory (Caffe's iter_size).
+  int accumulate = 1;
   SplitConfig train, val;
   AugmentConfig augment;
   std::string on_corrupt = "skip";

@@ -22,8 +22,9 @@ namespace wp {
 
 class GradientAllreduce {
  public:
+  static constexpr int64_t kDefaultBucketBytes = int64_t(4) << 20;
   // bucket_bytes 0: no overlap, one blocking allreduce of everything in finish().
-  GradientAllreduce(std::vector<Parameter*> params, int64_t bucket_bytes = int64_t(4) << 20);
+  GradientAllreduce(std::vector<Parameter*> params, int64_t bucket_bytes = kDefaultBucketBytes);
   ~GradientAllreduce();   // removes the hooks
   GradientAllreduce(const GradientAllreduce&) = delete;
   GradientAllreduce& operator=(const GradientAllreduce&) = delete;

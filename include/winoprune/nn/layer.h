@@ -32,6 +32,9 @@ struct ForwardContext {
   // on the sparse kernel packed from the mask (masked weights are exactly zero: the optimizer
   // multiplies its updates by the mask); backward stays dense. The dense value up to rounding.
   bool sparse_forward = false;
+  // The training step this forward belongs to (the runner's step count; the slices of one
+  // step, data.accumulate, share it); -1: every forward is a step of its own.
+  int64_t step = -1;
 };
 
 // A Winograd layer's tile F(m x m, r x r): m x m outputs per tile from an r x r kernel.

@@ -119,15 +119,17 @@ class WinogradConv2dLayer : public Layer {
   std::unique_ptr<Packed> packed_;
   std::shared_ptr<const MaskedProductPattern> pattern_;   // of weight_.mask, for masked_products
   // The sparse kernel packed from a mask for training forwards (fine-tune, prune phases), the
-  // mask it was packed from, and the mask seen at the last forward that had no pack: a mask is
-  // packed at once when `now` (fine-tune), else once it holds for two forwards (prune), and
+  // mask it was packed from, and the mask seen at the last forward that had no pack (and that
+  // forward's step): a mask is packed at once when `now` (fine-tune), else once it holds for
+  // two steps (prune; ForwardContext::step: the slices of one step are one sighting), and
   // only if it keeps at most max_density of the weights. `checked`: the masked-product
   // pattern this forward has just matched against the mask (fine-tune), or null; while the
   // pack was built beside that same pattern, the mask is not compared again.
   bool frozen_pack_ready(const std::shared_ptr<const MaskedProductPattern>& checked, bool now,
-                         double max_density);
+                         double max_density, int64_t step);
   std::unique_ptr<Packed> frozen_;
   std::vector<uint8_t> frozen_mask_, seen_mask_;
+  int64_t seen_step_ = -1;
   std::shared_ptr<const MaskedProductPattern> frozen_pattern_;
 };
 
