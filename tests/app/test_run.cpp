@@ -1005,3 +1005,33 @@ TEST_CASE("a checkpoint write that fails partway (disk full) ends the run with e
   REQUIRE(read_json(base + "/full/report.json") == a);
   fs::remove_all(base);
 }
+
+TEST_CASE("data.accumulate: a step in slices computes the whole batch's gradient", "[app][accumulate]") {
+  if (!fs::exists(kFmnist)) {
+    WARN("SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
+    return;
+  }
+  // The same run with each batch of 32 whole and in 4 slices of 8: the first step sees the same
+  // weights (its loss is the batch mean either way), the second the weights after one update
+  // from the summed slice gradients. Up to float summation order they must agree; one slice's
+  // gradient alone, or the slices' sum instead of their mean, moves the second loss by far more.
+  const std::string base = temp_dir("accumulate");
+  fs::create_directories(base);
+  auto run = [&](int accumulate) {
+    json cfg = short_pipeline();
+    cfg["log_every"] = 1;
+    cfg["data"]["accumulate"] = accumulate;
+    const std::string dir = base + "/acc" + std::to_string(accumulate);
+    std::ofstream(dir + ".json") << cfg.dump(2);
+    REQUIRE(run_cli({"run", dir + ".json", "--out", dir}, dir + ".log") == 0);
+    return read_metrics(dir + "/metrics.jsonl");
+  };
+  auto whole = run(1), sliced = run(4);
+  REQUIRE(whole.size() == sliced.size());
+  REQUIRE(whole[0].step == 1);
+  REQUIRE(whole[1].step == 2);
+  CHECK(sliced[0].loss == Approx(whole[0].loss).epsilon(1e-6));
+  CHECK(sliced[1].loss == Approx(whole[1].loss).epsilon(1e-5));
+  CHECK(sliced[1].loss != Approx(whole[0].loss).epsilon(1e-3));   // the update moved it
+  fs::remove_all(base);
+}
