@@ -41,6 +41,8 @@ class Tensor {
   void copy_from(const Tensor& src);               // same numel, data copied
   void fill(float value);
   void zero() { fill(0.0f); }
+  void scale(float s);                              // *this *= s, element by element
+  void add_scaled(const Tensor& x, float s);        // *this += x * s (same numel)
   std::vector<float> to_vector() const;
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
 

@@ -481,41 +481,40 @@ double Runner::train_step(TrainingLoop& loop, const Batch& batch, int64_t epoch,
 // that.
 Runner::StepSums Runner::accumulate_slices(TrainingLoop& loop, const Batch& batch) {
   StepSums sums;
+  auto forward_backward_counted = [&](const Batch& part) {
+    Var logits;
+    sums.loss += forward_backward(loop, part, logits) * double(part.size());
+    sums.correct += count_topk_correct(logits->value, part.labels, 1);
+  };
   const int64_t n = batch.size();
   const int parts = int(std::min<int64_t>(cfg_.data.accumulate, n));
+  if (parts <= 1) {
+    if (n > 0) forward_backward_counted(batch);
+    return sums;
+  }
   std::vector<Parameter*> params = model_->parameters();
   std::vector<Tensor> total(params.size());
   for (int k = 0; k < parts; ++k) {
     const int64_t b0 = n * k / parts, b1 = n * (k + 1) / parts;
     Batch slice;
-    if (parts > 1) {
-      slice.images = batch.images.slice(b0, b1);
-      slice.labels.assign(batch.labels.begin() + b0, batch.labels.begin() + b1);
-    }
-    const Batch& part = parts > 1 ? slice : batch;
-    Var logits;
-    const double loss = forward_backward(loop, part, logits);
-    sums.loss += loss * double(b1 - b0);
-    sums.correct += count_topk_correct(logits->value, part.labels, 1);
-    if (parts == 1) break;
+    slice.images = batch.images.slice(b0, b1);
+    slice.labels.assign(batch.labels.begin() + b0, batch.labels.begin() + b1);
+    forward_backward_counted(slice);
     const float share = float(double(b1 - b0) / double(n));
     for (size_t i = 0; i < params.size(); ++i) {
       Node& p = *params[i]->var;
-      float* gp = p.grad_buffer().data();
-      const int64_t m = p.grad.numel();
+      p.grad_buffer();   // zeros where no gradient flowed
       if (k == 0) {
-        for (int64_t j = 0; j < m; ++j) gp[j] *= share;
         total[i] = std::move(p.grad);   // taken out: the next slice's backward gets a new one
         p.grad = Tensor();
+        total[i].scale(share);
       } else {
-        float* tp = total[i].data();
-        for (int64_t j = 0; j < m; ++j) tp[j] += gp[j] * share;
+        total[i].add_scaled(p.grad, share);
         p.release_grad();
       }
     }
   }
-  if (parts > 1)
-    for (size_t i = 0; i < params.size(); ++i) params[i]->var->grad = total[i];
+  for (size_t i = 0; i < params.size(); ++i) params[i]->var->grad = std::move(total[i]);
   return sums;
 }
 
