@@ -369,6 +369,10 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   const FinetunePhase* finetune = phase.as<FinetunePhase>();
   if (finetune) freeze_masks(prunable_layers(*model_));
   Optimizer optimizer(model_->parameters(), training.optimizer);
+  // Nothing changes a mask in a fine-tune phase: the optimizer updates the kept entries only
+  // and the masked layers check their patterns once (ctx.frozen_masks below); each epoch's end
+  // checks the promise.
+  if (finetune) optimizer.set_masks_frozen(true);
   std::unique_ptr<Model> teacher = training.distill ? load_teacher(*training.distill) : nullptr;
   ForwardContext teacher_ctx;   // evaluation mode: no dropout, the dense Winograd path
   const int64_t iters = iterations_per_epoch(data);
@@ -377,6 +381,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
   ctx.training = true;
   ctx.rng = dist::size() > 1 ? &step_rng_ : &rng_;
   ctx.masked_products = finetune && finetune->masked_products;
+  if (finetune) ctx.frozen_masks = new_frozen_masks_id();
   const PrunePhase* prune = phase.as<PrunePhase>();
   ctx.sparse_forward = prune && prune->sparse_forward;
   // Slices of a step run backward more than once before the gradients are complete: no
@@ -392,6 +397,7 @@ void Runner::run_training(const PhaseConfig& phase, int index, int64_t start_epo
 
   for (int64_t epoch = start_epoch; epoch < training.epochs; ++epoch) {
     run_epoch(loop, data, epoch, epoch == start_epoch ? start_iter : 0);
+    optimizer.check_masks_frozen();
     end_epoch(loop, epoch);
   }
   if (pruning && training.epochs > 0)

@@ -110,6 +110,7 @@ struct TrainFixture {
   Var input;
   std::vector<int32_t> labels;
   Rng dropout_rng{4};
+  uint64_t frozen_masks = 0;   // ForwardContext::frozen_masks of the fine-tune rows
 };
 
 TrainFixture::TrainFixture(const TrainRow& r, const BenchOptions& opts) : row(r) {
@@ -149,6 +150,11 @@ TrainFixture::TrainFixture(const TrainRow& r, const BenchOptions& opts) : row(r)
     }
   }
   optimizer = std::make_unique<Optimizer>(model->parameters(), sc);
+  // The fine-tune rows as a fine-tune phase runs them (runner.cpp): frozen masks.
+  if (row.variant == TrainVariant::finetune) {
+    optimizer->set_masks_frozen(true);
+    frozen_masks = new_frozen_masks_id();
+  }
   // Under mpirun: `batch` is the global batch, each rank steps on its 1/N share and the
   // gradients are summed in overlapped buckets (bucket_bytes > 0) or in one blocking allreduce
   // after backward (0), which measures the communication itself.
@@ -166,6 +172,7 @@ void TrainFixture::step(GradientAllreduce& reducer) {
   ctx.training = true;
   ctx.rng = &dropout_rng;
   ctx.masked_products = row.variant == TrainVariant::finetune;
+  ctx.frozen_masks = frozen_masks;
   optimizer->zero_grad();
   reducer.begin_step(1.0 / dist::size());
   Var loss = softmax_cross_entropy(model->forward(input, ctx), labels);

@@ -163,8 +163,11 @@ Var WinogradConv2dLayer::forward_with(const Var& x, ForwardContext& ctx, bool re
   // masked products lose below ~80% sparsity).
   std::shared_ptr<const MaskedProductPattern> masked;
   if (ctx.masked_products) {
-    if (!pattern_ || !pattern_->matches(weight_.mask))
+    // Under frozen masks, once per frozen_masks value (layer.h); else every forward.
+    const bool checked = pattern_ && ctx.frozen_masks != 0 && ctx.frozen_masks == pattern_frozen_;
+    if (!checked && (!pattern_ || !pattern_->matches(weight_.mask)))
       pattern_ = build_masked_product_pattern(weight_.mask, params_.groups);
+    pattern_frozen_ = ctx.frozen_masks;
     masked = pattern_;
   }
   // The forward value on the sparse kernel, packed from the mask and refreshed with the current

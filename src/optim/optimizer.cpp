@@ -2,6 +2,7 @@
 #include "winoprune/optim/optimizer.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -30,12 +31,15 @@ void check_state_shape(const Parameter& p, const Tensor& t, const char* what) {
 // parameters, a Winograd weight adds one slice per position). 16K floats = 64 KB per array.
 constexpr int64_t kChunk = 1 << 14;
 
+// n elements from w, v, v2, grad and mask; or, with idx (frozen masks), the n elements
+// w[idx[k]], ... of a parameter's kept entries (mask null: 1 at every kept entry).
 struct Chunk {
   float* w;
   float* v;    // SGD velocity or Adam first moment
   float* v2;   // Adam second moment (null for SGD)
   float* grad;
   const float* mask;
+  const int32_t* idx;
   int64_t n;
   float lr, decay, l1;
 };
@@ -100,12 +104,15 @@ void precondition_tiles(const float* w, const float* grad, const float* mask, co
 namespace {
 
 // The update loop with the per-parameter choices hoisted out, so each variant is a branch-free
-// loop the compiler vectorizes (the L1 sign is (w > 0) - (w < 0)).
-template <bool kMask, bool kMomentum, bool kNesterov>
+// loop the compiler vectorizes (the L1 sign is (w > 0) - (w < 0)). kIdx: element idx[k] of
+// the arrays for k < n (a frozen mask's kept entries, mask 1), else element k.
+template <bool kMask, bool kMomentum, bool kNesterov, bool kIdx = false>
 void update_loop(float* __restrict w, float* __restrict v, const float* __restrict grad,
-                 const float* __restrict mask, int64_t n, float lr, float momentum, float decay,
-                 float l1) {
-  for (int64_t i = 0; i < n; ++i) {
+                 const float* __restrict mask, const int32_t* __restrict idx, int64_t n,
+                 float lr, float momentum, float decay, float l1) {
+  static_assert(!(kMask && kIdx), "kept entries have mask 1");
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t i = kIdx ? int64_t(idx[k]) : k;
     const float m = kMask ? mask[i] : 1.0f;
     const float wi = w[i];
     const float sign = float(wi > 0.0f) - float(wi < 0.0f);
@@ -124,23 +131,42 @@ void update_loop(float* __restrict w, float* __restrict v, const float* __restri
 
 void sgd_update(float* w, float* v, const float* grad, const float* mask, int64_t n, float lr,
                 float momentum, bool nesterov, float decay, float l1) {
-  using Fn = void (*)(float*, float*, const float*, const float*, int64_t, float, float, float,
-                      float);
+  using Fn = void (*)(float*, float*, const float*, const float*, const int32_t*, int64_t, float,
+                      float, float, float);
   static const Fn table[2][2][2] = {
       {{update_loop<false, false, false>, update_loop<false, false, true>},
        {update_loop<false, true, false>, update_loop<false, true, true>}},
       {{update_loop<true, false, false>, update_loop<true, false, true>},
        {update_loop<true, true, false>, update_loop<true, true, true>}}};
-  table[mask != nullptr][v != nullptr][nesterov](w, v, grad, mask, n, lr, momentum, decay, l1);
+  table[mask != nullptr][v != nullptr][nesterov](w, v, grad, mask, nullptr, n, lr, momentum,
+                                                 decay, l1);
 }
 
 namespace {
 
-template <bool kMask>
+// sgd_update at the n entries idx[0..n) of the arrays, each with mask 1.
+void sgd_update_at(float* w, float* v, const float* grad, const int32_t* idx, int64_t n,
+                   float lr, float momentum, bool nesterov, float decay, float l1) {
+  using Fn = void (*)(float*, float*, const float*, const float*, const int32_t*, int64_t, float,
+                      float, float, float);
+  static const Fn table[2][2] = {
+      {update_loop<false, false, false, true>, update_loop<false, false, true, true>},
+      {update_loop<false, true, false, true>, update_loop<false, true, true, true>}};
+  table[v != nullptr][nesterov](w, v, grad, nullptr, idx, n, lr, momentum, decay, l1);
+}
+
+}  // namespace
+
+namespace {
+
+template <bool kMask, bool kIdx = false>
 void adam_loop(float* __restrict w, float* __restrict m1, float* __restrict m2,
-               const float* __restrict grad, const float* __restrict mask, int64_t n, float step,
-               float beta1, float beta2, float root_c2, float eps, float decay, float l1) {
-  for (int64_t i = 0; i < n; ++i) {
+               const float* __restrict grad, const float* __restrict mask,
+               const int32_t* __restrict idx, int64_t n, float step, float beta1, float beta2,
+               float root_c2, float eps, float decay, float l1) {
+  static_assert(!(kMask && kIdx), "kept entries have mask 1");
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t i = kIdx ? int64_t(idx[k]) : k;
     const float mk = kMask ? mask[i] : 1.0f;
     const float wi = w[i];
     const float sign = float(wi > 0.0f) - float(wi < 0.0f);
@@ -157,16 +183,31 @@ void adam_loop(float* __restrict w, float* __restrict m1, float* __restrict m2,
 
 }  // namespace
 
-void adam_update(float* w, float* m, float* v, const float* grad, const float* mask, int64_t n,
-                 float lr, float beta1, float beta2, float eps, int64_t t, float decay, float l1) {
+namespace {
+
+// Adam at step t: the bias corrections as adam_loop takes them, then the loop (idx: the kept
+// entries idx[0..n), mask null).
+void adam_dispatch(float* w, float* m, float* v, const float* grad, const float* mask,
+                   const int32_t* idx, int64_t n, float lr, float beta1, float beta2, float eps,
+                   int64_t t, float decay, float l1) {
   if (t < 1) throw std::logic_error("adam_update: step t must be >= 1");
   const double c1 = 1.0 - std::pow(double(beta1), double(t));
   const double c2 = 1.0 - std::pow(double(beta2), double(t));
   const float step = float(double(lr) / c1), root_c2 = float(std::sqrt(c2));
-  if (mask)
-    adam_loop<true>(w, m, v, grad, mask, n, step, beta1, beta2, root_c2, eps, decay, l1);
+  if (idx)
+    adam_loop<false, true>(w, m, v, grad, nullptr, idx, n, step, beta1, beta2, root_c2, eps,
+                           decay, l1);
+  else if (mask)
+    adam_loop<true>(w, m, v, grad, mask, nullptr, n, step, beta1, beta2, root_c2, eps, decay, l1);
   else
-    adam_loop<false>(w, m, v, grad, mask, n, step, beta1, beta2, root_c2, eps, decay, l1);
+    adam_loop<false>(w, m, v, grad, mask, nullptr, n, step, beta1, beta2, root_c2, eps, decay, l1);
+}
+
+}  // namespace
+
+void adam_update(float* w, float* m, float* v, const float* grad, const float* mask, int64_t n,
+                 float lr, float beta1, float beta2, float eps, int64_t t, float decay, float l1) {
+  adam_dispatch(w, m, v, grad, mask, nullptr, n, lr, beta1, beta2, eps, t, decay, l1);
 }
 
 OptimizerConfig parse_optimizer_config(JsonReader& r) {
@@ -255,7 +296,15 @@ void Optimizer::step(float lr) {
                  float lr_eff, float decay, float l1) {
     for (int64_t o = 0; o < n; o += kChunk)
       chunks.push_back({w + o, v ? v + o : nullptr, v2 ? v2 + o : nullptr, g + o,
-                        m ? m + o : nullptr, std::min(kChunk, n - o), lr_eff, decay, l1});
+                        m ? m + o : nullptr, nullptr, std::min(kChunk, n - o), lr_eff, decay,
+                        l1});
+  };
+  // The kept entries [k0, k1) of a frozen parameter's list (arrays from the parameter's start).
+  auto add_kept = [&](float* w, float* v, float* v2, float* g, const std::vector<int32_t>& kept,
+                      int64_t k0, int64_t k1, float lr_eff, float decay, float l1) {
+    for (int64_t o = k0; o < k1; o += kChunk)
+      chunks.push_back({w, v, v2, g, nullptr, kept.data() + o, std::min(kChunk, k1 - o), lr_eff,
+                        decay, l1});
   };
   scratch_.resize(params_.size());
   for (size_t pi = 0; pi < params_.size(); ++pi) {
@@ -279,6 +328,8 @@ void Optimizer::step(float lr) {
     const int64_t n = p->value().numel();
     float* v2 = adam ? p->second_moment.data() : nullptr;
     const bool rows_scaled = config_.position_lr_scale && p->lr_scale.defined();
+    // Frozen masks: the kept entries only (set_masks_frozen).
+    const std::vector<int32_t>* kept = frozen_ && m && frozen_param_[pi] ? &kept_[pi] : nullptr;
     if (!adam && config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
       // The preconditioned gradient (penalties included) goes to a scratch buffer: the
       // gradient itself stays as backward left it (the adaptive threshold pruner reads it).
@@ -288,7 +339,11 @@ void Optimizer::step(float lr) {
       precondition_tiles(w, grad.data(), m, p->tile_precond.data(),
                          rows_scaled ? p->lr_scale.data() : nullptr, int(t), n / (t * t),
                          float(config_.spatial_preconditioner), decay, p->l1, pre.data());
-      add(w, v, nullptr, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
+      if (kept)
+        add_kept(w, v, nullptr, pre.data(), *kept, 0, int64_t(kept->size()), lr * lr_mult, 0.0f,
+                 0.0f);
+      else
+        add(w, v, nullptr, pre.data(), m, n, lr * lr_mult, 0.0f, 0.0f);
     } else if (rows_scaled) {
       // Slices along dim 0 (a Winograd position: K * C/groups elements) with their own lr:
       // lr * D_j for SGD, lr * sqrt(D_j) = lr / s_j for Adam (see optim/optimizer.h).
@@ -296,9 +351,20 @@ void Optimizer::step(float lr) {
       for (int64_t row = 0; row < rows; ++row) {
         const int64_t o = row * per;
         const float d = p->lr_scale[row];
-        add(w + o, v ? v + o : nullptr, v2 ? v2 + o : nullptr, grad.data() + o,
-            m ? m + o : nullptr, per, lr * lr_mult * (adam ? std::sqrt(d) : d), decay, p->l1);
+        const float lr_row = lr * lr_mult * (adam ? std::sqrt(d) : d);
+        if (kept) {   // the row's part of the sorted list
+          const auto k0 = std::lower_bound(kept->begin(), kept->end(), o);
+          const auto k1 = std::lower_bound(k0, kept->end(), o + per);
+          add_kept(w, v, v2, grad.data(), *kept, k0 - kept->begin(), k1 - kept->begin(), lr_row,
+                   decay, p->l1);
+        } else {
+          add(w + o, v ? v + o : nullptr, v2 ? v2 + o : nullptr, grad.data() + o,
+              m ? m + o : nullptr, per, lr_row, decay, p->l1);
+        }
       }
+    } else if (kept) {
+      add_kept(w, v, v2, grad.data(), *kept, 0, int64_t(kept->size()), lr * lr_mult, decay,
+               p->l1);
     } else {
       add(w, v, v2, grad.data(), m, n, lr * lr_mult, decay, p->l1);
     }
@@ -315,9 +381,47 @@ void Optimizer::step(float lr) {
   for (int64_t i = 0; i < count; ++i) {
     const Chunk& c = chunks[size_t(i)];
     if (adam)
-      adam_update(c.w, c.v, c.v2, c.grad, c.mask, c.n, c.lr, b1, b2, eps, t, c.decay, c.l1);
+      adam_dispatch(c.w, c.v, c.v2, c.grad, c.mask, c.idx, c.n, c.lr, b1, b2, eps, t, c.decay,
+                    c.l1);
+    else if (c.idx)
+      sgd_update_at(c.w, c.v, c.grad, c.idx, c.n, c.lr, mu, nesterov, c.decay, c.l1);
     else
       sgd_update(c.w, c.v, c.grad, c.mask, c.n, c.lr, mu, nesterov, c.decay, c.l1);
+  }
+}
+
+void Optimizer::set_masks_frozen(bool frozen) {
+  frozen_ = frozen;
+  kept_.assign(params_.size(), {});
+  frozen_param_.assign(params_.size(), 0);
+  if (!frozen) return;
+  for (size_t pi = 0; pi < params_.size(); ++pi) {
+    Parameter* p = params_[pi];
+    if (!p->mask.defined() || p->mask.numel() > INT32_MAX) continue;   // the masked loop
+    apply_mask(*p);   // the masked entries' weight and state are zero from here on
+    const float* m = p->mask.data();
+    for (int64_t i = 0; i < p->mask.numel(); ++i)
+      if (m[i] != 0.0f) kept_[pi].push_back(int32_t(i));
+    frozen_param_[pi] = 1;
+  }
+}
+
+void Optimizer::check_masks_frozen() const {
+  if (!frozen_) return;
+  for (size_t pi = 0; pi < params_.size(); ++pi) {
+    if (!frozen_param_[pi]) continue;
+    const Parameter& p = *params_[pi];
+    const std::vector<int32_t>& kept = kept_[pi];
+    bool same = p.mask.defined() && p.mask.shape() == p.value().shape();
+    size_t k = 0;
+    const float* m = same ? p.mask.data() : nullptr;
+    for (int64_t i = 0; same && i < p.mask.numel(); ++i) {
+      const bool listed = k < kept.size() && kept[k] == i;
+      k += listed;
+      same = (m[i] != 0.0f) == listed;
+    }
+    if (!same)
+      throw std::logic_error(p.name + ": its mask changed while the optimizer held it frozen");
   }
 }
 

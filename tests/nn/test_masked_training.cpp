@@ -107,3 +107,49 @@ TEST_CASE("Winograd layer with sparse_forward matches the dense path", "[winogra
     CHECK(test::relative_error(xs.data(), xd.data(), size_t(xd.numel()), 1e-5, "dx") < 1e-5);
   }
 }
+
+TEST_CASE("Winograd layer under frozen_masks checks its pattern once per id", "[winograd][masked]") {
+  // A fine-tune phase passes one ForwardContext::frozen_masks id for all its steps: the layer
+  // checks its mask against its pattern at the id's first forward only. A new id (a new phase)
+  // checks again and follows a changed mask; under the same id the promise is trusted (the
+  // runner's Optimizer::check_masks_frozen catches a broken one at the epoch's end).
+  WinogradConvParams p;
+  p.m = 4;
+  p.r = 3;
+  WinogradConv2dLayer layer("conv", 8, 12, p);
+  Rng rng(11, 12);
+  Parameter& w = layer.weight();
+  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  Tensor x = Tensor::empty({2, 8, 10, 10});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float(rng.normal());
+  auto forward = [&](bool masked, uint64_t id) {
+    ForwardContext ctx;
+    ctx.training = true;
+    ctx.masked_products = masked;
+    ctx.frozen_masks = id;
+    return layer.forward(leaf(x, true), ctx)->value.clone();
+  };
+  auto error = [](const Tensor& a, const Tensor& b) {
+    return test::relative_error(a.data(), b.data(), size_t(a.numel()), 1e-5, "y");
+  };
+  const uint64_t first = new_frozen_masks_id(), second = new_frozen_masks_id();
+  REQUIRE(first != 0);
+  REQUIRE(second != first);
+  w.mask = test::random_mask(w.value().shape(), 0.9, 1);
+  apply_mask(w);
+  CHECK(error(forward(true, first), forward(false, 0)) < 1e-5);
+  CHECK(error(forward(true, first), forward(false, 0)) < 1e-5);   // the same id: still right
+  // Another mask and new weights under the same id: the pattern of the first mask stays (its
+  // entries of the new weights), not the dense value of the new mask.
+  const Tensor old_mask = w.mask.clone();
+  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  w.mask = test::random_mask(w.value().shape(), 0.9, 2);
+  apply_mask(w);
+  CHECK(error(forward(true, first), forward(false, 0)) > 1e-3);
+  // A new id checks again and follows the new mask; so does no id (every forward checks).
+  CHECK(error(forward(true, second), forward(false, 0)) < 1e-5);
+  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  w.mask = old_mask;
+  apply_mask(w);
+  CHECK(error(forward(true, 0), forward(false, 0)) < 1e-5);
+}

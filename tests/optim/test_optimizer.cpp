@@ -398,3 +398,95 @@ TEST_CASE("sgd: the spatial preconditioner of Winograd weights, on a naive doubl
     CHECK_THAT(e.what(), Catch::Contains("conv3.weight: tile_precond has shape [5, 5]"));
   }
 }
+
+TEST_CASE("frozen masks: the kept-entry update gives the masked update's floats", "[nn][sgd][adam]") {
+  // Two copies of a masked Winograd-shaped weight (36 positions of 25 x 40, 10% kept, loaded
+  // momentum), one optimizer frozen, one not: after several steps every weight and state entry
+  // is the same float (kept entries computed by the same formula at mask 1, masked ones zero),
+  // for SGD, Nesterov, Adam, per-position lr (lr_scale) and the spatial preconditioner.
+  const int tt = 36;
+  const Shape shape{tt, 25, 40};
+  const int64_t n = tt * 25 * 40;   // 36000: several chunks
+  auto mask = test::random_vector<float>(size_t(n), 21, 0.0f, 1.0f);
+  for (auto& m : mask) m = m < 0.9f ? 0.0f : 1.0f;
+  mask[0] = 1.0f;          // the first and last entries kept: the list's ends
+  mask[size_t(n) - 1] = 1.0f;
+  struct Case {
+    const char* name;
+    OptimizerType type;
+    bool nesterov, rows, precond;
+  };
+  for (const Case& cs : {Case{"sgd", OptimizerType::sgd, false, false, false},
+                         Case{"nesterov", OptimizerType::sgd, true, false, false},
+                         Case{"lr_scale", OptimizerType::sgd, true, true, false},
+                         Case{"preconditioner", OptimizerType::sgd, false, true, true},
+                         Case{"adam", OptimizerType::adam, false, false, false},
+                         Case{"adam lr_scale", OptimizerType::adam, false, true, false}}) {
+    INFO(cs.name);
+    OptimizerConfig c = config(0.9, cs.nesterov, 5e-4);
+    c.type = cs.type;
+    c.position_lr_scale = cs.rows;
+    c.spatial_preconditioner = cs.precond ? 0.5 : 0.0;
+    std::vector<Parameter> ps;
+    for (int copy = 0; copy < 2; ++copy) {
+      ps.push_back(make_parameter("conv3", "weight", shape, true));
+      Parameter& p = ps.back();
+      p.value().copy_from(Tensor::from_vector(shape, test::random_vector<float>(size_t(n), 22)));
+      p.mask = Tensor::from_vector(shape, mask);
+      p.momentum = Tensor::from_vector(shape, test::random_vector<float>(size_t(n), 23));
+      p.l1 = 1e-3f;
+      if (cs.rows) p.lr_scale = WinogradConv2dLayer::position_lr_scale(4, 3);
+      if (cs.precond) p.tile_precond = WinogradConv2dLayer::spatial_preconditioner(4, 3);
+    }
+    Optimizer plain({&ps[0]}, c), frozen({&ps[1]}, c);
+    frozen.set_masks_frozen(true);
+    REQUIRE(frozen.masks_frozen());
+    for (int step = 0; step < 4; ++step) {
+      for (int copy = 0; copy < 2; ++copy) {
+        ps[size_t(copy)].var->release_grad();
+        ps[size_t(copy)].var->grad_buffer().copy_from(
+            Tensor::from_vector(shape, test::random_vector<float>(size_t(n), 30 + step)));
+      }
+      plain.step(0.05f);
+      frozen.step(0.05f);
+    }
+    int64_t moved = 0, differ = 0;
+    const std::vector<float> w0 = test::random_vector<float>(size_t(n), 22);
+    for (int64_t i = 0; i < n; ++i) {
+      differ += ps[0].value()[i] != ps[1].value()[i] || ps[0].momentum[i] != ps[1].momentum[i];
+      if (cs.type == OptimizerType::adam)
+        differ += ps[0].second_moment[i] != ps[1].second_moment[i];
+      moved += mask[size_t(i)] != 0.0f && ps[1].value()[i] != w0[size_t(i)];
+      if (mask[size_t(i)] == 0.0f) differ += ps[1].value()[i] != 0.0f || ps[1].momentum[i] != 0.0f;
+    }
+    CHECK(differ == 0);
+    CHECK(moved > n / 20);
+    frozen.check_masks_frozen();   // nothing changed
+  }
+}
+
+TEST_CASE("frozen masks: a mask changed under a frozen optimizer is caught", "[nn][sgd]") {
+  Parameter p = make_parameter("fc6", "weight", {2000}, true);
+  p.value().copy_from(Tensor::from_vector({2000}, test::random_vector<float>(2000, 1)));
+  auto mask = test::random_vector<float>(2000, 2, 0.0f, 1.0f);
+  for (auto& m : mask) m = m < 0.5f ? 0.0f : 1.0f;
+  p.mask = Tensor::from_vector({2000}, mask);
+  Optimizer sgd({&p}, config(0.9, false, 0.0));
+  sgd.check_masks_frozen();   // not frozen: nothing to check
+  sgd.set_masks_frozen(true);
+  sgd.check_masks_frozen();
+  const int64_t pruned = int64_t(std::find(mask.begin(), mask.end(), 1.0f) - mask.begin());
+  p.mask[pruned] = 0.0f;   // one more entry pruned
+  try {
+    sgd.check_masks_frozen();
+    FAIL("a changed mask passed the check");
+  } catch (const std::logic_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("fc6.weight: its mask changed"));
+  }
+  p.mask[pruned] = 1.0f;
+  sgd.check_masks_frozen();
+  sgd.set_masks_frozen(false);   // unfrozen: the masked loop again, nothing to check
+  p.mask[pruned] = 0.0f;
+  sgd.check_masks_frozen();
+  REQUIRE_FALSE(sgd.masks_frozen());
+}

@@ -118,6 +118,7 @@ class WinogradConv2dLayer : public Layer {
   Parameter weight_, bias_;
   std::unique_ptr<Packed> packed_;
   std::shared_ptr<const MaskedProductPattern> pattern_;   // of weight_.mask, for masked_products
+  uint64_t pattern_frozen_ = 0;   // the ForwardContext::frozen_masks pattern_ was checked under
   // The sparse kernel packed from a mask for training forwards (fine-tune, prune phases), the
   // mask it was packed from, and the mask seen at the last forward that had no pack (and that
   // forward's step): a mask is packed at once when `now` (fine-tune), else once it holds for
