@@ -155,10 +155,6 @@ void sgd_update_at(float* w, float* v, const float* grad, const int32_t* idx, in
   table[v != nullptr][nesterov](w, v, grad, nullptr, idx, n, lr, momentum, decay, l1);
 }
 
-}  // namespace
-
-namespace {
-
 template <bool kMask, bool kIdx = false>
 void adam_loop(float* __restrict w, float* __restrict m1, float* __restrict m2,
                const float* __restrict grad, const float* __restrict mask,
@@ -180,10 +176,6 @@ void adam_loop(float* __restrict w, float* __restrict m1, float* __restrict m2,
     m2[i] = kMask ? b * mk : b;
   }
 }
-
-}  // namespace
-
-namespace {
 
 // Adam at step t: the bias corrections as adam_loop takes them, then the loop (idx: the kept
 // entries idx[0..n), mask null).
