@@ -19,6 +19,20 @@ Var sum_loss(const Var& y) {
   });
 }
 
+// F(m x m, 3x3) with `groups` groups.
+WinogradConvParams f3(int m, int groups = 1) {
+  WinogradConvParams p;
+  p.m = m;
+  p.r = 3;
+  p.groups = groups;
+  return p;
+}
+
+// t[i] = scale * N(0, 1) draws of rng, in order.
+void fill_normal(Tensor& t, Rng& rng, float scale = 1.0f) {
+  for (int64_t i = 0; i < t.numel(); ++i) t[i] = scale * float(rng.normal());
+}
+
 }  // namespace
 
 TEST_CASE("Winograd layer with masked_products follows its mask", "[winograd][masked]") {
@@ -26,16 +40,12 @@ TEST_CASE("Winograd layer with masked_products follows its mask", "[winograd][ma
   // the mask, refreshed with the weights at every step (the second round changes them).
   for (int m : {4, 2}) {
   INFO("F(" << m << "x" << m << ",3x3), groups " << (m == 4 ? 1 : 2));
-  WinogradConvParams p;
-  p.m = m;
-  p.r = 3;
-  p.groups = m == 4 ? 1 : 2;
-  WinogradConv2dLayer layer("conv", 12, 16, p);
+  WinogradConv2dLayer layer("conv", 12, 16, f3(m, m == 4 ? 1 : 2));
   Rng rng(5, 6);
   Parameter& w = layer.weight();
-  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  fill_normal(w.value(), rng, 0.1f);
   Tensor x = Tensor::empty({2, 12, 9, 9});
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float(rng.normal());
+  fill_normal(x, rng);
 
   // Gradients of sum(y) with and without masked products, for a given mask.
   auto grads = [&](bool masked) {
@@ -73,14 +83,11 @@ TEST_CASE("Winograd layer with masked_products follows its mask", "[winograd][ma
 TEST_CASE("Winograd layer with sparse_forward matches the dense path", "[winograd][masked]") {
   // Prune phases: the forward value on the sparse kernel when the mask keeps at most half of
   // the weights, the dense backward (the full weight gradient, masked entries included).
-  WinogradConvParams p;
-  p.m = 2;
-  p.r = 3;
-  WinogradConv2dLayer layer("conv", 10, 14, p);
+  WinogradConv2dLayer layer("conv", 10, 14, f3(2));
   Rng rng(8, 9);
   Parameter& w = layer.weight();
   Tensor x = Tensor::empty({3, 10, 11, 11});
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float(rng.normal());
+  fill_normal(x, rng);
   auto run = [&](bool sparse) {
     ForwardContext ctx;
     ctx.training = true;
@@ -93,7 +100,7 @@ TEST_CASE("Winograd layer with sparse_forward matches the dense path", "[winogra
   };
   for (double sparsity : {0.9, 0.6, 0.3}) {   // 0.3 keeps 70%: the dense forward
     INFO("sparsity " << sparsity);
-    for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+    fill_normal(w.value(), rng, 0.1f);
     w.mask = test::random_mask(w.value().shape(), sparsity, uint64_t(sparsity * 100) + 7);
     apply_mask(w);
     auto [yd, gd, xd] = run(false);
@@ -113,15 +120,12 @@ TEST_CASE("Winograd layer under frozen_masks checks its pattern once per id", "[
   // checks its mask against its pattern at the id's first forward only. A new id (a new phase)
   // checks again and follows a changed mask; under the same id the promise is trusted (the
   // runner's Optimizer::check_masks_frozen catches a broken one at the epoch's end).
-  WinogradConvParams p;
-  p.m = 4;
-  p.r = 3;
-  WinogradConv2dLayer layer("conv", 8, 12, p);
+  WinogradConv2dLayer layer("conv", 8, 12, f3(4));
   Rng rng(11, 12);
   Parameter& w = layer.weight();
-  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  fill_normal(w.value(), rng, 0.1f);
   Tensor x = Tensor::empty({2, 8, 10, 10});
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = float(rng.normal());
+  fill_normal(x, rng);
   auto forward = [&](bool masked, uint64_t id) {
     ForwardContext ctx;
     ctx.training = true;
@@ -142,13 +146,13 @@ TEST_CASE("Winograd layer under frozen_masks checks its pattern once per id", "[
   // Another mask and new weights under the same id: the pattern of the first mask stays (its
   // entries of the new weights), not the dense value of the new mask.
   const Tensor old_mask = w.mask.clone();
-  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  fill_normal(w.value(), rng, 0.1f);
   w.mask = test::random_mask(w.value().shape(), 0.9, 2);
   apply_mask(w);
   CHECK(error(forward(true, first), forward(false, 0)) > 1e-3);
   // A new id checks again and follows the new mask; so does no id (every forward checks).
   CHECK(error(forward(true, second), forward(false, 0)) < 1e-5);
-  for (int64_t i = 0; i < w.value().numel(); ++i) w.value()[i] = 0.1f * float(rng.normal());
+  fill_normal(w.value(), rng, 0.1f);
   w.mask = old_mask;
   apply_mask(w);
   CHECK(error(forward(true, 0), forward(false, 0)) < 1e-5);
