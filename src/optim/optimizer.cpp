@@ -382,6 +382,18 @@ void Optimizer::step(float lr) {
   }
 }
 
+namespace {
+
+// Frozen masks keeping at most this fraction of a parameter's entries are updated through the
+// list of kept entries; denser ones by the masked loop. Measured (/tmp driver, AlexNet's four
+// Winograd weights, 14.2 M entries, random masks, 2 threads, time of the list against the
+// masked loop): 0.78 at 10% kept, 0.90 at 20%, 1.16 at 30%, 1.84 at 50%, 3.6 with every entry
+// kept. The list is gathered and scalar; at 10% random density its entries still touch 81% of
+// the cache lines of w, v and the gradient, so it never gains much.
+constexpr double kKeptListMaxDensity = 0.2;
+
+}  // namespace
+
 void Optimizer::set_masks_frozen(bool frozen) {
   frozen_ = frozen;
   kept_.assign(params_.size(), {});
@@ -392,7 +404,12 @@ void Optimizer::set_masks_frozen(bool frozen) {
     if (!p->mask.defined() || p->mask.numel() > INT32_MAX) continue;   // the masked loop
     apply_mask(*p);   // the masked entries' weight and state are zero from here on
     const float* m = p->mask.data();
-    for (int64_t i = 0; i < p->mask.numel(); ++i)
+    const int64_t n = p->mask.numel();
+    int64_t kept = 0;
+    for (int64_t i = 0; i < n; ++i) kept += m[i] != 0.0f;
+    if (double(kept) > kKeptListMaxDensity * double(n)) continue;
+    kept_[pi].reserve(size_t(kept));
+    for (int64_t i = 0; i < n; ++i)
       if (m[i] != 0.0f) kept_[pi].push_back(int32_t(i));
     frozen_param_[pi] = 1;
   }

@@ -407,8 +407,11 @@ TEST_CASE("frozen masks: the kept-entry update gives the masked update's floats"
   const int tt = 36;
   const Shape shape{tt, 25, 40};
   const int64_t n = tt * 25 * 40;   // 36000: several chunks
+  // 90% sparse: the kept-entry list; 50%: denser than kKeptListMaxDensity, the masked loop.
+  for (float sparsity : {0.9f, 0.5f}) {
+  INFO("sparsity " << sparsity);
   auto mask = test::random_vector<float>(size_t(n), 21, 0.0f, 1.0f);
-  for (auto& m : mask) m = m < 0.9f ? 0.0f : 1.0f;
+  for (auto& m : mask) m = m < sparsity ? 0.0f : 1.0f;
   mask[0] = 1.0f;          // the first and last entries kept: the list's ends
   mask[size_t(n) - 1] = 1.0f;
   struct Case {
@@ -463,13 +466,14 @@ TEST_CASE("frozen masks: the kept-entry update gives the masked update's floats"
     CHECK(moved > n / 20);
     frozen.check_masks_frozen();   // nothing changed
   }
+  }
 }
 
 TEST_CASE("frozen masks: a mask changed under a frozen optimizer is caught", "[nn][sgd]") {
   Parameter p = make_parameter("fc6", "weight", {2000}, true);
   p.value().copy_from(Tensor::from_vector({2000}, test::random_vector<float>(2000, 1)));
   auto mask = test::random_vector<float>(2000, 2, 0.0f, 1.0f);
-  for (auto& m : mask) m = m < 0.5f ? 0.0f : 1.0f;
+  for (auto& m : mask) m = m < 0.9f ? 0.0f : 1.0f;   // listed: at most 20% kept
   p.mask = Tensor::from_vector({2000}, mask);
   Optimizer sgd({&p}, config(0.9, false, 0.0));
   sgd.check_masks_frozen();   // not frozen: nothing to check
