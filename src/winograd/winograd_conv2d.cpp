@@ -428,7 +428,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
 
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
                     std::shared_ptr<const MaskedProductPattern> pattern,
-                    const WinogradForward& forward) {
+                    const WinogradForward& forward, const Tensor& by_c_weights) {
   const Layer L = make_layer(x->value, weight->value, bias ? bias->value : Tensor(), p);
   const TileGrid& g = L.grid;
   if (pattern && (pattern->positions != L.tt || pattern->K != g.K || pattern->C != g.C ||
@@ -438,6 +438,10 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
                      ", " + std::to_string(pattern->C / pattern->groups) + "], groups " +
                      std::to_string(pattern->groups) + ", not for weight " +
                      shape_str(weight->value.shape()));
+  if (by_c_weights.defined() && (!pattern || by_c_weights.numel() != pattern->nnz()))
+    throw InputError("winograd_conv2d: by_c_weights of " + std::to_string(by_c_weights.numel()) +
+                     " floats, expected one per entry of the mask pattern (" +
+                     std::to_string(pattern ? pattern->nnz() : 0) + ")");
   Tensor y = Tensor::empty({g.N, g.K, g.Ho, g.Wo});
   if (g.N > 0 && forward) {
     forward(x->value, y);
@@ -460,7 +464,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
   // With the ReLU fused, backward needs y's sign pattern: the closure keeps y (the ReLU layer
   // kept it before).
   const Tensor y_kept = p.relu ? y : Tensor();
-  Var result = make_result(y, {x, weight, bias}, [L, pattern, y_kept](Node& self) {
+  Var result = make_result(y, {x, weight, bias}, [L, pattern, y_kept, by_c_weights](Node& self) {
     const TileGrid& g = L.grid;
     const Var& x = self.inputs[0];
     const Var& w = self.inputs[1];
@@ -486,12 +490,17 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
     float* dw = need_dw ? w->grad_target(dw_beta) : nullptr;
     const Chunk first = make_chunk(L, 0);
     ScratchLease dM(size_t(L.tt) * first.ldm), V(size_t(L.tt) * first.ldv);  // V, then dV
-    // The data gradient's weights in its entry order (by input channel), for all chunks.
-    std::optional<ScratchLease> Wc;
-    if (pattern && need_dx) {
-      Wc.emplace(size_t(std::max<int64_t>(pattern->nnz(), 1)));
+    // The data gradient's weights in its entry order (by input channel), for all chunks: the
+    // caller's, or gathered from W.
+    std::optional<ScratchLease> Wc_gathered;
+    const float* Wc = nullptr;
+    if (pattern && need_dx && by_c_weights.defined() && pattern->nnz() > 0) {
+      Wc = by_c_weights.data();
+    } else if (pattern && need_dx) {
+      Wc_gathered.emplace(size_t(std::max<int64_t>(pattern->nnz(), 1)));
       gather_in_entry_order(L, g.C, pattern->by_c_start.data(), pattern->by_c_w.data(),
-                            w->value.data(), Wc->data());
+                            w->value.data(), Wc_gathered->data());
+      Wc = Wc_gathered->data();
     }
     // The weight gradient in the by-k entry order, summed over all chunks.
     std::optional<ScratchLease> dWe;
@@ -505,7 +514,7 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
       if (need_dw) input_transform_phase(L, ch, x->value.data(), V.data());
       if (pattern) {
         masked_backward_phase(L, *pattern, ch, dM.data(), V.data(),
-                              dWe ? dWe->data() : nullptr, Wc ? Wc->data() : nullptr);
+                              dWe ? dWe->data() : nullptr, Wc);
       } else {
         if (need_dw)
           weight_gradient_gemm_phase(L, ch, dM.data(), V.data(), dw, n0 == 0 ? dw_beta : 1.0f);

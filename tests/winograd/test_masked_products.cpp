@@ -212,6 +212,18 @@ TEST_CASE("mask pattern: matches, shape checks", "[winograd][masked]") {
   WinogradConvParams p;
   p.m = 2;
   CHECK_THROWS_AS(winograd_conv2d(x, w, Var(), p, pat), InputError);
+  // The data gradient's weights from the caller: one per entry, or an error naming them.
+  p.groups = 2;
+  auto pat2 = build_masked_product_pattern(test::random_mask({16, 6, 5}, 0.5, 2), 2);
+  Var w2 = leaf(Tensor::zeros({16, 6, 5}));
+  CHECK_NOTHROW(winograd_conv2d(x, w2, Var(), p, pat2, WinogradForward(),
+                                Tensor::zeros({pat2->nnz()})));
+  try {
+    winograd_conv2d(x, w2, Var(), p, pat2, WinogradForward(), Tensor::zeros({pat2->nnz() + 1}));
+    FAIL("by_c_weights of the wrong size were accepted");
+  } catch (const InputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("by_c_weights of " + std::to_string(pat2->nnz() + 1)));
+  }
 }
 
 TEST_CASE("the fused ReLU (WinogradConvParams::relu) equals a ReLU after the layer",

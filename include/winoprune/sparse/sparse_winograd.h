@@ -105,6 +105,8 @@ class SparseWinogradConv {
   const std::vector<int32_t>& slice_rows() const { return slice_rows_; }
   const std::vector<uint16_t>& voff() const { return voff_; }
   const std::vector<float>& val() const { return val_; }
+  // Per entry: its index in the packed W, -1 for slice padding.
+  const std::vector<int32_t>& weight_index() const { return src_; }
 
   // "sparse_winograd_f4x4_3x3__avx512": tile and the variant forward() uses, for logging.
   std::string kernel_name() const;

@@ -45,10 +45,13 @@ Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const Wino
 // masked products (the layer's sparse kernel packed from the same mask, bias included; y comes
 // in shaped [N, K, Ho, Wo]); backward is unchanged. It must compute the same function as the
 // path it replaces (the ReLU included when p.relu), up to float rounding.
+// by_c_weights, when defined: the weights at pattern's entries in its by-input-channel order
+// (pattern->nnz() floats, by_c_w's order), which backward would otherwise gather from W (the
+// layer takes them from its pack's compact values).
 using WinogradForward = std::function<void(const Tensor& x, Tensor& y)>;
 Var winograd_conv2d(const Var& x, const Var& weight, const Var& bias, const WinogradConvParams& p,
                     std::shared_ptr<const MaskedProductPattern> pattern,
-                    const WinogradForward& forward);
+                    const WinogradForward& forward, const Tensor& by_c_weights = Tensor());
 
 // W = G g G^T for every (k, c): g [K, C/groups, r, r] -> W [t*t, K, C/groups].
 Tensor spatial_to_winograd(const Tensor& g, int m);
