@@ -32,9 +32,12 @@ constexpr double kSparseForwardMaxDensity = 0.5;
 struct WinogradConv2dLayer::Packed {
   SparseWinogradConv conv;
   // For a training pack and the masked-product pattern of the same mask: the pack entry of each
-  // of the pattern's entries in its by-input-channel order (by_c_entry_of's pattern).
+  // of the pattern's entries in its by-input-channel order, and the pattern it was built for.
   std::shared_ptr<const MaskedProductPattern> by_c_pattern;
   std::vector<int32_t> by_c_entry;
+
+  Tensor by_c_weights(const std::shared_ptr<const MaskedProductPattern>& pattern,
+                      int64_t weights);
 };
 
 namespace {
@@ -60,6 +63,26 @@ std::vector<int32_t> by_c_entry_of(const SparseWinogradConv& conv,
 }
 
 }  // namespace
+
+// The data gradient's weights (winograd_conv2d's by_c_weights) from a training pack's compact
+// values, refreshed by the forward: gathered from W instead, each entry of the by-input-channel
+// order is a new cache line of W_j (AlexNet conv2..conv5 at 90%: 0.7% of a fine-tune step's
+// samples, latency-bound). The entry map is built once per pack and pattern.
+Tensor WinogradConv2dLayer::Packed::by_c_weights(
+    const std::shared_ptr<const MaskedProductPattern>& pattern, int64_t weights) {
+  if (by_c_pattern != pattern) {
+    by_c_entry = by_c_entry_of(conv, *pattern, weights);
+    by_c_pattern = pattern;
+  }
+  const int64_t n = pattern->nnz();
+  Tensor out = Tensor::empty({n});
+  const float* val = conv.val().data();
+  const int32_t* entry = by_c_entry.data();
+  float* o = out.data();
+#pragma omp parallel for schedule(static) if (n > 65536)
+  for (int64_t e = 0; e < n; ++e) o[e] = val[entry[e]];
+  return out;
+}
 
 WinogradConv2dLayer::WinogradConv2dLayer(std::string name, int in_channels, int out_channels,
                                          WinogradConvParams p)
@@ -210,23 +233,8 @@ Var WinogradConv2dLayer::forward_with(const Var& x, ForwardContext& ctx, bool re
                         ctx.masked_products ? 1.0 : kSparseForwardMaxDensity, ctx.step)) {
     frozen_->conv.refresh_values(weight_.value());
     const SparseWinogradConv& conv = frozen_->conv;
-    // The data gradient's weights (masked products) from the pack's compact values: gathered
-    // from W, each entry of the by-input-channel order is a new cache line of W_j (AlexNet
-    // conv2..conv5 at 90%: 0.7% of a fine-tune step's samples, latency-bound).
-    Tensor by_c;
-    if (masked) {
-      if (frozen_->by_c_pattern != masked) {
-        frozen_->by_c_entry = by_c_entry_of(conv, *masked, weight_.value().numel());
-        frozen_->by_c_pattern = masked;
-      }
-      by_c = Tensor::empty({masked->nnz()});
-      const float* val = conv.val().data();
-      const int32_t* entry = frozen_->by_c_entry.data();
-      float* out = by_c.data();
-      const int64_t n = masked->nnz();
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (int64_t e = 0; e < n; ++e) out[e] = val[entry[e]];
-    }
+    const Tensor by_c =
+        masked ? frozen_->by_c_weights(masked, weight_.value().numel()) : Tensor();
     const float* bias = bias_.value().data();
     return winograd_conv2d(x, weight_.var, bias_.var, params, masked,
                            [&conv, bias, relu](const Tensor& in, Tensor& y) {

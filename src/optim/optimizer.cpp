@@ -321,7 +321,7 @@ void Optimizer::step(float lr) {
     float* v2 = adam ? p->second_moment.data() : nullptr;
     const bool rows_scaled = config_.position_lr_scale && p->lr_scale.defined();
     // Frozen masks: the kept entries only (set_masks_frozen).
-    const std::vector<int32_t>* kept = frozen_ && m && frozen_param_[pi] ? &kept_[pi] : nullptr;
+    const std::vector<int32_t>* kept = frozen_ && m && kept_[pi] ? &*kept_[pi] : nullptr;
     if (!adam && config_.spatial_preconditioner > 0.0 && p->tile_precond.defined()) {
       // The preconditioned gradient (penalties included) goes to a scratch buffer: the
       // gradient itself stays as backward left it (the adaptive threshold pruner reads it).
@@ -396,8 +396,7 @@ constexpr double kKeptListMaxDensity = 0.2;
 
 void Optimizer::set_masks_frozen(bool frozen) {
   frozen_ = frozen;
-  kept_.assign(params_.size(), {});
-  frozen_param_.assign(params_.size(), 0);
+  kept_.assign(params_.size(), std::nullopt);
   if (!frozen) return;
   for (size_t pi = 0; pi < params_.size(); ++pi) {
     Parameter* p = params_[pi];
@@ -408,19 +407,19 @@ void Optimizer::set_masks_frozen(bool frozen) {
     int64_t kept = 0;
     for (int64_t i = 0; i < n; ++i) kept += m[i] != 0.0f;
     if (double(kept) > kKeptListMaxDensity * double(n)) continue;
-    kept_[pi].reserve(size_t(kept));
+    std::vector<int32_t>& list = kept_[pi].emplace();
+    list.reserve(size_t(kept));
     for (int64_t i = 0; i < n; ++i)
-      if (m[i] != 0.0f) kept_[pi].push_back(int32_t(i));
-    frozen_param_[pi] = 1;
+      if (m[i] != 0.0f) list.push_back(int32_t(i));
   }
 }
 
 void Optimizer::check_masks_frozen() const {
   if (!frozen_) return;
   for (size_t pi = 0; pi < params_.size(); ++pi) {
-    if (!frozen_param_[pi]) continue;
+    if (!kept_[pi]) continue;
     const Parameter& p = *params_[pi];
-    const std::vector<int32_t>& kept = kept_[pi];
+    const std::vector<int32_t>& kept = *kept_[pi];
     bool same = p.mask.defined() && p.mask.shape() == p.value().shape();
     size_t k = 0;
     const float* m = same ? p.mask.data() : nullptr;

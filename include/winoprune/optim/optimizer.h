@@ -115,8 +115,8 @@ class Optimizer {
   std::vector<Tensor> scratch_;   // per parameter: the preconditioned gradient (Winograd weights)
   int64_t steps_ = 0;
   bool frozen_ = false;
-  std::vector<std::vector<int32_t>> kept_;   // frozen: per parameter, its mask's kept indices
-  std::vector<uint8_t> frozen_param_;        // frozen: 1 where kept_ is the parameter's list
+  // Frozen: per parameter, its mask's kept indices (none: no mask, or one too dense to list).
+  std::vector<std::optional<std::vector<int32_t>>> kept_;
 };
 
 // One parameter's update (the formula above) on raw arrays, serial (Optimizer::step runs chunks of
