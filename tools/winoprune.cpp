@@ -98,8 +98,8 @@ Options:
   --batch N[,N]        batch sizes (default: the suite's)
   --sparsity S[,S]     weight sparsities in [0, 1) (conv, net; layer: its masked rows)
   --repeats N          timed repetitions per row (default: the suite's)
-  --tile M             conv, train: Winograd output tile of the Winograd rows and layers, 2 or 4
-                       (default 4: F(4x4,3x3), F(4x4,5x5))
+  --tile M             conv, layer, train: Winograd output tile of the Winograd rows and
+                       layers, 2 or 4 (default 4: F(4x4,3x3), F(4x4,5x5))
   --quick              fewer rows and repetitions (a smoke test)
   --json FILE          write {"suite", "isa", "threads", "results": [...]} to FILE
   --checkpoint CKPT    net: time CKPT's own model with its real masks, at batch 1 and its

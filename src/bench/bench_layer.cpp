@@ -13,7 +13,8 @@
 // Weights are random (timing does not depend on values: both paths are dense).
 // Tile choice: F(4x4,3x3) for 3x3; F(4x4,5x5) for 5x5 (conv2): 2.25x fewer transform-domain
 // flops than F(2x2,5x5) (64 positions x 49 tiles vs 36 x 196 per 27x27 map) and measured
-// faster in both passes; its float error is ~3e-6 relative (tests/winograd).
+// faster in both passes; its float error is ~3e-6 relative (tests/winograd). `--tile 2` times
+// the F(2x2) layers instead (the quickstart's and the Fashion-MNIST configs' tile).
 #include <omp.h>
 
 #include <functional>
@@ -83,20 +84,21 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
     std::vector<int> batches = opts.batches;
     if (batches.empty()) batches = {std::string(L.model) == "alexnet" ? 64 : 128};
     if (opts.quick) batches = {2};  // every row, tiny batch: a smoke test
+    const int m = opts.tile > 0 ? opts.tile : L.m;
     for (int N : batches) {
-      const int t = L.m + L.r - 1, Ho = L.H + 2 * L.pad - L.r + 1;
+      const int t = m + L.r - 1, Ho = L.H + 2 * L.pad - L.r + 1;
       Var x = leaf(random_tensor({N, L.C, L.H, L.H}, rng, 1.0f), true);
       Var w_wino = leaf(random_tensor({t * t, L.K, L.C}, rng, 0.05f), true);
       Var w_spatial = leaf(random_tensor({L.K, L.C, L.r, L.r}, rng, 0.05f), true);
       Var bias = leaf(random_tensor({L.K}, rng, 0.1f), true);
       Tensor dy = random_tensor({N, L.K, Ho, Ho}, rng, 1.0f);
       WinogradConvParams wp_;
-      wp_.m = L.m;
+      wp_.m = m;
       wp_.r = L.r;
       wp_.pad = L.pad;
       Conv2dParams sp;
       sp.pad = L.pad;
-      const std::string tile = winograd_transform(L.m, L.r).tile_name();
+      const std::string tile = winograd_transform(m, L.r).tile_name();
       // One masked variant per --sparsity (default 0.9): uniform random masks.
       std::vector<double> sparsities = opts.sparsities;
       if (sparsities.empty()) sparsities = {0.9};
@@ -112,7 +114,7 @@ json bench_layer(const BenchOptions& opts, std::ostream& out) {
         }
         w_masked.push_back(wm);
         patterns.push_back(build_masked_product_pattern(mask, 1));
-        packs.push_back(SparseWinogradConv::pack(mask, L.m, L.r, L.pad, 1));
+        packs.push_back(SparseWinogradConv::pack(mask, m, L.r, L.pad, 1));
       }
       std::vector<std::string> impls = {"spatial", "winograd"};
       for (size_t i = 0; i < sparsities.size(); ++i) impls.push_back("masked");

@@ -482,6 +482,18 @@ TEST_CASE("bench --tile 2 measures the Winograd rows and layers with F(2x2) tile
     }
   }
   REQUIRE(winograd_rows == 8);   // winograd, finetune-dense, finetune 90% and 95%, two models
+  // And the layer suite's Winograd and masked layers (conv2 is the 5x5 one).
+  json l = bench_tile2("layer");
+  int layer_rows = 0;
+  for (const json& row : l["results"]) {
+    if (row["impl"] == "spatial") {
+      REQUIRE(row["tile"].is_null());
+    } else {
+      REQUIRE(row["tile"] == (row["layer"] == "conv2" ? "F(2x2,5x5)" : "F(2x2,3x3)"));
+      ++layer_rows;
+    }
+  }
+  REQUIRE(layer_rows == 32);   // winograd and masked, forward and forward+backward, 8 layers
   fs::remove_all(base);
 }
 

@@ -20,7 +20,7 @@ struct BenchOptions {
   int warmup = 2;                    // untimed runs before the timed ones
   int repeats = 5;                   // timed runs; the median is reported
   bool quick = false;                // fewer rows/repeats (used by tests)
-  int tile = 0;                      // conv, train suites: Winograd output tile m, 2 or 4 (0: 4)
+  int tile = 0;                      // conv, layer, train: Winograd output tile m, 2 or 4 (0: 4)
   // conv suite --masks-from: per layer name, the tile m and each position's density (nonzero
   // fraction) measured in a pruned checkpoint; the suite lays that profile onto its shapes.
   struct PositionProfile {
